@@ -1,0 +1,1 @@
+"""The command mesh: per-aircraft and per-part-item actors over Redis Stream partitions."""

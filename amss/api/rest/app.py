@@ -1,0 +1,15 @@
+"""The REST application's composition root: `init_app(settings)` wires resources and routes."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from amss.config import Settings
+from amss.observability.health import add_health_routes
+from amss.runtime import base_application
+
+
+def init_app(settings: Settings) -> web.Application:
+    app = base_application(settings)
+    add_health_routes(app)
+    return app

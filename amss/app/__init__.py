@@ -1,0 +1,1 @@
+"""Use cases: one service per aggregate, orchestrated through the ports in ports.py."""

@@ -1,0 +1,1 @@
+"""Authentication: JWT, refresh tokens, password hashing, RBAC policy."""

@@ -1,0 +1,40 @@
+"""Password hashing with bcrypt; verification runs in a thread so the event loop keeps serving."""
+
+from __future__ import annotations
+
+import asyncio
+
+import bcrypt
+
+MIN_PASSWORD_LENGTH = 12
+# bcrypt only reads the first 72 bytes; longer passwords are refused rather than truncated silently
+MAX_PASSWORD_BYTES = 72
+_DEFAULT_ROUNDS = 12
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password is unacceptable, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters"
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        return f"must be at most {MAX_PASSWORD_BYTES} bytes"
+    return None
+
+
+def hash_password(password: str, rounds: int = _DEFAULT_ROUNDS) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode()[:MAX_PASSWORD_BYTES], password_hash.encode())
+    except ValueError:
+        return False
+
+
+async def hash_password_async(password: str, rounds: int = _DEFAULT_ROUNDS) -> str:
+    return await asyncio.to_thread(hash_password, password, rounds)
+
+
+async def verify_password_async(password: str, password_hash: str) -> bool:
+    return await asyncio.to_thread(verify_password, password, password_hash)

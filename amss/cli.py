@@ -1,0 +1,249 @@
+"""Command-line entry points: `amss` (migrate, seed, create-admin, keys, dev), `amss-server`, `amss-worker`."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import asyncpg
+import orjson
+
+from amss.auth.keys import generate_key_pair
+from amss.auth.passwords import hash_password_async, password_problem
+from amss.config import ConfigError, Settings, load_settings
+from amss.domain.errors import Conflict
+from amss.infra.postgres.database import ensure_database
+from amss.infra.postgres.migrations import DEFAULT_DIRECTORY, MigrationError, Migrator, load_migrations
+from amss.infra.postgres.pool import init_connection
+from amss.observability.logging import configure_logging
+
+log = logging.getLogger("amss.cli")
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    print(f"amss: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings(os.environ)
+    except ConfigError as exc:
+        for line in exc.lines:
+            print(f"config: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _run(coro: Awaitable[None]) -> None:
+    import uvloop
+
+    async def main() -> None:
+        await coro
+
+    uvloop.run(main())
+
+
+async def _connect(settings: Settings) -> asyncpg.Connection:
+    try:
+        conn = await asyncpg.connect(settings.db_url, server_settings={"timezone": "UTC"})
+    except (OSError, asyncpg.PostgresError) as exc:
+        _fail(f"cannot connect to Postgres at DB_URL: {exc}")
+    await init_connection(conn)
+    return conn
+
+
+# --- migrate -----------------------------------------------------------------------------------
+
+
+async def _migrate(settings: Settings, args: argparse.Namespace) -> None:
+    migrations = load_migrations(Path(args.dir))
+    if args.create_database:
+        await ensure_database(settings.db_url)
+    conn = await _connect(settings)
+    try:
+        async with Migrator(conn, migrations) as migrator:
+            if args.action == "up":
+                done = await migrator.up(args.to)
+                print(f"applied {len(done)} migration(s)" + "".join(f"\n  up   {m.path.name}" for m in done))
+            elif args.action == "down":
+                done = await migrator.down(to_version=args.to) if args.to is not None else await migrator.down()
+                print(f"reverted {len(done)} migration(s)" + "".join(f"\n  down {m.path.name}" for m in done))
+            elif args.action == "redo":
+                redone = await migrator.redo()
+                print(f"redone {redone.path.name}" if redone else "nothing to redo")
+            else:
+                for status in await migrator.status():
+                    applied = status.applied_at.isoformat() if status.applied_at else "pending"
+                    print(f"{applied:<32} {status.migration.path.name}")
+    finally:
+        await conn.close()
+
+
+# --- create-admin, seed ------------------------------------------------------------------------
+
+
+def _read_admin_password() -> str:
+    password = os.environ.get("AMSS_ADMIN_PASSWORD")
+    if password is None:
+        password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
+    problem = password_problem(password)
+    if problem:
+        _fail(f"password {problem}")
+    return password
+
+
+async def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
+    from amss.infra.postgres.provisioning import create_admin
+
+    password = _read_admin_password()
+    conn = await _connect(settings)
+    try:
+        provisioned = await create_admin(conn, args.org, args.email, await hash_password_async(password))
+    except Conflict as exc:
+        _fail(exc.message)
+    finally:
+        await conn.close()
+    print(orjson.dumps({"org_id": str(provisioned.org_id), "user_id": str(provisioned.user_id)}).decode())
+
+
+async def _seed(settings: Settings, _: argparse.Namespace) -> None:
+    from amss.infra.postgres.seed import seed_demo
+
+    conn = await _connect(settings)
+    try:
+        print(orjson.dumps(await seed_demo(conn)).decode())
+    finally:
+        await conn.close()
+
+
+# --- keys --------------------------------------------------------------------------------------
+
+
+def _keys_generate(args: argparse.Namespace) -> None:
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    private_path, public_path = out / "jwt-private.pem", out / "jwt-public.pem"
+    if not args.force and (private_path.exists() or public_path.exists()):
+        _fail(f"{private_path} or {public_path} exists; pass --force to replace them")
+    pair = generate_key_pair()
+    private_path.write_text(pair.private_pem)
+    private_path.chmod(0o600)
+    public_path.write_text(pair.public_pem)
+    print(orjson.dumps({"private_key": str(private_path), "public_key": str(public_path)}).decode())
+
+
+# --- servers -----------------------------------------------------------------------------------
+
+
+async def _serve_api(settings: Settings) -> None:
+    from amss.api.rest.app import init_app
+    from amss.serve import serve
+
+    await serve(
+        init_app(settings),
+        settings.http_addr,
+        name="amss-server",
+        shutdown_timeout=settings.shutdown_grace.total_seconds(),
+    )
+
+
+async def _serve_worker(settings: Settings) -> None:
+    from amss.jobs.worker_app import init_worker_app
+    from amss.serve import serve
+
+    await serve(
+        init_worker_app(settings),
+        settings.worker_http_addr,
+        name="amss-worker",
+        shutdown_timeout=settings.shutdown_grace.total_seconds(),
+    )
+
+
+def _run_service(factory: Callable[[Settings], Awaitable[None]]) -> None:
+    settings = _settings()
+    configure_logging(settings.log_level)
+    try:
+        _run(factory(settings))
+    except OSError as exc:
+        log.error("cannot start", extra={"error": str(exc)})
+        raise SystemExit(1) from None
+
+
+def server_main() -> None:
+    _run_service(_serve_api)
+
+
+def worker_main() -> None:
+    _run_service(_serve_worker)
+
+
+# --- parser ------------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="amss", description="AMSS administration commands")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    migrate = commands.add_parser("migrate", help="apply, revert or list the SQL migrations")
+    migrate.add_argument("action", nargs="?", default="up", choices=["up", "down", "status", "redo"])
+    migrate.add_argument("--to", type=int, help="target version (up: at most; down: revert everything above)")
+    migrate.add_argument("--dir", default=str(DEFAULT_DIRECTORY), help="migrations directory")
+    migrate.add_argument("--create-database", action="store_true", help="create the database of DB_URL if missing")
+
+    commands.add_parser("seed", help="load the demo organization, users, aircraft, parts and tasks")
+
+    admin = commands.add_parser("create-admin", help="bootstrap the first system admin and its organization")
+    admin.add_argument("--org", required=True, help="organization name (created if missing)")
+    admin.add_argument("--email", required=True)
+
+    keys = commands.add_parser("keys", help="JWT signing keys")
+    key_actions = keys.add_subparsers(dest="keys_action", required=True)
+    generate = key_actions.add_parser("generate", help="write a new RS256 key pair as PEM files")
+    generate.add_argument("--out-dir", default="var/keys")
+    generate.add_argument("--force", action="store_true")
+
+    dev = commands.add_parser("dev", help="create the database, migrate, seed, then run server and worker")
+    dev.add_argument("--no-seed", action="store_true")
+    dev.add_argument("--keys-dir", default="var/keys")
+
+    commands.add_parser("server", help="run the API server (same as amss-server)")
+    commands.add_parser("worker", help="run the worker (same as amss-worker)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    if args.command == "keys":
+        _keys_generate(args)
+        return
+    if args.command == "server":
+        server_main()
+        return
+    if args.command == "worker":
+        worker_main()
+        return
+    if args.command == "dev":
+        from amss.devrun import run_dev
+
+        run_dev(args)
+        return
+    settings = _settings()
+    handlers: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[None]]] = {
+        "migrate": _migrate,
+        "seed": _seed,
+        "create-admin": _create_admin,
+    }
+    try:
+        _run(handlers[args.command](settings, args))
+    except MigrationError as exc:
+        _fail(str(exc))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""Settings read from environment variables and validated once, at start-up.
+
+`load_settings(os.environ)` returns a frozen `Settings` or raises `ConfigError` whose `lines`
+name every bad variable and what it expects; the entry points print them and exit with 2.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import socket
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)")
+_DURATION_UNITS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+}
+_SECRET_VARIABLES = {"JWT_PRIVATE_KEY_PEM", "JWT_PUBLIC_KEY_PEM", "DB_URL", "REDIS_URL"}
+
+
+class ConfigError(Exception):
+    """Raised when one or more environment variables are invalid; one line per variable."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse a Go-style duration ("15m", "1h30m", "500ms", "7d") or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as 15m, 1h30m, 500ms or a number of seconds")
+    text = value.strip()
+    try:
+        return timedelta(seconds=float(text))
+    except ValueError:
+        pass
+    position, seconds = 0, 0.0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != position:
+            break
+        seconds += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        position = match.end()
+    if not text or position != len(text):
+        raise ValueError(f"expected a duration such as 15m, 1h30m, 500ms or a number of seconds, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+def parse_address(value: object) -> str:
+    """Accept "host:port" or ":port" (all interfaces)."""
+    text = str(value).strip()
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("expected host:port or :port (e.g. :8080)")
+    if host.startswith("[") != host.endswith("]"):
+        raise ValueError("expected host:port or :port (e.g. :8080)")
+    return text
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """Split a validated address into (host, port); an empty host means all interfaces."""
+    host, _, port = address.rpartition(":")
+    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - ":port" means all interfaces
+
+
+def _comma_list(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def _network(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"expected an IP address or CIDR, got {value!r}") from exc
+    return value
+
+
+def _on_off(value: object) -> object:
+    if isinstance(value, str) and value.strip().lower() in {"on", "off"}:
+        return value.strip().lower() == "on"
+    return value
+
+
+def _log_level(value: object) -> object:
+    if isinstance(value, str):
+        level = value.strip().lower()
+        return "warning" if level == "warn" else level
+    return value
+
+
+def _default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Address = Annotated[str, BeforeValidator(parse_address)]
+Network = Annotated[ipaddress.IPv4Network | ipaddress.IPv6Network, BeforeValidator(_network)]
+OnOff = Annotated[bool, BeforeValidator(_on_off)]
+
+
+class Settings(BaseModel):
+    """Every setting of the server, the worker and the CLI. Field names are the variables, lower-cased."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    app_env: Literal["dev", "test", "staging", "production"] = "dev"
+    http_addr: Address = ":8080"
+    grpc_addr: Address = ":9090"
+    worker_http_addr: Address = ":8081"
+    server_grpc_addr: Address = "127.0.0.1:9090"
+    db_url: str = "postgresql://postgres@127.0.0.1:5432/amss"
+    db_pool_min: int = Field(default=2, ge=0, le=100)
+    db_pool_max: int = Field(default=20, ge=1, le=500)
+    redis_addr: Address = "127.0.0.1:6379"
+    redis_url: str | None = None
+    jwt_private_key_pem: str | None = None
+    jwt_public_key_pem: str | None = None
+    jwt_issuer: str = "amss"
+    access_token_ttl: Duration = timedelta(minutes=15)
+    refresh_token_ttl: Duration = timedelta(days=7)
+    otel_exporter_otlp_endpoint: str | None = None
+    prometheus_enabled: bool = True
+    log_level: Annotated[Literal["debug", "info", "warning", "error"], BeforeValidator(_log_level)] = "info"
+    cors_allowed_origins: Annotated[list[str], BeforeValidator(_comma_list)] = Field(default_factory=list)
+    trusted_proxies: Annotated[list[Network], BeforeValidator(_comma_list)] = Field(default_factory=list)
+    worker_id: str = Field(default_factory=_default_worker_id, min_length=1, max_length=200)
+    webhook_allow_http: bool | None = None
+    login_rate_limit_per_ip: int = Field(default=10, ge=1)
+    login_rate_limit_per_email: int = Field(default=5, ge=1)
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    max_upload_bytes: int = Field(default=10 << 20, ge=1024)
+    shutdown_grace: Duration = timedelta(seconds=10)
+
+    amss_mesh: OnOff = True
+    amss_partitions: int = Field(default=16, ge=1, le=1024)
+    amss_command_wait: Duration = timedelta(seconds=5)
+    amss_command_redrive_after: Duration = timedelta(seconds=30)
+    amss_command_timeout: Duration = timedelta(seconds=5)
+    amss_worker_concurrency: int = Field(default=64, ge=1, le=10000)
+    amss_lease_ttl: Duration = timedelta(seconds=10)
+    amss_heartbeat_interval: Duration = timedelta(seconds=2)
+    amss_max_deliveries: int = Field(default=5, ge=1, le=1000)
+    amss_instance_id: str = Field(default_factory=lambda: uuid.uuid4().hex, pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+    amss_grounding_lead_time: Duration = timedelta(hours=24)
+    # every Redis key and stream name starts with this, so test runs and deployments can share a Redis
+    amss_redis_prefix: str = Field(default="amss", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+    @property
+    def effective_redis_url(self) -> str:
+        """REDIS_URL when set, else a URL built from REDIS_ADDR."""
+        return self.redis_url or f"redis://{self.redis_addr}/0"
+
+    @property
+    def allows_http_webhooks(self) -> bool:
+        if self.webhook_allow_http is None:
+            return self.app_env != "production"
+        return self.webhook_allow_http
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> Settings:
+        problems: list[str] = []
+        if self.access_token_ttl <= timedelta(0):
+            problems.append("ACCESS_TOKEN_TTL: expected a positive duration")
+        if self.refresh_token_ttl <= self.access_token_ttl:
+            problems.append("REFRESH_TOKEN_TTL: expected a duration longer than ACCESS_TOKEN_TTL")
+        if not timedelta(0) <= self.amss_command_wait <= timedelta(seconds=30):
+            problems.append("AMSS_COMMAND_WAIT: expected a duration from 0s to 30s")
+        if self.amss_command_timeout >= self.amss_lease_ttl:
+            problems.append("AMSS_COMMAND_TIMEOUT: expected a duration shorter than AMSS_LEASE_TTL")
+        if self.amss_heartbeat_interval * 2 > self.amss_lease_ttl:
+            problems.append("AMSS_HEARTBEAT_INTERVAL: expected at most half of AMSS_LEASE_TTL")
+        if self.db_pool_min > self.db_pool_max:
+            problems.append("DB_POOL_MIN: expected at most DB_POOL_MAX")
+        if (self.jwt_private_key_pem is None) != (self.jwt_public_key_pem is None):
+            problems.append("JWT_PUBLIC_KEY_PEM: expected both JWT_PRIVATE_KEY_PEM and JWT_PUBLIC_KEY_PEM, or neither")
+        if self.is_production:
+            if self.jwt_private_key_pem is None:
+                problems.append("JWT_PRIVATE_KEY_PEM: required when APP_ENV=production")
+            if self.webhook_allow_http:
+                problems.append("WEBHOOK_ALLOW_HTTP: http:// webhooks are refused when APP_ENV=production")
+            if "*" in self.cors_allowed_origins:
+                problems.append("CORS_ALLOWED_ORIGINS: '*' is refused when APP_ENV=production")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
+def _field_names() -> set[str]:
+    return set(Settings.model_fields)
+
+
+def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
+    """Build Settings from an environment mapping; empty variables count as unset."""
+    names = _field_names()
+    values: dict[str, Any] = {
+        key.lower(): value for key, value in environ.items() if key.lower() in names and value.strip() != ""
+    }
+    values.update(overrides)
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> list[str]:
+    lines: list[str] = []
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if not error["loc"]:
+            lines.extend(message.splitlines())
+            continue
+        variable = str(error["loc"][0]).upper()
+        shown = "" if variable in _SECRET_VARIABLES else f" (got {error.get('input')!r})"
+        lines.append(f"{variable}: {message}{shown}")
+    return lines

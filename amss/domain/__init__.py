@@ -1,0 +1,1 @@
+"""Pure domain: enums, entities, state machines, invariants and domain errors (no I/O)."""

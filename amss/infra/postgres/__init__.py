@@ -1,0 +1,1 @@
+"""Postgres adapter: pool, migrations, unit of work, repositories, error translation."""

@@ -1,0 +1,225 @@
+"""Goose-compatible migrations: parse `-- +goose` SQL files and apply them under an advisory lock.
+
+Versions are recorded in goose's own `goose_db_version` table, with goose's statements, and the
+lock is goose's default session lock id, so `amss migrate` and the goose CLI can run the same
+files against the same database without stepping on each other.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+
+VERSION_TABLE = "goose_db_version"
+# goose's DefaultLockID: crc64(ECMA) of "goose"
+ADVISORY_LOCK_ID = 5887940537704921958
+DEFAULT_DIRECTORY = Path(__file__).resolve().parents[3] / "migrations"
+
+_FILE_NAME = re.compile(r"^(\d+)_([\w.-]+)\.sql$")
+_ANNOTATION = re.compile(r"^--\s*\+goose\s+(.+?)\s*$", re.IGNORECASE)
+
+
+class MigrationError(Exception):
+    """A migration file is malformed, missing, or failed to apply."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+    up_statements: tuple[str, ...]
+    down_statements: tuple[str, ...]
+    in_transaction: bool
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    migration: Migration
+    applied_at: datetime | None
+
+
+def _ends_statement(line: str) -> bool:
+    code = line.split("--", 1)[0].rstrip()
+    return code.endswith(";")
+
+
+def parse_sql(text: str, source: str = "<sql>") -> tuple[list[str], list[str], bool]:
+    """Split goose SQL into (up statements, down statements, runs in a transaction)."""
+    sections: dict[str, list[str]] = {"up": [], "down": []}
+    section: str | None = None
+    in_block = False
+    in_transaction = True
+    buffer: list[str] = []
+
+    def flush() -> None:
+        statement = "\n".join(buffer).strip()
+        buffer.clear()
+        if statement and section is not None and not _only_comments(statement):
+            sections[section].append(statement)
+
+    for number, line in enumerate(text.splitlines(), start=1):
+        annotation = _ANNOTATION.match(line.strip())
+        if annotation:
+            word = annotation.group(1).lower()
+            if word in {"up", "down"}:
+                if in_block:
+                    raise MigrationError(f"{source}:{number}: '+goose {word}' inside a StatementBegin block")
+                flush()
+                section = word
+            elif word == "statementbegin":
+                if section is None or in_block:
+                    raise MigrationError(f"{source}:{number}: misplaced StatementBegin")
+                flush()
+                in_block = True
+            elif word == "statementend":
+                if not in_block:
+                    raise MigrationError(f"{source}:{number}: StatementEnd without StatementBegin")
+                in_block = False
+                flush()
+            elif word == "no transaction":
+                in_transaction = False
+            elif not word.startswith("envsub"):
+                raise MigrationError(f"{source}:{number}: unknown annotation '+goose {annotation.group(1)}'")
+            continue
+        if section is None:
+            continue
+        buffer.append(line)
+        if not in_block and _ends_statement(line):
+            flush()
+    if in_block:
+        raise MigrationError(f"{source}: StatementBegin is never closed")
+    flush()
+    if not sections["up"]:
+        raise MigrationError(f"{source}: no '-- +goose Up' statements")
+    return sections["up"], sections["down"], in_transaction
+
+
+def _only_comments(statement: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in statement.splitlines())
+
+
+def load_migrations(directory: Path = DEFAULT_DIRECTORY) -> list[Migration]:
+    """Read every NNNNN_name.sql file of the directory, sorted by version."""
+    if not directory.is_dir():
+        raise MigrationError(f"migrations directory {directory} does not exist")
+    migrations: dict[int, Migration] = {}
+    for path in sorted(directory.glob("*.sql")):
+        match = _FILE_NAME.match(path.name)
+        if not match:
+            raise MigrationError(f"{path.name}: expected a name like 00001_description.sql")
+        version = int(match.group(1))
+        if version in migrations:
+            raise MigrationError(f"{path.name}: version {version} is used twice")
+        up, down, in_transaction = parse_sql(path.read_text(encoding="utf-8"), path.name)
+        migrations[version] = Migration(version, match.group(2), path, tuple(up), tuple(down), in_transaction)
+    return [migrations[version] for version in sorted(migrations)]
+
+
+async def _ensure_version_table(conn: asyncpg.Connection) -> None:
+    exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", VERSION_TABLE)
+    if exists:
+        return
+    async with conn.transaction():
+        await conn.execute(
+            f"CREATE TABLE {VERSION_TABLE} ("
+            " id integer PRIMARY KEY GENERATED BY DEFAULT AS IDENTITY,"
+            " version_id bigint NOT NULL,"
+            " is_applied boolean NOT NULL,"
+            " tstamp timestamp NOT NULL DEFAULT now())"
+        )
+        await conn.execute(f"INSERT INTO {VERSION_TABLE} (version_id, is_applied) VALUES (0, true)")
+
+
+async def applied_versions(conn: asyncpg.Connection) -> dict[int, datetime]:
+    """Versions goose regards as applied (latest row per version says is_applied), with their time."""
+    if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", VERSION_TABLE):
+        return {}
+    rows = await conn.fetch(f"SELECT version_id, is_applied, tstamp FROM {VERSION_TABLE} ORDER BY id DESC")
+    seen: set[int] = set()
+    applied: dict[int, datetime] = {}
+    for row in rows:
+        version = int(row["version_id"])
+        if version in seen:
+            continue
+        seen.add(version)
+        if row["is_applied"] and version != 0:
+            applied[version] = row["tstamp"]
+    return applied
+
+
+class Migrator:
+    """Applies and reverts migrations on one connection while holding goose's advisory lock."""
+
+    def __init__(self, conn: asyncpg.Connection, migrations: list[Migration]) -> None:
+        self._conn = conn
+        self._migrations = migrations
+
+    async def __aenter__(self) -> Migrator:
+        await self._conn.execute("SELECT pg_advisory_lock($1)", ADVISORY_LOCK_ID)
+        await _ensure_version_table(self._conn)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._conn.execute("SELECT pg_advisory_unlock($1)", ADVISORY_LOCK_ID)
+
+    async def status(self) -> list[MigrationStatus]:
+        applied = await applied_versions(self._conn)
+        return [MigrationStatus(m, applied.get(m.version)) for m in self._migrations]
+
+    async def up(self, to_version: int | None = None) -> list[Migration]:
+        """Apply every pending migration up to `to_version` (all when None), in order."""
+        applied = await applied_versions(self._conn)
+        done: list[Migration] = []
+        for migration in self._migrations:
+            if migration.version in applied or (to_version is not None and migration.version > to_version):
+                continue
+            await self._run(migration, migration.up_statements, apply=True)
+            done.append(migration)
+        return done
+
+    async def down(self, steps: int = 1, to_version: int | None = None) -> list[Migration]:
+        """Revert the latest `steps` applied migrations, or all above `to_version` when it is given."""
+        applied = await applied_versions(self._conn)
+        targets = [m for m in reversed(self._migrations) if m.version in applied]
+        unknown = set(applied) - {m.version for m in self._migrations}
+        if unknown:
+            raise MigrationError(f"applied versions {sorted(unknown)} have no migration file")
+        targets = [m for m in targets if m.version > to_version] if to_version is not None else targets[:steps]
+        for migration in targets:
+            await self._run(migration, migration.down_statements, apply=False)
+        return targets
+
+    async def redo(self) -> Migration | None:
+        """Revert the latest applied migration and apply it again."""
+        reverted = await self.down(steps=1)
+        if not reverted:
+            return None
+        await self._run(reverted[0], reverted[0].up_statements, apply=True)
+        return reverted[0]
+
+    async def _run(self, migration: Migration, statements: tuple[str, ...], *, apply: bool) -> None:
+        if apply:
+            record, args = (
+                f"INSERT INTO {VERSION_TABLE} (version_id, is_applied) VALUES ($1, true)",
+                (migration.version,),
+            )
+        else:
+            record, args = f"DELETE FROM {VERSION_TABLE} WHERE version_id = $1", (migration.version,)
+        direction = "up" if apply else "down"
+        try:
+            if migration.in_transaction:
+                async with self._conn.transaction():
+                    for statement in statements:
+                        await self._conn.execute(statement)
+                    await self._conn.execute(record, *args)
+            else:
+                for statement in statements:
+                    await self._conn.execute(statement)
+                await self._conn.execute(record, *args)
+        except asyncpg.PostgresError as exc:
+            raise MigrationError(f"{migration.path.name} ({direction}) failed: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Redis adapter: client factory, locks, rate limiter, cache."""

@@ -1,0 +1,1 @@
+"""Redis Streams helpers: publisher, consumer-group reader, claim of stale entries."""

@@ -1,0 +1,65 @@
+"""Liveness, readiness and metrics endpoints, shared by the server and the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import orjson
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
+
+_PROBE_TIMEOUT = 2.0
+log = logging.getLogger(__name__)
+
+
+async def _probe_postgres(app: web.Application) -> None:
+    async with app[PG_POOL].acquire(timeout=_PROBE_TIMEOUT) as conn:
+        await conn.fetchval("SELECT 1", timeout=_PROBE_TIMEOUT)
+
+
+async def _probe_redis(app: web.Application) -> None:
+    await app[REDIS].ping()
+
+
+async def failed_dependencies(app: web.Application) -> list[str]:
+    """Names of the dependencies that did not answer within the probe timeout."""
+    failed: list[str] = []
+    for name, probe in (("postgres", _probe_postgres), ("redis", _probe_redis)):
+        try:
+            await asyncio.wait_for(probe(app), _PROBE_TIMEOUT)
+        except Exception as exc:  # any failure to answer means not ready
+            log.warning("readiness probe failed", extra={"dependency": name, "error": repr(exc)})
+            failed.append(name)
+    return failed
+
+
+async def health(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"}, dumps=lambda v: orjson.dumps(v).decode())
+
+
+async def ready(request: web.Request) -> web.Response:
+    failed = await failed_dependencies(request.app)
+    if failed:
+        body = {
+            "error": f"not ready: {', '.join(failed)} unavailable",
+            "code": "UNAVAILABLE",
+            "request_id": request.get("request_id", ""),
+            "details": {"failed": failed},
+        }
+        return web.Response(status=503, body=orjson.dumps(body), content_type="application/json")
+    return web.json_response({"status": "ready"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    payload = generate_latest(request.app[METRICS_REGISTRY])
+    return web.Response(body=payload, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def add_health_routes(app: web.Application) -> None:
+    app.router.add_get("/health", health, name="health")
+    app.router.add_get("/ready", ready, name="ready")
+    if app[SETTINGS].prometheus_enabled:
+        app.router.add_get("/metrics", metrics, name="metrics")

@@ -1,0 +1,35 @@
+"""Run aiohttp applications until SIGTERM or SIGINT, then shut down cleanly (no traceback)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from amss.config import split_address
+
+log = logging.getLogger(__name__)
+
+
+async def serve(app: web.Application, address: str, *, name: str, shutdown_timeout: float) -> None:
+    """Serve `app` on `address` until a stop signal; start-up failures propagate."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout, handle_signals=False)
+    await runner.setup()
+    try:
+        host, port = split_address(address)
+        site = web.TCPSite(runner, host, port, reuse_address=True)
+        await site.start()
+        log.info("listening", extra={"service": name, "address": address})
+        await stop.wait()
+        log.info("stopping", extra={"service": name})
+    finally:
+        await runner.cleanup()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    log.info("stopped", extra={"service": name})

@@ -1,0 +1,74 @@
+"""Integration fixtures: a fresh, migrated database per run and a private Redis key space."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+import redis.asyncio as redis
+
+from amss.infra.postgres.database import drop_database, ensure_database
+from amss.infra.postgres.migrations import Migrator, load_migrations
+from amss.infra.postgres.pool import create_pool, init_connection
+from amss.infra.redis.keys import KeySpace
+from tests.backends import Backends, provide_backends, unique_name, with_database
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def backends() -> Iterator[Backends]:
+    with provide_backends() as provided:
+        yield provided
+
+
+@pytest.fixture(scope="session")
+async def database_url(backends: Backends) -> AsyncIterator[str]:
+    """A database of its own for this run: created, migrated, and dropped afterwards."""
+    url = with_database(backends.server_url, unique_name("test"))
+    await ensure_database(url)
+    try:
+        conn = await asyncpg.connect(url)
+        try:
+            async with Migrator(conn, load_migrations()) as migrator:
+                await migrator.up()
+        finally:
+            await conn.close()
+        yield url
+    finally:
+        await drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def pg_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(database_url, min_size=1, max_size=10)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of the test's own, outside any transaction."""
+    connection = await asyncpg.connect(database_url)
+    await init_connection(connection)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture(scope="session")
+def key_space() -> KeySpace:
+    return KeySpace(prefix=unique_name("redis").replace("_", "-"))
+
+
+@pytest.fixture(scope="session")
+async def redis_client(backends: Backends, key_space: KeySpace) -> AsyncIterator[redis.Redis]:
+    client = redis.Redis.from_url(backends.redis_url)
+    yield client
+    async for key in client.scan_iter(match=key_space.pattern, count=500):
+        await client.delete(key)
+    await client.aclose()
