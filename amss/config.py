@@ -43,11 +43,13 @@ def parse_duration(value: object) -> timedelta:
     """Parse a Go-style duration ("15m", "1h30m", "500ms", "7d") or a number of seconds."""
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
         return timedelta(seconds=value)
     if not isinstance(value, str):
         raise ValueError("expected a duration such as 15m, 1h30m, 500ms or a number of seconds")
     text = value.strip()
+    if text.startswith("-"):
+        raise ValueError(f"expected a duration that is not negative, got {value!r}")
     try:
         return timedelta(seconds=float(text))
     except ValueError:

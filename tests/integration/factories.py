@@ -84,7 +84,9 @@ async def make_part_item(
 async def make_reservation(
     conn: asyncpg.Connection, org_id: uuid.UUID, task_id: uuid.UUID, part_item_id: uuid.UUID, **values: Any
 ) -> uuid.UUID:
-    return await _insert(conn, "part_reservations", org_id, {"task_id": task_id, "part_item_id": part_item_id, **values})
+    return await _insert(
+        conn, "part_reservations", org_id, {"task_id": task_id, "part_item_id": part_item_id, **values}
+    )
 
 
 async def make_compliance_item(

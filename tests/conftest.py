@@ -1,4 +1,7 @@
-"""Integration fixtures: a fresh, migrated database per run and a private Redis key space."""
+"""Shared fixtures: a fresh, migrated database per run and a private Redis key space.
+
+They are lazy: unit tests, which use none of them, never touch Postgres or Redis.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +20,11 @@ from tests.backends import Backends, provide_backends, unique_name, with_databas
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "tests/integration" in str(item.fspath):
+        path = str(item.fspath)
+        if "tests/integration" in path:
             item.add_marker(pytest.mark.integration)
+        elif "tests/e2e" in path:
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")
