@@ -152,6 +152,7 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     max_upload_bytes: int = Field(default=10 << 20, ge=1024)
     shutdown_grace: Duration = timedelta(seconds=10)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
 
     amss_mesh: OnOff = True
     amss_partitions: int = Field(default=16, ge=1, le=1024)
@@ -204,6 +205,8 @@ class Settings(BaseModel):
                 problems.append("JWT_PRIVATE_KEY_PEM: required when APP_ENV=production")
             if self.webhook_allow_http:
                 problems.append("WEBHOOK_ALLOW_HTTP: http:// webhooks are refused when APP_ENV=production")
+            if self.bcrypt_rounds < 10:
+                problems.append("BCRYPT_ROUNDS: expected at least 10 when APP_ENV=production")
             if "*" in self.cors_allowed_origins:
                 problems.append("CORS_ALLOWED_ORIGINS: '*' is refused when APP_ENV=production")
         if problems:

@@ -10,11 +10,17 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 import redis.asyncio as redis
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
+from amss.api.rest.app import init_app
+from amss.auth.passwords import hash_password
+from amss.config import Settings, load_settings
 from amss.infra.postgres.database import drop_database, ensure_database
 from amss.infra.postgres.migrations import Migrator, load_migrations
 from amss.infra.postgres.pool import create_pool, init_connection
 from amss.infra.redis.keys import KeySpace
+from tests.api_support import TEST_PASSWORD, Tenant, make_tenant
 from tests.backends import Backends, provide_backends, unique_name, with_database
 
 
@@ -78,3 +84,49 @@ async def redis_client(backends: Backends, key_space: KeySpace) -> AsyncIterator
     async for key in client.scan_iter(match=key_space.pattern, count=500):
         await client.delete(key)
     await client.aclose()
+
+
+# --- the REST API, in-process -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def api_settings(database_url: str, backends: Backends, key_space: KeySpace) -> Settings:
+    return load_settings(
+        {},
+        app_env="test",
+        db_url=database_url,
+        redis_url=backends.redis_url,
+        amss_redis_prefix=key_space.prefix,
+        bcrypt_rounds=4,
+        db_pool_min=1,
+        db_pool_max=10,
+    )
+
+
+@pytest.fixture
+async def api_app(api_settings: Settings) -> web.Application:
+    return init_app(api_settings)
+
+
+@pytest.fixture
+async def api(api_app: web.Application) -> AsyncIterator[TestClient]:
+    client = TestClient(TestServer(api_app))
+    await client.start_server()
+    yield client
+    await client.close()
+
+
+@pytest.fixture(scope="session")
+def test_password_hash() -> str:
+    return hash_password(TEST_PASSWORD, rounds=4)
+
+
+@pytest.fixture
+async def tenant(conn: asyncpg.Connection, api_app: web.Application, test_password_hash: str) -> Tenant:
+    """An organization with one user per role, each with an access token."""
+    return await make_tenant(conn, api_app, test_password_hash)
+
+
+@pytest.fixture
+async def other_tenant(conn: asyncpg.Connection, api_app: web.Application, test_password_hash: str) -> Tenant:
+    return await make_tenant(conn, api_app, test_password_hash)

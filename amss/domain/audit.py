@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amss.domain.enums import AuditAction
+from amss.domain.principal import Actor
 
 
 @dataclass(frozen=True)
@@ -28,3 +29,27 @@ class AuditEntry:
 def job_actor(job: str) -> dict[str, Any]:
     """The `details.actor` of an entry written by a job or command-line tool."""
     return {"actor": {"job": job}}
+
+
+def audit_entry(
+    actor: Actor,
+    org_id: uuid.UUID,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    action: AuditAction,
+    entity_version: int,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """The audit entry for `actor` changing an entity of `org_id`."""
+    return AuditEntry(
+        org_id=org_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=action,
+        entity_version=entity_version,
+        user_id=actor.audit_user_id(org_id),
+        request_id=actor.request_id,
+        ip_address=actor.ip_address,
+        user_agent=actor.user_agent,
+        details={**(details or {}), **actor.audit_details(org_id)},
+    )

@@ -1,15 +1,87 @@
-"""The REST application's composition root: `init_app(settings)` wires resources and routes."""
+"""The REST application's composition root: `init_app(settings)` wires resources, services and routes."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
 from aiohttp import web
 
+from amss.api.rest.handlers import auth, organizations, users
+from amss.api.rest.idempotency import idempotency_middleware
+from amss.api.rest.metrics import HTTP_METRICS, HttpMetrics
+from amss.api.rest.middlewares import (
+    TOKEN_SERVICE,
+    access_log_middleware,
+    add_response_headers,
+    authentication_middleware,
+    authorization_middleware,
+    error_middleware,
+    request_id_middleware,
+    tenancy_middleware,
+)
+from amss.api.rest.rate_limits import rate_limit_middleware
+from amss.api.rest.routing import add_routes
+from amss.api.rest.services import SERVICES, Services
+from amss.app.identity import IdentityService
+from amss.app.organizations import OrganizationService
+from amss.app.ports import UnitOfWork
+from amss.app.users import UserService
+from amss.auth.adapters import BcryptPasswords, JwtAccessTokens, OpaqueRefreshTokens
+from amss.auth.tokens import TokenService, load_key_pair
 from amss.config import Settings
+from amss.infra.postgres.uow import PostgresUnitOfWork
 from amss.observability.health import add_health_routes
-from amss.runtime import base_application
+from amss.runtime import METRICS_REGISTRY, PG_POOL, SETTINGS, base_application
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def services_context(app: web.Application) -> AsyncIterator[None]:
+    """Builds the application services once the pool exists (this context runs after the pool's)."""
+    settings = app[SETTINGS]
+    pool = app[PG_POOL]
+    passwords = BcryptPasswords(settings.bcrypt_rounds)
+
+    def unit_of_work() -> UnitOfWork:
+        return PostgresUnitOfWork(pool)
+
+    app[SERVICES] = Services(
+        identity=IdentityService(
+            unit_of_work,
+            JwtAccessTokens(app[TOKEN_SERVICE]),
+            OpaqueRefreshTokens(),
+            passwords,
+            settings.refresh_token_ttl,
+            utc_now,
+        ),
+        organizations=OrganizationService(unit_of_work),
+        users=UserService(unit_of_work, passwords, utc_now),
+    )
+    yield
 
 
 def init_app(settings: Settings) -> web.Application:
-    app = base_application(settings)
+    app = base_application(
+        settings,
+        middlewares=[
+            request_id_middleware,
+            access_log_middleware,
+            error_middleware,
+            authentication_middleware,
+            tenancy_middleware,
+            authorization_middleware,
+            rate_limit_middleware,
+            idempotency_middleware,
+        ],
+    )
+    app[HTTP_METRICS] = HttpMetrics.register(app[METRICS_REGISTRY])
+    app[TOKEN_SERVICE] = TokenService(load_key_pair(settings), settings.jwt_issuer, settings.access_token_ttl)
+    app.cleanup_ctx.append(services_context)
+    app.on_response_prepare.append(add_response_headers)
     add_health_routes(app)
+    add_routes(app, [*auth.ROUTES, *organizations.ROUTES, *users.ROUTES])
     return app
+

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncpg
-
 from amss.domain.audit import AuditEntry
+from amss.infra.postgres.sql import Connection
 
 _INSERT = """
 INSERT INTO audit_logs (org_id, entity_type, entity_id, action, user_id, request_id,
@@ -13,7 +12,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 """
 
 
-async def insert_audit_entry(conn: asyncpg.Connection, entry: AuditEntry) -> None:
+async def insert_audit_entry(conn: Connection, entry: AuditEntry) -> None:
     await conn.execute(
         _INSERT,
         entry.org_id,
@@ -27,3 +26,11 @@ async def insert_audit_entry(conn: asyncpg.Connection, entry: AuditEntry) -> Non
         entry.entity_version,
         entry.details,
     )
+
+
+class PgAuditRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def add(self, entry: AuditEntry) -> None:
+        await insert_audit_entry(self._conn, entry)

@@ -1,0 +1,1 @@
+"""One handler module per resource; each exports ROUTES, a list of RouteSpec."""

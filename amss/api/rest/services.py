@@ -1,0 +1,21 @@
+"""The application services a REST handler may call, built once in the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from amss.app.identity import IdentityService
+from amss.app.organizations import OrganizationService
+from amss.app.users import UserService
+
+
+@dataclass(frozen=True)
+class Services:
+    identity: IdentityService
+    organizations: OrganizationService
+    users: UserService
+
+
+SERVICES = web.AppKey("services", Services)

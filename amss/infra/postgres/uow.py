@@ -1,0 +1,85 @@
+"""The Postgres unit of work: one connection, one transaction, rolled back unless committed.
+
+Constraint and trigger violations raised inside it leave as domain errors (translated in
+`errors.py`), so a use case never sees an asyncpg exception for a broken rule.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Self
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from amss.infra.postgres.audit_repo import PgAuditRepository
+from amss.infra.postgres.errors import translate
+from amss.infra.postgres.organizations_repo import PgOrganizationRepository
+from amss.infra.postgres.refresh_tokens_repo import PgRefreshTokenRepository
+from amss.infra.postgres.sql import Connection
+from amss.infra.postgres.users_repo import PgUserRepository
+
+log = logging.getLogger(__name__)
+
+
+class PostgresUnitOfWork:
+    organizations: PgOrganizationRepository
+    users: PgUserRepository
+    refresh_tokens: PgRefreshTokenRepository
+    audit: PgAuditRepository
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._conn: PoolConnectionProxy | None = None
+        self._transaction: asyncpg.transaction.Transaction | None = None
+        self._committed = False
+
+    @property
+    def connection(self) -> Connection:
+        assert self._conn is not None, "unit of work not entered"
+        return self._conn
+
+    async def __aenter__(self) -> Self:
+        conn = await self._pool.acquire()
+        try:
+            self._transaction = conn.transaction()
+            await self._transaction.start()
+        except BaseException:
+            await self._pool.release(conn)
+            raise
+        self._conn = conn
+        self.organizations = PgOrganizationRepository(conn)
+        self.users = PgUserRepository(conn)
+        self.refresh_tokens = PgRefreshTokenRepository(conn)
+        self.audit = PgAuditRepository(conn)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        conn, self._conn = self._conn, None
+        try:
+            if not self._committed and self._transaction is not None and conn is not None and not conn.is_closed():
+                try:
+                    await self._transaction.rollback()
+                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as rollback_error:
+                    log.warning("rollback failed", extra={"error": repr(rollback_error)})
+        finally:
+            if conn is not None:
+                await self._pool.release(conn)
+        if isinstance(exc, asyncpg.PostgresError):
+            domain_error = translate(exc)
+            if domain_error is not None:
+                raise domain_error from exc
+
+    async def commit(self) -> None:
+        assert self._transaction is not None, "unit of work not entered"
+        try:
+            await self._transaction.commit()
+        except asyncpg.PostgresError as exc:
+            domain_error = translate(exc)
+            if domain_error is not None:
+                raise domain_error from exc
+            raise
+        self._committed = True
