@@ -68,7 +68,8 @@ CREATE TABLE maintenance_tasks (
     deleted_at           timestamptz,
     -- only live, active tasks take part in the overlap check; the rest have no window
     active_window        tstzrange GENERATED ALWAYS AS (
-        CASE WHEN state IN ('scheduled', 'in_progress') AND deleted_at IS NULL
+        -- start_time < end_time keeps a reversed window from failing here before the check reports it
+        CASE WHEN state IN ('scheduled', 'in_progress') AND deleted_at IS NULL AND start_time < end_time
              THEN tstzrange(start_time, end_time, '[)')
              ELSE NULL END
     ) STORED,

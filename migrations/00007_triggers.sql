@@ -29,12 +29,30 @@ LANGUAGE plpgsql AS $$
 DECLARE
     sign_off_columns constant text[] := ARRAY['result', 'sign_off_user_id', 'sign_off_time', 'updated_at', 'version'];
 BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        IF EXISTS (SELECT 1 FROM compliance_items WHERE sign_off_time IS NOT NULL) THEN
+            RAISE EXCEPTION 'compliance_items holds signed-off items, which are immutable: TRUNCATE rejected'
+                USING ERRCODE = 'AMS02';
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.sign_off_time IS NOT NULL OR NEW.sign_off_user_id IS NOT NULL THEN
+            RAISE EXCEPTION 'a compliance item is signed off after it is created, not at creation'
+                USING ERRCODE = 'AMS02';
+        END IF;
+        RETURN NEW;
+    END IF;
     IF OLD.sign_off_time IS NOT NULL THEN
         RAISE EXCEPTION 'compliance item % is signed off and immutable: % rejected', OLD.id, TG_OP
             USING ERRCODE = 'AMS02';
     END IF;
     IF TG_OP = 'DELETE' THEN
         RETURN OLD;
+    END IF;
+    IF NEW.sign_off_time IS NOT NULL AND OLD.deleted_at IS NOT NULL THEN
+        RAISE EXCEPTION 'compliance item % is deleted and cannot be signed off', OLD.id
+            USING ERRCODE = 'AMS02';
     END IF;
     -- the sign-off itself may set only the result and the sign-off fields, once
     IF NEW.sign_off_time IS NOT NULL
@@ -47,9 +65,13 @@ END;
 $$;
 -- +goose StatementEnd
 CREATE TRIGGER compliance_items_immutable_after_sign_off
-    BEFORE UPDATE OR DELETE ON compliance_items
+    BEFORE INSERT OR UPDATE OR DELETE ON compliance_items
     FOR EACH ROW EXECUTE FUNCTION compliance_items_guard_sign_off();
+CREATE TRIGGER compliance_items_immutable_truncate
+    BEFORE TRUNCATE ON compliance_items
+    FOR EACH STATEMENT EXECUTE FUNCTION compliance_items_guard_sign_off();
 ALTER TABLE compliance_items ENABLE ALWAYS TRIGGER compliance_items_immutable_after_sign_off;
+ALTER TABLE compliance_items ENABLE ALWAYS TRIGGER compliance_items_immutable_truncate;
 
 -- +goose StatementBegin
 CREATE FUNCTION part_items_check_expiry() RETURNS trigger
@@ -104,6 +126,7 @@ DROP TRIGGER part_reservations_item_available ON part_reservations;
 DROP FUNCTION part_reservations_check_item_available();
 DROP TRIGGER part_items_expiry_in_future ON part_items;
 DROP FUNCTION part_items_check_expiry();
+DROP TRIGGER compliance_items_immutable_truncate ON compliance_items;
 DROP TRIGGER compliance_items_immutable_after_sign_off ON compliance_items;
 DROP FUNCTION compliance_items_guard_sign_off();
 DROP TRIGGER audit_logs_immutable_truncate ON audit_logs;

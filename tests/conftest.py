@@ -98,6 +98,9 @@ def api_settings(database_url: str, backends: Backends, key_space: KeySpace) -> 
         redis_url=backends.redis_url,
         amss_redis_prefix=key_space.prefix,
         bcrypt_rounds=4,
+        # tests log in often from one address; the rate-limit tests lower these themselves
+        login_rate_limit_per_ip=100_000,
+        login_rate_limit_per_email=100_000,
         db_pool_min=1,
         db_pool_max=10,
     )

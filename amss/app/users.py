@@ -7,6 +7,7 @@ refresh fails and a new login shows the new role.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Protocol
 
 from amss.app.paging import Page, PageRequest
@@ -24,10 +25,17 @@ class PasswordHasher(Protocol):
 
 
 class UserService:
-    def __init__(self, uow: UnitOfWorkFactory, passwords: PasswordHasher, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        passwords: PasswordHasher,
+        clock: Clock,
+        is_demotion: Callable[[Role, Role], bool],
+    ) -> None:
         self._uow = uow
         self._passwords = passwords
         self._clock = clock
+        self._is_demotion = is_demotion
 
     async def create(self, actor: Actor, principal: Principal, email: str, role: Role, password: str) -> User:
         check_may_create(principal.role, role)
@@ -88,7 +96,8 @@ class UserService:
             if not changes:
                 return current
             updated = await uow.users.update(current, changes)
-            if revokes_sessions(current, role, password_hash is not None):
+            demoted = role is not None and role is not current.role and self._is_demotion(current.role, role)
+            if revokes_sessions(password_changed=password_hash is not None, demoted=demoted):
                 await uow.refresh_tokens.revoke_user(current.org_id, current.id, self._clock())
             shown = {key: ("changed" if key == "password_hash" else str(value)) for key, value in changes.items()}
             shown = {("password" if key == "password_hash" else key): value for key, value in shown.items()}

@@ -72,3 +72,8 @@ PERMISSIONS: Final[dict[Resource, dict[Role, frozenset[Action]]]] = {
 
 def is_allowed(role: Role, resource: Resource, action: Action) -> bool:
     return action in PERMISSIONS[resource].get(role, frozenset())
+
+
+def grants_everything_of(new_role: Role, old_role: Role) -> bool:
+    """True when `new_role` may do everything `old_role` may; a change that is not is a demotion."""
+    return all(row.get(old_role, frozenset()) <= row.get(new_role, frozenset()) for row in PERMISSIONS.values())

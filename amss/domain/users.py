@@ -46,6 +46,7 @@ def check_may_change(actor_role: Role, target: User, new_role: Role | None) -> N
         raise Forbidden("only an admin can promote a user to admin")
 
 
-def revokes_sessions(target: User, new_role: Role | None, password_changed: bool) -> bool:
-    """A role change or a new password ends the user's refresh-token families."""
-    return password_changed or (new_role is not None and new_role is not target.role)
+def revokes_sessions(password_changed: bool, demoted: bool) -> bool:
+    """A new password or a demotion (the new role lacks a permission the old one had) ends the
+    user's refresh-token families; after a promotion the next refresh carries the new role."""
+    return password_changed or demoted

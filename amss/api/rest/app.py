@@ -28,6 +28,7 @@ from amss.app.organizations import OrganizationService
 from amss.app.ports import UnitOfWork
 from amss.app.users import UserService
 from amss.auth.adapters import BcryptPasswords, JwtAccessTokens, OpaqueRefreshTokens
+from amss.auth.rbac import grants_everything_of
 from amss.auth.tokens import TokenService, load_key_pair
 from amss.config import Settings
 from amss.infra.postgres.uow import PostgresUnitOfWork
@@ -58,7 +59,7 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
             utc_now,
         ),
         organizations=OrganizationService(unit_of_work),
-        users=UserService(unit_of_work, passwords, utc_now),
+        users=UserService(unit_of_work, passwords, utc_now, lambda old, new: not grants_everything_of(new, old)),
     )
     yield
 
@@ -84,4 +85,3 @@ def init_app(settings: Settings) -> web.Application:
     add_health_routes(app)
     add_routes(app, [*auth.ROUTES, *organizations.ROUTES, *users.ROUTES])
     return app
-
