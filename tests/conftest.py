@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from amss.api.rest.app import init_app
+from amss.auth.keys import generate_key_pair
 from amss.auth.passwords import hash_password
 from amss.config import Settings, load_settings
 from amss.infra.postgres.database import drop_database, ensure_database
@@ -91,8 +92,12 @@ async def redis_client(backends: Backends, key_space: KeySpace) -> AsyncIterator
 
 @pytest.fixture(scope="session")
 def api_settings(database_url: str, backends: Backends, key_space: KeySpace) -> Settings:
+    # one key pair for the session, so a token minted by one app is valid in every app built from these settings
+    keys = generate_key_pair()
     return load_settings(
         {},
+        jwt_private_key_pem=keys.private_pem,
+        jwt_public_key_pem=keys.public_pem,
         app_env="test",
         db_url=database_url,
         redis_url=backends.redis_url,

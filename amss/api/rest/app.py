@@ -20,7 +20,7 @@ from amss.api.rest.middlewares import (
     request_id_middleware,
     tenancy_middleware,
 )
-from amss.api.rest.rate_limits import rate_limit_middleware
+from amss.api.rest.rate_limits import rate_limit_context, rate_limit_middleware
 from amss.api.rest.routing import add_routes
 from amss.api.rest.services import SERVICES, Services
 from amss.app.identity import IdentityService
@@ -81,6 +81,7 @@ def init_app(settings: Settings) -> web.Application:
     app[HTTP_METRICS] = HttpMetrics.register(app[METRICS_REGISTRY])
     app[TOKEN_SERVICE] = TokenService(load_key_pair(settings), settings.jwt_issuer, settings.access_token_ttl)
     app.cleanup_ctx.append(services_context)
+    app.cleanup_ctx.append(rate_limit_context)
     app.on_response_prepare.append(add_response_headers)
     add_health_routes(app)
     add_routes(app, [*auth.ROUTES, *organizations.ROUTES, *users.ROUTES])

@@ -90,7 +90,8 @@ def error_response(
 def respond_to(request: web.Request, exc: BaseException) -> web.Response:
     """The error response for any exception a handler or middleware raised."""
     if isinstance(exc, DomainError):
-        return error_response(request, STATUS_BY_CODE.get(exc.code, 409), exc.code, exc.message, exc.details)
+        headers = {"WWW-Authenticate": 'Bearer realm="amss"'} if exc.code == "UNAUTHORIZED" else None
+        return error_response(request, STATUS_BY_CODE.get(exc.code, 409), exc.code, exc.message, exc.details, headers)
     if isinstance(exc, ApiError):
         return error_response(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
     if isinstance(exc, web.HTTPException):

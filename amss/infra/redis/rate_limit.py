@@ -1,0 +1,88 @@
+"""An atomic sliding-window-log rate limiter: one Lua script on Redis, timed by Redis's own clock.
+
+Each key holds a sorted set of the admitted hits of the last window, scored by admission time
+in microseconds. The script trims what has left the window, counts, and records the hit only
+when under the limit, so at most `limit` hits are admitted in *any* window of that length (no
+burst of twice the limit at a fixed-window boundary) and rejected hits cost nothing. Every
+process reads the time from Redis (`TIME`), so clock skew between servers cannot widen a window.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from redis.asyncio import Redis
+
+from amss.infra.redis.keys import KeySpace
+
+_MICROSECONDS: Final = 1_000_000
+
+# KEYS[1] the log; ARGV[1] limit; ARGV[2] window (µs); ARGV[3] a random suffix keeping members unique.
+# Returns {allowed (1|0), remaining, retry after (µs), reset (µs)}.
+_SLIDING_WINDOW_LOG: Final = """
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count < limit then
+    redis.call('ZADD', KEYS[1], now, string.format('%s.%06d-%s', clock[1], tonumber(clock[2]), ARGV[3]))
+    redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
+    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+    return {1, limit - count - 1, 0, tonumber(oldest[2]) + window - now}
+end
+-- a lowered limit can leave more than `limit` hits in the log: the next admission waits until
+-- only limit - 1 remain, i.e. until the (count - limit + 1)-th oldest hit leaves the window
+local blocking = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+local retry = tonumber(blocking[2]) + window - now
+return {0, 0, retry, retry}
+"""
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    limit: int
+    remaining: int
+    # seconds until the oldest admitted hit leaves the window (when rejected: until one is admitted again)
+    reset_seconds: int
+    # >= 1 when rejected, 0 when allowed
+    retry_after_seconds: int
+
+
+def _whole_seconds(microseconds: int) -> int:
+    return max(0, -(-microseconds // _MICROSECONDS))
+
+
+def decision_from_reply(reply: Sequence[int], limit: int) -> RateDecision:
+    """The script's `{allowed, remaining, retry µs, reset µs}` as whole seconds, rounded up."""
+    allowed, remaining, retry_microseconds, reset_microseconds = (int(value) for value in reply)
+    if allowed:
+        return RateDecision(True, limit, max(0, remaining), _whole_seconds(reset_microseconds), 0)
+    retry_after = max(1, _whole_seconds(retry_microseconds))
+    return RateDecision(False, limit, 0, max(retry_after, _whole_seconds(reset_microseconds)), retry_after)
+
+
+class SlidingWindowLimiter:
+    def __init__(self, redis: Redis, keys: KeySpace) -> None:
+        self._keys = keys
+        self._script = redis.register_script(_SLIDING_WINDOW_LOG)
+
+    async def hit(self, key_parts: tuple[str, ...], limit: int, window_seconds: int = 60) -> RateDecision:
+        """Admit and record one hit on `key_parts` if fewer than `limit` were admitted in the last window.
+
+        Raises redis.exceptions.ConnectionError / TimeoutError (or OSError) when Redis cannot be reached.
+        """
+        if not key_parts:
+            raise ValueError("a rate limit key needs at least one part")
+        if limit < 1 or window_seconds < 1:
+            raise ValueError("limit and window_seconds must be at least 1")
+        reply = await self._script(
+            keys=[self._keys.rate_limit(*key_parts)],
+            args=[limit, window_seconds * _MICROSECONDS, secrets.token_hex(8)],
+        )
+        return decision_from_reply(reply, limit)
