@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from amss.auth.keys import KeyPair, generate_key_pair, public_jwk
 from amss.config import Settings
@@ -44,8 +46,13 @@ class IssuedAccessToken:
 
 class TokenService:
     def __init__(self, keys: KeyPair, issuer: str, access_ttl: timedelta) -> None:
-        self._private_key = keys.private_pem
-        self._public_key = keys.public_pem
+        # parsed once: PyJWT would otherwise parse the PEM again for every token
+        private_key = serialization.load_pem_private_key(keys.private_pem.encode(), password=None)
+        public_key = serialization.load_pem_public_key(keys.public_pem.encode())
+        if not isinstance(private_key, rsa.RSAPrivateKey) or not isinstance(public_key, rsa.RSAPublicKey):
+            raise ValueError("JWT keys must be an RSA key pair (RS256)")
+        self._private_key = private_key
+        self._public_key = public_key
         self._jwk = public_jwk(keys.public_pem)
         self._issuer = issuer
         self._access_ttl = access_ttl

@@ -1,15 +1,31 @@
-"""The worker process's composition root: its health/metrics endpoints and background jobs."""
+"""The worker process's composition root: its health/metrics endpoints and periodic jobs."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from functools import partial
 
 from aiohttp import web
 
 from amss.config import Settings
+from amss.jobs.idempotency_purge import PURGE_SCHEDULE, purge_expired_keys
+from amss.jobs.runner import Job, JobRunner
 from amss.observability.health import add_health_routes
-from amss.runtime import base_application
+from amss.runtime import METRICS_REGISTRY, PG_POOL, SETTINGS, base_application
+
+
+async def jobs_context(app: web.Application) -> AsyncIterator[None]:
+    """Runs the periodic jobs while the worker runs (after the pool's context, so the pool exists)."""
+    runner = JobRunner(app[METRICS_REGISTRY])
+    runner.start([Job("idempotency-purge", PURGE_SCHEDULE, partial(purge_expired_keys, app[PG_POOL]))])
+    try:
+        yield
+    finally:
+        await runner.stop(app[SETTINGS].shutdown_grace.total_seconds())
 
 
 def init_worker_app(settings: Settings) -> web.Application:
     app = base_application(settings)
+    app.cleanup_ctx.append(jobs_context)
     add_health_routes(app)
     return app

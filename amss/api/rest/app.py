@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from amss.api.rest.cors import add_cors_headers, cors_middleware
 from amss.api.rest.handlers import auth, organizations, users
 from amss.api.rest.idempotency import idempotency_middleware
 from amss.api.rest.metrics import HTTP_METRICS, HttpMetrics
@@ -20,6 +21,7 @@ from amss.api.rest.middlewares import (
     request_id_middleware,
     tenancy_middleware,
 )
+from amss.api.rest.openapi import openapi_routes
 from amss.api.rest.rate_limits import rate_limit_context, rate_limit_middleware
 from amss.api.rest.routing import add_routes
 from amss.api.rest.services import SERVICES, Services
@@ -69,6 +71,7 @@ def init_app(settings: Settings) -> web.Application:
         settings,
         middlewares=[
             request_id_middleware,
+            cors_middleware,
             access_log_middleware,
             error_middleware,
             authentication_middleware,
@@ -83,6 +86,7 @@ def init_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(services_context)
     app.cleanup_ctx.append(rate_limit_context)
     app.on_response_prepare.append(add_response_headers)
+    app.on_response_prepare.append(add_cors_headers)
     add_health_routes(app)
-    add_routes(app, [*auth.ROUTES, *organizations.ROUTES, *users.ROUTES])
+    add_routes(app, [*auth.ROUTES, *organizations.ROUTES, *users.ROUTES, *openapi_routes()])
     return app

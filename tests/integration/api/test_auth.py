@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient
 from amss.api.rest.middlewares import TOKEN_SERVICE
 from amss.auth.keys import generate_key_pair
 from amss.auth.tokens import TokenService
+from amss.config import Settings
 from amss.domain.enums import Role
 from tests.api_support import TEST_PASSWORD, Member, Tenant, call
 from tests.integration.factories import make_org, make_user
@@ -105,7 +106,7 @@ async def test_jwks_publishes_the_key_that_verifies_tokens(api: TestClient, tena
     assert jwt.decode(token, public_key, algorithms=["RS256"], issuer="amss")["sub"] == str(tenant["auditor"].user_id)
 
 
-def _forged_tokens(app: web.Application, member: Member, org_id: uuid.UUID) -> dict[str, str]:
+def _forged_tokens(app: web.Application, member: Member, org_id: uuid.UUID, settings: Settings) -> dict[str, str]:
     service: TokenService = app[TOKEN_SERVICE]
     now = datetime.now(UTC)
     good = member.token
@@ -113,7 +114,8 @@ def _forged_tokens(app: web.Application, member: Member, org_id: uuid.UUID) -> d
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     claims["role"] = "admin"
     tampered_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    public_pem = service._public_key  # the server's own public key, used as an HMAC secret by an attacker
+    public_pem = settings.jwt_public_key_pem or ""  # the server's own public key, used as an HMAC secret by an attacker
+    private_pem = settings.jwt_private_key_pem or ""
     base_claims = {
         "sub": str(member.user_id),
         "org_id": str(org_id),
@@ -141,11 +143,11 @@ def _forged_tokens(app: web.Application, member: Member, org_id: uuid.UUID) -> d
         "hs256_with_public_key": _hs256(base_claims, public_pem, service.key_id),
         "garbage": "not-a-jwt",
         "wrong_issuer": jwt.encode(
-            {**base_claims, "iss": "evil"}, service._private_key, algorithm="RS256", headers={"kid": service.key_id}
+            {**base_claims, "iss": "evil"}, private_pem, algorithm="RS256", headers={"kid": service.key_id}
         ),
         "missing_claims": jwt.encode(
             {"sub": str(member.user_id), "exp": base_claims["exp"]},
-            service._private_key,
+            private_pem,
             algorithm="RS256",
             headers={"kid": service.key_id},
         ),
@@ -179,8 +181,10 @@ def _hs256(claims: dict, secret: str, kid: str) -> str:
         "missing_claims",
     ],
 )
-async def test_bad_access_tokens_get_401(api: TestClient, api_app: web.Application, tenant: Tenant, kind: str) -> None:
-    token = _forged_tokens(api_app, tenant["mechanic"], tenant.org_id)[kind]
+async def test_bad_access_tokens_get_401(
+    api: TestClient, api_app: web.Application, api_settings: Settings, tenant: Tenant, kind: str
+) -> None:
+    token = _forged_tokens(api_app, tenant["mechanic"], tenant.org_id, api_settings)[kind]
     status, body, headers = await call(api, "GET", "/api/v1/users", headers={"Authorization": f"Bearer {token}"})
     assert status == 401, kind
     assert body["code"] == "UNAUTHORIZED"

@@ -1,0 +1,257 @@
+"""One sample request per route, shared by the RBAC matrix and the tenant-isolation matrix.
+
+A sample is a request that is valid in every respect except, possibly, authorisation: the
+method and path of its route, ids of real objects, a body the route accepts. It is built for a
+`caller` and addresses the objects of an `owner` tenant: the RBAC matrix passes the caller's own
+tenant, the isolation matrix another one. A sample that changes something also says how to read
+the state it would change (`snapshot`), so a refused request can be shown to have changed nothing.
+
+Both matrices are driven by the routes the application registers. A route without an entry in
+`SAMPLES` fails them: whoever adds a route adds its sample here (and, for a public route, its
+name to `PUBLIC_ROUTES`; for an admin-only route that is not about one tenant, to
+`SYSTEM_WIDE_ROUTES`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import asyncpg
+
+import amss.api.rest.handlers
+from amss.api.rest.routing import RouteSpec
+from amss.auth.rbac import is_allowed
+from amss.domain.enums import Role
+from tests.api_support import TEST_PASSWORD, Member, Tenant
+from tests.integration.factories import make_user, short_id
+
+Snapshot = Callable[[asyncpg.Connection], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class SampleRequest:
+    method: str
+    path: str
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    # reads the state this request would change (None for a read-only request)
+    snapshot: Snapshot | None = None
+
+
+@dataclass(frozen=True)
+class SampleContext:
+    conn: asyncpg.Connection
+    caller: Member
+    # the tenant whose objects the request addresses
+    owner: Tenant
+
+
+Builder = Callable[[SampleContext], Awaitable[SampleRequest]]
+ListedIds = Callable[[asyncpg.Connection, Tenant], Awaitable[set[str]]]
+
+
+@dataclass(frozen=True)
+class RouteSample:
+    build: Builder
+    # list routes: the ids of `owner`'s objects its listing shows
+    listed_ids: ListedIds | None = None
+
+
+# Routes without a permission: no token needed. A new one must be acknowledged here (they may
+# be registered from outside the handler modules, as the OpenAPI document is).
+PUBLIC_ROUTES: Final = frozenset({"auth.login", "auth.refresh", "auth.logout", "auth.jwks", "meta.openapi"})
+
+# Admin-only routes that are about the whole system rather than one tenant (an admin sees every
+# organization), so the isolation matrix has no tenant boundary to check on them.
+SYSTEM_WIDE_ROUTES: Final = {
+    "organizations.create": "creates a tenant; admin only",
+    "organizations.list": "lists every tenant; admin only",
+}
+
+
+# --- which routes exist -------------------------------------------------------------------------
+
+
+def declared_routes() -> dict[str, RouteSpec]:
+    """Every RouteSpec exported as ROUTES by a module of amss.api.rest.handlers (found, not listed)."""
+    specs: dict[str, RouteSpec] = {}
+    for info in sorted(pkgutil.iter_modules(amss.api.rest.handlers.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{amss.api.rest.handlers.__name__}.{info.name}")
+        for spec in getattr(module, "ROUTES", []):
+            assert spec.name not in specs, f"route name {spec.name} declared twice"
+            specs[spec.name] = spec
+    return specs
+
+
+def may_use(role: Role, spec: RouteSpec) -> bool:
+    """What the role table and the route's admin_only flag allow (the middleware's rule)."""
+    assert spec.permission is not None
+    resource, action = spec.permission
+    return is_allowed(role, resource, action) and (not spec.admin_only or role is Role.ADMIN)
+
+
+def has_path_id(spec: RouteSpec) -> bool:
+    return "{" in spec.path
+
+
+def check_matches(spec: RouteSpec, sample: SampleRequest) -> None:
+    """The sample must be a request to its own route (a stale sample fails here, not by accident)."""
+    assert sample.method == spec.method, f"sample for {spec.name}: method {sample.method}, route {spec.method}"
+    pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(spec.path)) + "$"
+    path = sample.path.partition("?")[0]
+    assert re.match(pattern, path), f"sample for {spec.name}: path {path} does not match {spec.path}"
+
+
+# --- shared helpers -----------------------------------------------------------------------------
+
+
+async def raise_rate_limits(conn: asyncpg.Connection, *org_ids: uuid.UUID) -> None:
+    """The matrices send many requests per organization: lift the per-org limits out of the way."""
+    await conn.execute(
+        "UPDATE org_policies SET api_rate_limit_per_min = 1000000, rate_limits = '{}'::jsonb WHERE org_id = ANY($1)",
+        list(org_ids),
+    )
+
+
+def row_snapshot(table: str, key: str, value: uuid.UUID) -> Snapshot:
+    """The whole row (version, updated_at and deleted_at included) as JSON."""
+
+    async def read(conn: asyncpg.Connection) -> Any:
+        row = await conn.fetchval(f"SELECT to_jsonb(t) FROM {table} t WHERE {key} = $1", value)
+        assert row is not None, f"{table} row {value} is gone"
+        return row
+
+    return read
+
+
+def count_snapshot(sql: str, *args: Any) -> Snapshot:
+    async def read(conn: asyncpg.Connection) -> Any:
+        return await conn.fetchval(sql, *args)
+
+    return read
+
+
+def code_of(body: Any) -> Any:
+    """The error code of a response body (None for a body that is not an error)."""
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def fresh_email(prefix: str = "sample") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}@example.test"
+
+
+# --- organizations ------------------------------------------------------------------------------
+
+
+async def _organizations_create(ctx: SampleContext) -> SampleRequest:
+    name = f"org-sample-{short_id()}"
+    return SampleRequest(
+        "POST",
+        "/api/v1/organizations",
+        json={"name": name},
+        snapshot=count_snapshot("SELECT count(*) FROM organizations WHERE name = $1", name),
+    )
+
+
+async def _organizations_list(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", "/api/v1/organizations?limit=200")
+
+
+async def _organizations_get(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", f"/api/v1/organizations/{ctx.owner.org_id}")
+
+
+async def _organizations_update(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest(
+        "PATCH",
+        f"/api/v1/organizations/{ctx.owner.org_id}",
+        json={"name": f"org-renamed-{short_id()}"},
+        snapshot=row_snapshot("organizations", "id", ctx.owner.org_id),
+    )
+
+
+async def _policy_get(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", f"/api/v1/organizations/{ctx.owner.org_id}/policy")
+
+
+async def _policy_update(ctx: SampleContext) -> SampleRequest:
+    current = await ctx.conn.fetchval(
+        "SELECT max_webhook_attempts FROM org_policies WHERE org_id = $1", ctx.owner.org_id
+    )
+    return SampleRequest(
+        "PATCH",
+        f"/api/v1/organizations/{ctx.owner.org_id}/policy",
+        json={"max_webhook_attempts": 7 if current != 7 else 8},
+        snapshot=row_snapshot("org_policies", "org_id", ctx.owner.org_id),
+    )
+
+
+# --- users --------------------------------------------------------------------------------------
+
+
+async def _users_create(ctx: SampleContext) -> SampleRequest:
+    email = fresh_email("created")
+    return SampleRequest(
+        "POST",
+        "/api/v1/users",
+        json={"email": email, "role": Role.MECHANIC.value, "password": TEST_PASSWORD},
+        snapshot=count_snapshot("SELECT count(*) FROM users WHERE email = $1::citext", email),
+    )
+
+
+async def _users_list(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", "/api/v1/users?limit=200")
+
+
+async def _users_listed(conn: asyncpg.Connection, owner: Tenant) -> set[str]:
+    rows = await conn.fetch("SELECT id FROM users WHERE org_id = $1 AND deleted_at IS NULL", owner.org_id)
+    return {str(row["id"]) for row in rows}
+
+
+async def _users_get(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", f"/api/v1/users/{ctx.owner[Role.MECHANIC].user_id}")
+
+
+async def _users_update(ctx: SampleContext) -> SampleRequest:
+    # a fresh non-admin target, so the tenant_admin-vs-admin rules stay out of the way
+    user_id = await make_user(ctx.conn, ctx.owner.org_id, Role.SCHEDULER.value)
+    return SampleRequest(
+        "PATCH",
+        f"/api/v1/users/{user_id}",
+        json={"email": fresh_email("renamed")},
+        snapshot=row_snapshot("users", "id", user_id),
+    )
+
+
+async def _users_delete(ctx: SampleContext) -> SampleRequest:
+    user_id = await make_user(ctx.conn, ctx.owner.org_id, Role.MECHANIC.value)
+    return SampleRequest("DELETE", f"/api/v1/users/{user_id}", snapshot=row_snapshot("users", "id", user_id))
+
+
+SAMPLES: Final[dict[str, RouteSample]] = {
+    "organizations.create": RouteSample(_organizations_create),
+    "organizations.list": RouteSample(_organizations_list),
+    "organizations.get": RouteSample(_organizations_get),
+    "organizations.update": RouteSample(_organizations_update),
+    "organizations.policy.get": RouteSample(_policy_get),
+    "organizations.policy.update": RouteSample(_policy_update),
+    "users.create": RouteSample(_users_create),
+    "users.list": RouteSample(_users_list, listed_ids=_users_listed),
+    "users.get": RouteSample(_users_get),
+    "users.update": RouteSample(_users_update),
+    "users.delete": RouteSample(_users_delete),
+}
+
+
+def sample_for(name: str) -> RouteSample:
+    sample = SAMPLES.get(name)
+    assert sample is not None, (
+        f"route {name} has no sample request: add one to tests/integration/api/route_samples.py SAMPLES"
+    )
+    return sample

@@ -1,0 +1,375 @@
+"""The OpenAPI document generated from the route table: complete, self-contained, and true to each RouteSpec."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+from pydantic import BaseModel, ConfigDict
+
+import amss
+from amss.api.rest import openapi
+from amss.api.rest.app import init_app
+from amss.api.rest.openapi import OPENAPI_PATH, build_openapi
+from amss.api.rest.routing import ROUTE_SPECS, RouteSpec, add_routes
+from amss.auth.rbac import Action, Resource, is_allowed
+from amss.config import load_settings
+from amss.domain.enums import Role
+from tests.openapi_support import (
+    documented_operations,
+    operation_named,
+    operations,
+    parameters_of,
+    refs_in,
+    resolve,
+    routed_operations,
+)
+
+_COMPONENT_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
+_STATUS = re.compile(r"^[1-5][0-9][0-9]$")
+_OPERATION_KEYS = {"operationId", "summary", "tags", "parameters", "requestBody", "responses", "security", "x-amss"}
+_PROBES = ("health", "ready", "metrics")
+
+
+@pytest.fixture(scope="module")
+def app() -> web.Application:
+    return init_app(load_settings({}))
+
+
+@pytest.fixture(scope="module")
+def document(app: web.Application) -> dict[str, Any]:
+    return build_openapi(app)
+
+
+def _specs(app: web.Application) -> list[RouteSpec]:
+    return list(app[ROUTE_SPECS].values())
+
+
+def test_document_is_openapi_3_1_for_amss_with_a_bearer_jwt_scheme(document: dict[str, Any]) -> None:
+    assert document["openapi"] == "3.1.0"
+    assert document["info"]["title"] == "AMSS"
+    assert document["info"]["version"] == amss.__version__
+    assert document["servers"] and all("url" in server for server in document["servers"])
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+
+
+def test_every_routed_method_is_documented_and_nothing_else(app: web.Application, document: dict[str, Any]) -> None:
+    assert routed_operations(app) == documented_operations(document)
+    assert ("GET", OPENAPI_PATH) in documented_operations(document)
+    assert {("GET", f"/{probe}") for probe in _PROBES} <= documented_operations(document)
+
+
+def test_the_comparison_notices_a_route_the_document_misses() -> None:
+    app = init_app(load_settings({}))
+
+    async def undocumented(_: web.Request) -> web.Response:
+        return web.Response()
+
+    app.router.add_route("PUT", "/api/v1/undocumented/{id}", undocumented)
+    assert routed_operations(app) - documented_operations(build_openapi(app)) == {("PUT", "/api/v1/undocumented/{id}")}
+
+
+def test_probes_are_documented_only_when_registered() -> None:
+    document = build_openapi(init_app(load_settings({}, prometheus_enabled=False)))
+    assert "/metrics" not in document["paths"]
+    assert {"/health", "/ready"} <= set(document["paths"])
+
+
+def test_operation_ids_are_the_route_names(app: web.Application, document: dict[str, Any]) -> None:
+    ids = [operation["operationId"] for _, _, operation in operations(document)]
+    assert len(ids) == len(set(ids))
+    named = {route.name: (route.method, route.resource.canonical) for route in app.router.routes() if route.resource}
+    for method, path, operation in operations(document):
+        assert named[operation["operationId"]] == (method, path)
+
+
+def test_every_reference_resolves_inside_the_document(document: dict[str, Any]) -> None:
+    references = set(refs_in(document))
+    assert "#/components/schemas/Error" in references
+    for reference in references:
+        resolve(document, {"$ref": reference})
+
+
+def test_every_component_is_used(document: dict[str, Any]) -> None:
+    references = set(refs_in(document))
+    for kind in ("schemas", "responses", "headers", "parameters"):
+        for name in document["components"][kind]:
+            assert f"#/components/{kind}/{name}" in references, f"{kind}/{name} is never referenced"
+
+
+def test_document_is_structurally_valid_openapi(document: dict[str, Any]) -> None:
+    assert set(document) == {"openapi", "info", "servers", "tags", "paths", "components"}
+    declared_tags = {tag["name"] for tag in document["tags"]}
+    schemes = set(document["components"]["securitySchemes"])
+    for kind, components in document["components"].items():
+        for name in components:
+            assert _COMPONENT_NAME.match(name), f"components.{kind}.{name}"
+    for method, path, operation in operations(document):
+        where = f"{method} {path}"
+        assert path.startswith("/"), where
+        assert set(operation) <= _OPERATION_KEYS, where
+        assert operation["summary"] and operation["responses"], where
+        assert set(operation["tags"]) <= declared_tags, where
+        for requirement in operation["security"]:
+            assert set(requirement) <= schemes, where
+        for status, response in operation["responses"].items():
+            assert _STATUS.match(status), where
+            assert resolve(document, response)["description"], where
+        parameters = parameters_of(document, operation)
+        for (location, name), parameter in parameters.items():
+            assert location in {"path", "query", "header", "cookie"}, where
+            assert "schema" in parameter, f"{where}: {name}"
+        templated = set(re.findall(r"\{([^{}]+)\}", path))
+        assert templated == {name for location, name in parameters if location == "path"}, where
+        assert all(parameters[("path", name)]["required"] is True for name in templated), where
+        if "requestBody" in operation:
+            assert method in {"POST", "PUT", "PATCH"}, where
+
+
+def test_error_responses_all_use_the_one_error_schema(document: dict[str, Any]) -> None:
+    error = document["components"]["schemas"]["Error"]
+    assert error["required"] == ["error", "code", "request_id"]
+    assert "VALIDATION_ERROR" in error["properties"]["code"]["enum"]
+    for method, path, operation in operations(document):
+        for status, response in operation["responses"].items():
+            if int(status) >= 400:
+                content = resolve(document, response)["content"]
+                assert content == {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}, (
+                    f"{method} {path} {status}"
+                )
+                assert response["$ref"].startswith("#/components/responses/")
+
+
+def _statuses(document: dict[str, Any], name: str) -> set[int]:
+    return {int(status) for status in operation_named(document, name)["responses"]}
+
+
+def test_error_responses_are_those_the_route_can_give(app: web.Application, document: dict[str, Any]) -> None:
+    for spec in _specs(app):
+        statuses = _statuses(document, spec.name)
+        protected = spec.permission is not None
+        assert {500, 503} <= statuses, spec.name
+        assert (403 in statuses) is protected, spec.name
+        assert (401 in statuses) is (protected or spec.category == "auth"), spec.name
+        assert (412 in statuses) is (spec.method in ("PATCH", "DELETE")), spec.name
+        assert (415 in statuses) is (spec.request_model is not None), spec.name
+        assert (429 in statuses) is (spec.category is not None), spec.name
+        if "{id}" in spec.path:
+            assert 404 in statuses, spec.name
+    assert _statuses(document, "auth.jwks") == {200, 500, 503}
+    assert _statuses(document, "meta.openapi") == {200, 500, 503}
+    assert {400, 401, 403, 404, 409, 412, 413, 415, 429} <= _statuses(document, "users.update")
+    assert 409 not in _statuses(document, "users.get")
+
+
+def test_success_responses_follow_the_declared_status(app: web.Application, document: dict[str, Any]) -> None:
+    for spec in _specs(app):
+        success = operation_named(document, spec.name)["responses"][str(spec.status)]
+        assert "X-Request-ID" in success["headers"], spec.name
+        assert ("content" in success) is (spec.status != 204), spec.name
+        assert ("Location" in success["headers"]) is (spec.status == 201), spec.name
+        if spec.category is not None:
+            assert "RateLimit-Remaining" in success["headers"], spec.name
+    too_many = document["components"]["responses"]["TooManyRequests"]
+    assert "Retry-After" in too_many["headers"]
+
+
+def test_response_and_request_models_are_components(document: dict[str, Any]) -> None:
+    created = operation_named(document, "users.create")
+    assert created["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/UserCreate"
+    }
+    schema = created["responses"]["201"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/UserOut"}
+    user_out = document["components"]["schemas"]["UserOut"]
+    assert user_out["properties"]["id"]["format"] == "uuid"
+    assert user_out["properties"]["role"] == {"$ref": "#/components/schemas/Role"}
+    assert "$defs" not in str(document)
+    assert document["components"]["schemas"]["UserCreate"]["additionalProperties"] is False
+
+
+def test_list_routes_take_limit_cursor_sort_and_answer_a_page(app: web.Application, document: dict[str, Any]) -> None:
+    lists = [spec for spec in _specs(app) if spec.response_is_list]
+    assert lists
+    for spec in lists:
+        operation = operation_named(document, spec.name)
+        parameters = parameters_of(document, operation)
+        assert {("query", "limit"), ("query", "cursor"), ("query", "sort")} <= set(parameters), spec.name
+        assert parameters[("query", "limit")]["schema"]["maximum"] == 200
+        page = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert page["required"] == ["items", "next_cursor"]
+        assert page["properties"]["next_cursor"] == {"type": ["string", "null"]}
+        assert page["properties"]["items"]["items"]["$ref"].startswith("#/components/schemas/")
+
+
+def test_query_model_fields_become_query_parameters(document: dict[str, Any]) -> None:
+    parameters = parameters_of(document, operation_named(document, "users.list"))
+    assert parameters[("query", "role")] == {
+        "name": "role",
+        "in": "query",
+        "required": False,
+        "schema": {"$ref": "#/components/schemas/Role"},
+    }
+    assert parameters[("query", "email")]["schema"] == {"type": "string"}
+    assert "UserQuery" not in document["components"]["schemas"]
+
+
+def test_headers_follow_the_route(app: web.Application, document: dict[str, Any]) -> None:
+    for spec in _specs(app):
+        headers = {
+            name
+            for location, name in parameters_of(document, operation_named(document, spec.name))
+            if location == "header"
+        }
+        assert "X-Request-ID" in headers, spec.name
+        assert ("X-Org-ID" in headers) is (spec.permission is not None), spec.name
+        assert ("Idempotency-Key" in headers) is spec.idempotent, spec.name
+        assert ("If-Match" in headers) is (spec.method in ("PATCH", "DELETE")), spec.name
+        assert ("Prefer" in headers) is spec.asynchronous, spec.name
+
+
+def test_security_is_bearer_exactly_for_protected_routes(app: web.Application, document: dict[str, Any]) -> None:
+    for spec in _specs(app):
+        security = operation_named(document, spec.name)["security"]
+        assert security == ([{"bearerAuth": []}] if spec.permission else []), spec.name
+    for probe in _PROBES:
+        assert operation_named(document, probe)["security"] == []
+
+
+def test_x_amss_names_permission_roles_category_and_idempotency(app: web.Application, document: dict[str, Any]) -> None:
+    for spec in _specs(app):
+        extension = operation_named(document, spec.name)["x-amss"]
+        assert extension["admin_only"] is spec.admin_only
+        assert extension["rate_limit_category"] == spec.category
+        assert extension["idempotent"] is spec.idempotent
+        if spec.permission is None:
+            assert extension["permission"] is None and extension["roles"] is None
+            continue
+        resource, action = spec.permission
+        assert extension["permission"] == {"resource": resource.value, "action": action.value}
+        allowed = [role.value for role in Role if is_allowed(role, resource, action)]
+        assert extension["roles"] == (["admin"] if spec.admin_only else allowed), spec.name
+
+
+@pytest.mark.parametrize(
+    ("name", "roles"),
+    [
+        ("users.create", ["admin", "tenant_admin"]),
+        ("users.get", ["admin", "tenant_admin", "scheduler", "mechanic", "auditor"]),
+        ("organizations.create", ["admin"]),
+        ("organizations.policy.update", ["admin", "tenant_admin"]),
+        ("organizations.policy.get", ["admin", "tenant_admin", "auditor"]),
+    ],
+)
+def test_x_amss_roles_of_sample_routes(document: dict[str, Any], name: str, roles: list[str]) -> None:
+    assert operation_named(document, name)["x-amss"]["roles"] == roles
+
+
+# --- mechanics no route exercises yet ----------------------------------------------------------
+
+
+class _Window(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start_from: str
+    limit_hint: int | None = None
+
+
+class _Thing(BaseModel):
+    id: str
+
+
+async def _never(_: web.Request) -> web.Response:
+    raise AssertionError("not called")
+
+
+def _synthetic_document() -> dict[str, Any]:
+    app = web.Application()
+    add_routes(
+        app,
+        [
+            RouteSpec(
+                "POST",
+                "/api/v1/things/{id}/start",
+                _never,
+                "things.start",
+                "Start a thing",
+                (Resource.MAINTENANCE_TASKS, Action.TRANSITION),
+                "write",
+                idempotent=True,
+                asynchronous=True,
+                response_model=_Thing,
+            ),
+            RouteSpec(
+                "GET",
+                "/api/v1/things",
+                _never,
+                "things.list",
+                "List things",
+                (Resource.MAINTENANCE_TASKS, Action.READ),
+                "read",
+                query_model=_Window,
+                response_model=_Thing,
+                response_is_list=True,
+            ),
+        ],
+    )
+    return build_openapi(app)
+
+
+def test_asynchronous_route_documents_202_with_the_command_location() -> None:
+    document = _synthetic_document()
+    operation = operation_named(document, "things.start")
+    accepted = operation["responses"]["202"]
+    assert accepted["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/CommandAccepted"}
+    assert "Location" in accepted["headers"]
+    assert ("header", "Prefer") in parameters_of(document, operation)
+    assert operation["x-amss"]["roles"] == ["admin", "scheduler", "mechanic"]
+    assert operation["tags"] == ["default"]
+
+
+def test_required_query_fields_are_required_parameters() -> None:
+    document = _synthetic_document()
+    parameters = parameters_of(document, operation_named(document, "things.list"))
+    assert parameters[("query", "start_from")]["required"] is True
+    assert parameters[("query", "limit_hint")] == {
+        "name": "limit_hint",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer"},
+    }
+
+
+def test_a_model_named_like_a_document_schema_is_refused() -> None:
+    class Error(BaseModel):
+        message: str
+
+    app = web.Application()
+    add_routes(app, [RouteSpec("GET", "/x", _never, "x", "x", None, None, response_model=Error)])
+    with pytest.raises(ValueError, match="Error"):
+        build_openapi(app)
+
+
+async def test_the_served_document_is_built_once_per_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    builds: list[web.Application] = []
+
+    def counting_build(app: web.Application) -> dict[str, Any]:
+        builds.append(app)
+        return {"openapi": "3.1.0", "built": len(builds)}
+
+    monkeypatch.setattr(openapi, "build_openapi", counting_build)
+    handler = openapi.openapi_routes()[0].handler
+    first, second = web.Application(), web.Application()
+    bodies = []
+    for app in (first, first, second, second):
+        response = await handler(make_mocked_request("GET", OPENAPI_PATH, app=app))
+        assert isinstance(response, web.Response)
+        bodies.append(response.body)
+    assert builds == [first, second]
+    assert bodies[0] == bodies[1] != bodies[2] == bodies[3]
