@@ -165,6 +165,8 @@ class Settings(BaseModel):
     amss_max_deliveries: int = Field(default=5, ge=1, le=1000)
     amss_instance_id: str = Field(default_factory=lambda: uuid.uuid4().hex, pattern=r"^[A-Za-z0-9_.-]{1,100}$")
     amss_grounding_lead_time: Duration = timedelta(hours=24)
+    # diagnostic command types (diag.*) for mesh tests and `amss bench mesh`; refused in production
+    amss_diagnostic_commands: OnOff = False
     # every Redis key and stream name starts with this, so test runs and deployments can share a Redis
     amss_redis_prefix: str = Field(default="amss", pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -205,6 +207,8 @@ class Settings(BaseModel):
                 problems.append("JWT_PRIVATE_KEY_PEM: required when APP_ENV=production")
             if self.webhook_allow_http:
                 problems.append("WEBHOOK_ALLOW_HTTP: http:// webhooks are refused when APP_ENV=production")
+            if self.amss_diagnostic_commands:
+                problems.append("AMSS_DIAGNOSTIC_COMMANDS: diagnostic commands are refused when APP_ENV=production")
             if self.bcrypt_rounds < 10:
                 problems.append("BCRYPT_ROUNDS: expected at least 10 when APP_ENV=production")
             if "*" in self.cors_allowed_origins:

@@ -97,6 +97,8 @@ CREATE TABLE commands (
     result_status   integer,
     -- json, not jsonb: the stored text is exactly the body the synchronous call returned
     result_body     json,
+    -- headers of that response that a client needs again (Location)
+    result_headers  jsonb,
     error           text,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),

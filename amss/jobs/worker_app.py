@@ -1,4 +1,4 @@
-"""The worker process's composition root: its health/metrics endpoints and periodic jobs."""
+"""The worker process's composition root: health/metrics endpoints, periodic jobs and the command mesh."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from functools import partial
 
 from aiohttp import web
 
+from amss.actors.wiring import mesh_worker_context
 from amss.config import Settings
 from amss.jobs.idempotency_purge import PURGE_SCHEDULE, purge_expired_keys
 from amss.jobs.runner import Job, JobRunner
@@ -27,5 +28,6 @@ async def jobs_context(app: web.Application) -> AsyncIterator[None]:
 def init_worker_app(settings: Settings) -> web.Application:
     app = base_application(settings)
     app.cleanup_ctx.append(jobs_context)
+    app.cleanup_ctx.append(mesh_worker_context)
     add_health_routes(app)
     return app

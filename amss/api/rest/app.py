@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from amss.actors.wiring import command_bus_context
 from amss.api.rest.cors import add_cors_headers, cors_middleware
-from amss.api.rest.handlers import auth, organizations, users
+from amss.api.rest.handlers import auth, commands, organizations, users
 from amss.api.rest.idempotency import idempotency_middleware
 from amss.api.rest.metrics import HTTP_METRICS, HttpMetrics
 from amss.api.rest.middlewares import (
@@ -85,8 +86,9 @@ def init_app(settings: Settings) -> web.Application:
     app[TOKEN_SERVICE] = TokenService(load_key_pair(settings), settings.jwt_issuer, settings.access_token_ttl)
     app.cleanup_ctx.append(services_context)
     app.cleanup_ctx.append(rate_limit_context)
+    app.cleanup_ctx.append(command_bus_context)
     app.on_response_prepare.append(add_response_headers)
     app.on_response_prepare.append(add_cors_headers)
     add_health_routes(app)
-    add_routes(app, [*auth.ROUTES, *organizations.ROUTES, *users.ROUTES, *openapi_routes()])
+    add_routes(app, [*auth.ROUTES, *organizations.ROUTES, *users.ROUTES, *commands.ROUTES, *openapi_routes()])
     return app

@@ -12,32 +12,15 @@ import logging
 from typing import Any, Final
 
 import asyncpg
-import orjson
 import redis.exceptions
 from aiohttp import web
 
+from amss.api.error_shape import STATUS_BY_CODE, error_body
 from amss.api.rest.context import REQUEST_ID
 from amss.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
 
-STATUS_BY_CODE: Final[dict[str, int]] = {
-    "VALIDATION_ERROR": 400,
-    "UNAUTHORIZED": 401,
-    "FORBIDDEN": 403,
-    "NOT_FOUND": 404,
-    "METHOD_NOT_ALLOWED": 405,
-    "CONFLICT": 409,
-    "SCHEDULE_OVERLAP": 409,
-    "IDEMPOTENCY_KEY_REUSED": 409,
-    "IDEMPOTENCY_IN_PROGRESS": 409,
-    "PRECONDITION_FAILED": 412,
-    "PAYLOAD_TOO_LARGE": 413,
-    "UNSUPPORTED_MEDIA_TYPE": 415,
-    "RATE_LIMITED": 429,
-    "INTERNAL": 500,
-    "UNAVAILABLE": 503,
-}
 _CODE_BY_HTTP_STATUS: Final[dict[int, tuple[str, str]]] = {
     400: ("VALIDATION_ERROR", "bad request"),
     401: ("UNAUTHORIZED", "authentication required"),
@@ -81,10 +64,8 @@ def error_response(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> web.Response:
-    body: dict[str, Any] = {"error": message, "code": code, "request_id": request.get(REQUEST_ID, "")}
-    if details:
-        body["details"] = details
-    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json", headers=headers or {})
+    body = error_body(code, message, request.get(REQUEST_ID, ""), details)
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers or {})
 
 
 def respond_to(request: web.Request, exc: BaseException) -> web.Response:

@@ -20,8 +20,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 import amss
+from amss.api.error_shape import STATUS_BY_CODE
 from amss.api.rest.bodies import dumps
-from amss.api.rest.errors import STATUS_BY_CODE
 from amss.api.rest.routing import ROUTE_SPECS, RouteSpec
 from amss.app.paging import DEFAULT_LIMIT, MAX_LIMIT
 from amss.auth.rbac import is_allowed

@@ -49,10 +49,7 @@ class PostgresUnitOfWork:
             await self._pool.release(conn)
             raise
         self._conn = conn
-        self.organizations = PgOrganizationRepository(conn)
-        self.users = PgUserRepository(conn)
-        self.refresh_tokens = PgRefreshTokenRepository(conn)
-        self.audit = PgAuditRepository(conn)
+        attach_repositories(self, conn)
         return self
 
     async def __aexit__(
@@ -83,3 +80,41 @@ class PostgresUnitOfWork:
                 raise domain_error from exc
             raise
         self._committed = True
+
+
+def attach_repositories(uow: PostgresUnitOfWork | BoundUnitOfWork, conn: Connection) -> None:
+    uow.organizations = PgOrganizationRepository(conn)
+    uow.users = PgUserRepository(conn)
+    uow.refresh_tokens = PgRefreshTokenRepository(conn)
+    uow.audit = PgAuditRepository(conn)
+
+
+class BoundUnitOfWork:
+    """A unit of work inside a transaction someone else owns (the command executor's).
+
+    Entering starts nothing and `commit()` commits nothing: the owner commits once, together with
+    the command row's result. Violations still leave as domain errors.
+    """
+
+    organizations: PgOrganizationRepository
+    users: PgUserRepository
+    refresh_tokens: PgRefreshTokenRepository
+    audit: PgAuditRepository
+
+    def __init__(self, conn: Connection) -> None:
+        self.connection = conn
+        attach_repositories(self, conn)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if isinstance(exc, asyncpg.PostgresError):
+            domain_error = translate(exc)
+            if domain_error is not None:
+                raise domain_error from exc
+
+    async def commit(self) -> None:
+        return None

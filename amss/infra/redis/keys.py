@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# the consumer group that reads every command partition stream
+COMMAND_GROUP = "amss.actors"
+
 
 @dataclass(frozen=True)
 class KeySpace:
@@ -29,6 +32,14 @@ class KeySpace:
 
     def partition_lease(self, partition: int) -> str:
         return f"{self.prefix}:lease:{{{partition}}}"
+
+    def partition_epoch(self, partition: int) -> str:
+        return f"{self.prefix}:epoch:{{{partition}}}"
+
+    @property
+    def workers(self) -> str:
+        """Sorted set of live workers, scored by the time (ms) their heartbeat expires."""
+        return f"{self.prefix}:workers"
 
     def reply_stream(self, instance_id: str) -> str:
         return f"{self.prefix}:reply:{instance_id}"

@@ -234,7 +234,21 @@ async def _users_delete(ctx: SampleContext) -> SampleRequest:
     return SampleRequest("DELETE", f"/api/v1/users/{user_id}", snapshot=row_snapshot("users", "id", user_id))
 
 
+async def _commands_get(ctx: SampleContext) -> SampleRequest:
+    command_id = uuid.uuid4()
+    await ctx.conn.execute(
+        "INSERT INTO commands (id, org_id, actor, type, payload, principal, status, result_status, result_body,"
+        " completed_at) VALUES ($1, $2, $3, 'diag.noop', '{}', '{\"job\": \"sample\"}', 'succeeded', 200,"
+        " '{\"ok\":true}', now())",
+        command_id,
+        ctx.owner.org_id,
+        f"aircraft:{ctx.owner.org_id}:{uuid.uuid4()}",
+    )
+    return SampleRequest("GET", f"/api/v1/commands/{command_id}")
+
+
 SAMPLES: Final[dict[str, RouteSample]] = {
+    "commands.get": RouteSample(_commands_get),
     "organizations.create": RouteSample(_organizations_create),
     "organizations.list": RouteSample(_organizations_list),
     "organizations.get": RouteSample(_organizations_get),

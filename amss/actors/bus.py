@@ -1,0 +1,121 @@
+"""Submitting commands: record in Postgres, enqueue on the actor's partition stream, await the reply.
+
+The command row is written first, so a command is never lost: if the XADD fails or Redis later
+loses the entry, the redriver enqueues it again. With the mesh off (`AMSS_MESH=off`) the same
+executor runs the command in this process instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from amss.actors.executor import CommandExecutor
+from amss.actors.partitioning import partition_of
+from amss.actors.replies import ReplyListener
+from amss.app.commands import Command, CommandResult, record_actor
+from amss.domain.principal import Actor
+from amss.infra.postgres.commands_repo import insert_command
+from amss.infra.redis.keys import KeySpace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submission:
+    command_id: uuid.UUID
+    # None: not finished within the wait; the client polls GET /commands/{id}
+    result: CommandResult | None
+
+
+def stream_entry(command: Command) -> dict[str, str]:
+    return {"id": str(command.id), "actor": command.actor, "type": command.type}
+
+
+class CommandBus:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        client: Redis,
+        keys: KeySpace,
+        partitions: int,
+        replies: ReplyListener | None,
+        local_executor: CommandExecutor | None = None,
+    ) -> None:
+        if replies is None and local_executor is None:
+            raise ValueError("a bus needs a reply listener (mesh on) or a local executor (mesh off)")
+        self._pool = pool
+        self._redis = client
+        self._keys = keys
+        self._partitions = partitions
+        self._replies = replies
+        self._local = local_executor
+        self._background: set[asyncio.Task[Any]] = set()
+
+    async def submit(
+        self, org_id: uuid.UUID, actor: str, command_type: str, payload: dict[str, Any], acting: Actor, wait: float
+    ) -> Submission:
+        command = Command(
+            id=uuid.uuid4(),
+            org_id=org_id,
+            actor=actor,
+            type=command_type,
+            payload=payload,
+            principal=record_actor(acting),
+            request_id=acting.request_id,
+            reply_to=self._replies.stream if self._replies is not None else None,
+        )
+        async with self._pool.acquire() as conn:
+            await insert_command(conn, command)
+        if self._local is not None:
+            return await self._run_locally(command, wait)
+        return await self._enqueue_and_wait(command, wait)
+
+    async def _run_locally(self, command: Command, wait: float) -> Submission:
+        assert self._local is not None
+        task = asyncio.create_task(self._local.execute(command.id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        try:
+            outcome = await asyncio.wait_for(asyncio.shield(task), wait) if wait > 0 else None
+        except TimeoutError:
+            outcome = None
+        return Submission(command.id, outcome[1] if outcome else None)
+
+    async def _enqueue_and_wait(self, command: Command, wait: float) -> Submission:
+        assert self._replies is not None
+        future = self._replies.expect(command.id) if wait > 0 else None
+        try:
+            await enqueue(self._redis, self._keys, self._partitions, command)
+        except (RedisError, OSError) as exc:
+            # the row is durable: the redriver will enqueue it; the client polls meanwhile
+            log.warning(
+                "command not enqueued; left to the redriver", extra={"command_id": str(command.id), "error": repr(exc)}
+            )
+            self._replies.forget(command.id)
+            return Submission(command.id, None)
+        if future is None:
+            return Submission(command.id, None)
+        try:
+            return Submission(command.id, await asyncio.wait_for(future, wait))
+        except TimeoutError:
+            return Submission(command.id, None)
+        finally:
+            self._replies.forget(command.id)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+
+async def enqueue(client: Redis, keys: KeySpace, partitions: int, command: Command) -> None:
+    stream = keys.command_stream(partition_of(command.actor, partitions))
+    await client.xadd(stream, stream_entry(command))  # type: ignore[arg-type]

@@ -1,0 +1,54 @@
+"""Diagnostic command types (enabled by AMSS_DIAGNOSTIC_COMMANDS=on, refused in production).
+
+They exercise the mesh without touching the schedule: `diag.noop` does nothing (the benchmark's
+unit of work); `diag.record` writes one row to `command_probe_log` — order, overlap and
+exactly-once become SQL questions — optionally after sleeping; `diag.fail` always raises an
+infrastructure error (a poison command).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from amss.actors.executor import CommandContext, CommandHandler
+from amss.app.commands import CommandResult
+
+
+class DiagnosticInfrastructureError(ConnectionError):
+    """Stands for a dependency that keeps failing."""
+
+
+def _ok(body: dict[str, Any]) -> CommandResult:
+    return CommandResult(200, orjson.dumps(body))
+
+
+async def noop(context: CommandContext) -> CommandResult:
+    return _ok({"ok": True})
+
+
+async def record(context: CommandContext) -> CommandResult:
+    started_at = datetime.now(UTC)
+    sleep_ms = int(context.command.payload.get("sleep_ms", 0))
+    if sleep_ms > 0:
+        await asyncio.sleep(sleep_ms / 1000)
+    seq = int(context.command.payload.get("seq", 0))
+    await context.connection.execute(
+        "INSERT INTO command_probe_log (command_id, actor, seq, worker_id, started_at) VALUES ($1, $2, $3, $4, $5)",
+        context.command.id,
+        context.command.actor,
+        seq,
+        context.worker_id,
+        started_at,
+    )
+    return _ok({"seq": seq, "worker_id": context.worker_id})
+
+
+async def fail(context: CommandContext) -> CommandResult:
+    raise DiagnosticInfrastructureError("diag.fail: a dependency keeps failing")
+
+
+DIAGNOSTIC_HANDLERS: dict[str, CommandHandler] = {"diag.noop": noop, "diag.record": record, "diag.fail": fail}

@@ -1,0 +1,114 @@
+"""Executes one command exactly once.
+
+One transaction: lock the command row; if it is already terminal, return the stored result;
+otherwise run the handler inside a savepoint, store its result on the row, commit. A rule the
+handler breaks (a domain error, or a constraint the database enforces) is a normal `failed`
+result; anything else is an infrastructure failure that rolls everything back and is raised,
+so the entry stays unacknowledged and is delivered again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+import asyncpg
+
+from amss.api.error_shape import STATUS_BY_CODE, error_body
+from amss.app.commands import Command, CommandResult
+from amss.app.ports import UnitOfWork
+from amss.domain.errors import DomainError, ValidationFailed
+from amss.infra.postgres.commands_repo import complete_command, lock_command
+from amss.infra.postgres.errors import translate
+from amss.infra.postgres.sql import Connection
+from amss.infra.postgres.uow import BoundUnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    command: Command
+    connection: Connection
+    worker_id: str
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A unit of work inside the command's transaction: services run unchanged, committed with the result."""
+        return BoundUnitOfWork(self.connection)
+
+
+CommandHandler = Callable[[CommandContext], Awaitable[CommandResult]]
+
+
+class UnknownCommandType(Exception):
+    pass
+
+
+def rejection(command: Command, error: DomainError) -> CommandResult:
+    """The error response a synchronous call would have given for this rule violation."""
+    request_id = str(command.request_id) if command.request_id else ""
+    return CommandResult(
+        STATUS_BY_CODE.get(error.code, 409), error_body(error.code, error.message, request_id, error.details)
+    )
+
+
+def infrastructure_failure(command: Command, attempts: int) -> CommandResult:
+    request_id = str(command.request_id) if command.request_id else ""
+    message = f"the command could not be executed after {attempts} attempts"
+    return CommandResult(500, error_body("INTERNAL", message, request_id))
+
+
+class CommandExecutor:
+    def __init__(
+        self, pool: asyncpg.Pool, handlers: Mapping[str, CommandHandler], timeout: float, worker_id: str
+    ) -> None:
+        self._pool = pool
+        self._handlers = handlers
+        self._timeout = timeout
+        self._worker_id = worker_id
+
+    async def execute(self, command_id: uuid.UUID) -> tuple[Command, CommandResult] | None:
+        """The command and its final result (run now, or stored earlier); None when no such command exists."""
+        async with asyncio.timeout(self._timeout), self._pool.acquire() as conn, conn.transaction():
+            locked = await lock_command(conn, command_id)
+            if locked is None:
+                return None
+            if locked.result is not None:
+                return locked.command, locked.result
+            result = await self._run(conn, locked.command)
+            await complete_command(conn, locked.command.id, result)
+            return locked.command, result
+
+    async def fail(self, command_id: uuid.UUID, attempts: int, reason: str) -> tuple[Command, CommandResult] | None:
+        """Give up on a command that keeps failing for infrastructure reasons: record it failed."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            locked = await lock_command(conn, command_id)
+            if locked is None:
+                return None
+            if locked.result is not None:
+                return locked.command, locked.result
+            result = infrastructure_failure(locked.command, attempts)
+            await complete_command(conn, locked.command.id, result, error=reason[:2000])
+            return locked.command, result
+
+    async def _run(self, conn: Connection, command: Command) -> CommandResult:
+        handler = self._handlers.get(command.type)
+        if handler is None:
+            return rejection(command, _unknown(command))
+        try:
+            async with conn.transaction():  # a savepoint: a rejected command leaves no trace but its result
+                return await handler(CommandContext(command, conn, self._worker_id))
+        except DomainError as error:
+            return rejection(command, error)
+        except asyncpg.PostgresError as exc:
+            translated = translate(exc)
+            if translated is None:
+                raise
+            return rejection(command, translated)
+
+
+def _unknown(command: Command) -> DomainError:
+    return ValidationFailed(f"unknown command type {command.type!r}")

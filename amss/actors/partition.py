@@ -1,0 +1,306 @@
+"""One owned partition: read its stream, feed per-actor mailboxes, execute, reply, acknowledge.
+
+The consumer name is the partition (`p7`), not the process, so a new owner first re-reads the
+entries its predecessor left pending, then new ones: order within an actor survives a crash.
+Each actor's mailbox drains in stream order, one command at a time; different actors run
+concurrently up to the worker's slots. At most `max_inflight` entries are unacknowledged at
+once, so a slow actor applies back-pressure instead of filling memory. An entry is acknowledged
+only after its result is committed; stopping drops entries not yet started (they stay pending
+for the next owner) and lets started ones finish within a grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from amss.actors.executor import CommandExecutor
+from amss.actors.metrics import MeshMetrics
+from amss.actors.replies import send_reply
+from amss.app.commands import CommandResult
+from amss.infra.redis.keys import COMMAND_GROUP, KeySpace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Entry:
+    entry_id: bytes
+    command_id: uuid.UUID
+    actor: str
+    type: str
+    # how often Redis has delivered this entry (1 for a fresh one)
+    deliveries: int
+
+
+def backoff_seconds(attempt: int) -> float:
+    return float(min(2.0, 0.05 * 2 ** (attempt - 1)))
+
+
+def entry_age_seconds(entry_id: bytes, now_ms: float) -> float:
+    """Seconds since the entry was added (its id starts with Redis' millisecond clock)."""
+    return max(0.0, (now_ms - int(entry_id.split(b"-")[0])) / 1000)
+
+
+class PartitionConsumer:
+    def __init__(
+        self,
+        partition: int,
+        epoch: int,
+        *,
+        client: Redis,
+        keys: KeySpace,
+        executor: CommandExecutor,
+        slots: asyncio.Semaphore,
+        metrics: MeshMetrics,
+        max_inflight: int,
+        max_deliveries: int,
+        block_ms: int = 1000,
+    ) -> None:
+        self.partition = partition
+        self.epoch = epoch
+        self._client = client
+        self._stream = keys.command_stream(partition)
+        self._dead_letters = keys.dead_letter_stream
+        self._consumer = f"p{partition}"
+        self._executor = executor
+        self._slots = slots
+        self._metrics = metrics
+        self._max_inflight = max_inflight
+        self._max_deliveries = max_deliveries
+        self._block_ms = block_ms
+        self._mailboxes: dict[str, deque[Entry]] = {}
+        self._actors: dict[str, asyncio.Task[None]] = {}
+        self._inflight = 0
+        self._room = asyncio.Event()
+        self._room.set()
+        self._stopping = False
+        self._reader: asyncio.Task[None] | None = None
+
+    @property
+    def inflight(self) -> int:
+        return self._inflight
+
+    def start(self) -> None:
+        self._reader = asyncio.create_task(self._read(), name=f"partition-{self.partition}")
+
+    async def stop(self, grace: float) -> None:
+        """Stop reading, drop what has not started, let what runs finish within `grace`, then cancel it."""
+        self._stopping = True
+        self._room.set()
+        if self._reader is not None:
+            # let a blocked XREADGROUP return by itself (redis-py can swallow a cancellation that lands
+            # mid-read); entries it returns now are not dispatched and stay pending for the next owner
+            done, _ = await asyncio.wait([self._reader], timeout=self._block_ms / 1000 + 1)
+            if not done:
+                self._reader.cancel()
+                await asyncio.gather(self._reader, return_exceptions=True)
+        running = list(self._actors.values())
+        if running:
+            _, late = await asyncio.wait(running, timeout=max(grace, 0.0))
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        await self._ensure_group()
+        recovering = True
+        last_pending: bytes | str = "0"
+        while not self._stopping:
+            await self._wait_for_room()
+            count = self._max_inflight - self._inflight
+            try:
+                if recovering:
+                    batch = await self._read_batch(last_pending, count, block=None)
+                    if not batch:
+                        recovering = False
+                        continue
+                    deliveries = await self._delivery_counts([entry_id for entry_id, _ in batch])
+                    for entry_id, fields in batch:
+                        last_pending = entry_id
+                        await self._dispatch(entry_id, fields, deliveries.get(entry_id, 1))
+                else:
+                    for entry_id, fields in await self._read_batch(">", count, block=self._block_ms):
+                        await self._dispatch(entry_id, fields, 1)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("partition read failed; retrying", extra={"partition": self.partition, "error": repr(exc)})
+                await asyncio.sleep(0.5)
+
+    async def _ensure_group(self) -> None:
+        while True:
+            try:
+                await self._client.xgroup_create(self._stream, COMMAND_GROUP, id="0", mkstream=True)
+                return
+            except ResponseError as exc:
+                if "BUSYGROUP" in str(exc):
+                    return
+                raise
+            except (RedisError, OSError) as exc:
+                log.warning("cannot create consumer group; retrying", extra={"error": repr(exc)})
+                await asyncio.sleep(0.5)
+
+    async def _read_batch(self, last_id: bytes | str, count: int, block: int | None) -> list[tuple[bytes, Any]]:
+        response: Any = await self._client.xreadgroup(
+            COMMAND_GROUP, self._consumer, {self._stream: last_id}, count=count, block=block
+        )
+        if not response:
+            return []
+        return list(response[0][1])
+
+    async def _delivery_counts(self, entry_ids: list[bytes]) -> dict[bytes, int]:
+        if not entry_ids:
+            return {}
+        pending: Any = await self._client.xpending_range(
+            self._stream,
+            COMMAND_GROUP,
+            min=entry_ids[0],
+            max=entry_ids[-1],
+            count=len(entry_ids) + 100,
+            consumername=self._consumer,
+        )
+        counts: dict[bytes, int] = {}
+        for item in pending:
+            message_id = item["message_id"]
+            key = message_id if isinstance(message_id, bytes) else str(message_id).encode()
+            counts[key] = int(item["times_delivered"])
+        return counts
+
+    async def _wait_for_room(self) -> None:
+        while self._inflight >= self._max_inflight and not self._stopping:
+            self._room.clear()
+            await self._room.wait()
+
+    async def _dispatch(self, entry_id: bytes, fields: Any, deliveries: int) -> None:
+        if self._stopping:
+            return
+        try:
+            entry = Entry(
+                entry_id,
+                uuid.UUID(fields[b"id"].decode()),
+                fields[b"actor"].decode(),
+                fields[b"type"].decode(),
+                deliveries,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            # an entry deleted while pending, or one this code cannot read: nothing to run
+            log.warning("unreadable command entry acknowledged", extra={"partition": self.partition})
+            await self._acknowledge(entry_id)
+            return
+        self._inflight += 1
+        self._metrics.mailbox_depth.inc()
+        self._mailboxes.setdefault(entry.actor, deque()).append(entry)
+        if entry.actor not in self._actors:
+            self._actors[entry.actor] = asyncio.create_task(self._drain(entry.actor), name=f"actor:{entry.actor}")
+
+    # --- running -------------------------------------------------------------------------------
+
+    async def _drain(self, actor: str) -> None:
+        mailbox = self._mailboxes[actor]
+        try:
+            while mailbox and not self._stopping:
+                entry = mailbox.popleft()
+                self._metrics.mailbox_depth.dec()
+                try:
+                    async with self._slots:
+                        if not self._stopping:
+                            await self._process(entry)
+                finally:
+                    self._finished_one()
+        finally:
+            # entries never started stay pending in the stream for whoever owns the partition next
+            for _ in range(len(mailbox)):
+                self._metrics.mailbox_depth.dec()
+                self._finished_one()
+            mailbox.clear()
+            self._mailboxes.pop(actor, None)
+            self._actors.pop(actor, None)
+
+    def _finished_one(self) -> None:
+        self._inflight -= 1
+        if self._inflight < self._max_inflight:
+            self._room.set()
+
+    async def _process(self, entry: Entry) -> None:
+        context = {"command_id": str(entry.command_id), "actor": entry.actor, "partition": self.partition}
+        self._metrics.queue_wait_seconds.observe(entry_age_seconds(entry.entry_id, time.time() * 1000))
+        failures = 0
+        last_error: Exception | None = None
+        started = time.perf_counter()
+        while True:
+            delivery = entry.deliveries + failures
+            try:
+                if delivery > self._max_deliveries:
+                    outcome = await self._dead_letter(entry, delivery - 1, last_error)
+                else:
+                    outcome = await self._executor.execute(entry.command_id)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # infrastructure: retried in order, then dead-lettered
+                failures += 1
+                last_error = exc
+                log.warning("command attempt failed", extra={**context, "delivery": delivery, "error": repr(exc)})
+                if self._stopping:
+                    return
+                await asyncio.sleep(backoff_seconds(failures))
+        self._metrics.execution_seconds.labels(entry.type).observe(time.perf_counter() - started)
+        if outcome is None:
+            log.warning("stream entry names no command; acknowledged", extra=context)
+        else:
+            command, result = outcome
+            self._metrics.commands_total.labels(entry.type, _outcome(result)).inc()
+            if command.reply_to:
+                await self._reply(command.reply_to, command.id, result)
+        await self._acknowledge(entry.entry_id)
+
+    async def _dead_letter(self, entry: Entry, deliveries: int, exc: Exception | None) -> Any:
+        outcome = await self._executor.fail(entry.command_id, deliveries, repr(exc))
+        await self._client.xadd(
+            self._dead_letters,
+            {
+                "kind": "command",
+                "command_id": str(entry.command_id),
+                "actor": entry.actor,
+                "type": entry.type,
+                "partition": str(self.partition),
+                "deliveries": str(deliveries),
+                "error": repr(exc)[:1000],
+            },
+        )
+        self._metrics.commands_dead_lettered_total.inc()
+        log.error("command dead-lettered", extra={"command_id": str(entry.command_id), "deliveries": deliveries})
+        return outcome
+
+    async def _reply(self, stream: str, command_id: uuid.UUID, result: CommandResult) -> None:
+        try:
+            await send_reply(self._client, stream, command_id, result)
+        except (RedisError, OSError) as exc:
+            log.warning(
+                "reply not sent; the client will poll", extra={"command_id": str(command_id), "error": repr(exc)}
+            )
+
+    async def _acknowledge(self, entry_id: bytes) -> None:
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.xack(self._stream, COMMAND_GROUP, entry_id)
+                pipe.xdel(self._stream, entry_id)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            # still pending: it will be delivered again and answered from the stored result
+            log.warning("acknowledge failed", extra={"partition": self.partition, "error": repr(exc)})
+
+
+def _outcome(result: CommandResult) -> str:
+    return "succeeded" if result.succeeded else "failed"

@@ -1,0 +1,140 @@
+"""The command log in Postgres: the durable record of every mesh command and its final result.
+
+A command row is written before its stream entry, so Redis losing an entry never loses a command;
+its result is written in the same transaction as the command's effects.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from amss.app.commands import Command, CommandResult
+from amss.domain.enums import CommandStatus
+from amss.infra.postgres.sql import Connection
+
+_COMMAND_COLUMNS = "id, org_id, actor, type, payload, principal, request_id, reply_to, created_at"
+
+
+@dataclass(frozen=True)
+class StoredCommand:
+    """What a poll of GET /commands/{id} shows."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    type: str
+    status: CommandStatus
+    result: CommandResult | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LockedCommand:
+    command: Command
+    status: CommandStatus
+    result: CommandResult | None
+
+
+def _command(row: asyncpg.Record) -> Command:
+    return Command(
+        id=row["id"],
+        org_id=row["org_id"],
+        actor=row["actor"],
+        type=row["type"],
+        payload=row["payload"],
+        principal=row["principal"],
+        request_id=row["request_id"],
+        reply_to=row["reply_to"],
+        created_at=row["created_at"],
+    )
+
+
+def _result(row: asyncpg.Record) -> CommandResult | None:
+    if row["result_status"] is None:
+        return None
+    body = row["result_body"].encode() if row["result_body"] is not None else b""
+    return CommandResult(row["result_status"], body, dict(row["result_headers"] or {}))
+
+
+async def insert_command(conn: Connection, command: Command) -> datetime:
+    created_at: datetime = await conn.fetchval(
+        "INSERT INTO commands (id, org_id, actor, type, payload, principal, request_id, reply_to)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at",
+        command.id,
+        command.org_id,
+        command.actor,
+        command.type,
+        command.payload,
+        command.principal,
+        command.request_id,
+        command.reply_to,
+    )
+    return created_at
+
+
+async def lock_command(conn: Connection, command_id: uuid.UUID) -> LockedCommand | None:
+    """The command row, locked until the transaction ends: one execution at a time, whoever asks."""
+    row = await conn.fetchrow(
+        f"SELECT {_COMMAND_COLUMNS}, status::text AS status, result_status, result_body::text AS result_body,"
+        " result_headers FROM commands WHERE id = $1 FOR UPDATE",
+        command_id,
+    )
+    if row is None:
+        return None
+    return LockedCommand(_command(row), CommandStatus(row["status"]), _result(row))
+
+
+async def complete_command(
+    conn: Connection, command_id: uuid.UUID, result: CommandResult, error: str | None = None
+) -> None:
+    status = CommandStatus.SUCCEEDED if result.succeeded else CommandStatus.FAILED
+    await conn.execute(
+        "UPDATE commands SET status = $2, result_status = $3, result_body = $4::text::json, result_headers = $5,"
+        " error = $6, completed_at = clock_timestamp(), updated_at = clock_timestamp()"
+        " WHERE id = $1 AND status = 'accepted'",
+        command_id,
+        status.value,
+        result.status_code,
+        result.body.decode(),
+        result.headers or None,
+        error,
+    )
+
+
+async def get_command(conn: Connection, org_id: uuid.UUID, command_id: uuid.UUID) -> StoredCommand | None:
+    row = await conn.fetchrow(
+        "SELECT id, org_id, type, status::text AS status, result_status, result_body::text AS result_body,"
+        " result_headers, created_at, completed_at FROM commands WHERE org_id = $1 AND id = $2",
+        org_id,
+        command_id,
+    )
+    if row is None:
+        return None
+    return StoredCommand(
+        row["id"],
+        row["org_id"],
+        row["type"],
+        CommandStatus(row["status"]),
+        _result(row),
+        row["created_at"],
+        row["completed_at"],
+    )
+
+
+async def claim_stale_commands(conn: Connection, older_than: timedelta, limit: int) -> list[Command]:
+    """Commands still `accepted` and untouched for `older_than`; touching them spaces out the next redrive."""
+    rows = await conn.fetch(
+        "UPDATE commands SET updated_at = clock_timestamp() WHERE id IN ("
+        " SELECT id FROM commands WHERE status = 'accepted' AND updated_at < clock_timestamp() - $1::interval"
+        " ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+        f" RETURNING {_COMMAND_COLUMNS}",
+        older_than,
+        limit,
+    )
+    commands = [_command(row) for row in rows]
+    commands.sort(key=lambda command: (command.created_at or datetime.min, str(command.id)))
+    return commands
