@@ -36,7 +36,10 @@ class Submission:
 
 
 def stream_entry(command: Command) -> dict[str, str]:
-    return {"id": str(command.id), "actor": command.actor, "type": command.type}
+    entry = {"id": str(command.id), "actor": command.actor, "type": command.type}
+    if command.request_id is not None:
+        entry["rid"] = str(command.request_id)
+    return entry
 
 
 class CommandBus:

@@ -39,6 +39,7 @@ class Entry:
     type: str
     # how often Redis has delivered this entry (1 for a fresh one)
     deliveries: int
+    request_id: str | None = None
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -192,6 +193,7 @@ class PartitionConsumer:
                 fields[b"actor"].decode(),
                 fields[b"type"].decode(),
                 deliveries,
+                fields[b"rid"].decode() if b"rid" in fields else None,
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             # an entry deleted while pending, or one this code cannot read: nothing to run
@@ -233,7 +235,12 @@ class PartitionConsumer:
             self._room.set()
 
     async def _process(self, entry: Entry) -> None:
-        context = {"command_id": str(entry.command_id), "actor": entry.actor, "partition": self.partition}
+        context = {
+            "command_id": str(entry.command_id),
+            "actor": entry.actor,
+            "partition": self.partition,
+            "request_id": entry.request_id,
+        }
         self._metrics.queue_wait_seconds.observe(entry_age_seconds(entry.entry_id, time.time() * 1000))
         failures = 0
         last_error: Exception | None = None
@@ -280,7 +287,16 @@ class PartitionConsumer:
             },
         )
         self._metrics.commands_dead_lettered_total.inc()
-        log.error("command dead-lettered", extra={"command_id": str(entry.command_id), "deliveries": deliveries})
+        log.error(
+            "command dead-lettered",
+            extra={
+                "command_id": str(entry.command_id),
+                "actor": entry.actor,
+                "request_id": entry.request_id,
+                "partition": self.partition,
+                "deliveries": deliveries,
+            },
+        )
         return outcome
 
     async def _reply(self, stream: str, command_id: uuid.UUID, result: CommandResult) -> None:

@@ -1,0 +1,165 @@
+"""The executor runs a command exactly once, stores its result with its effects, and rolls back rejections."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import orjson
+import pytest
+
+from amss.actors.executor import CommandContext, CommandExecutor
+from amss.actors.partitioning import aircraft_actor
+from amss.app.commands import Command, CommandResult
+from amss.domain.errors import Conflict
+from amss.infra.postgres.commands_repo import insert_command
+from tests.integration.factories import make_org
+
+
+async def _command(pool: asyncpg.Pool, command_type: str) -> Command:
+    async with pool.acquire() as conn:
+        org_id = await make_org(conn)
+        command = Command(
+            uuid.uuid4(), org_id, aircraft_actor(org_id, uuid.uuid4()), command_type, {}, {"job": "test"}, uuid.uuid4()
+        )
+        await insert_command(conn, command)
+    return command
+
+
+async def _probe(context: CommandContext) -> None:
+    await context.connection.execute(
+        "INSERT INTO command_probe_log (command_id, actor, seq, worker_id, started_at) VALUES ($1, $2, 1, $3, now())",
+        context.command.id,
+        context.command.actor,
+        context.worker_id,
+    )
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def ok(self, context: CommandContext) -> CommandResult:
+        self.calls += 1
+        await _probe(context)
+        await asyncio.sleep(0.05)
+        return CommandResult(201, orjson.dumps({"made": str(context.command.id)}), {"Location": "/x/1"})
+
+    async def rejected(self, context: CommandContext) -> CommandResult:
+        self.calls += 1
+        await _probe(context)
+        raise Conflict("the rule says no", {"why": "test"})
+
+    async def violates(self, context: CommandContext) -> CommandResult:
+        self.calls += 1
+        await _probe(context)
+        await context.connection.execute("INSERT INTO organizations (name) VALUES (NULL)")
+        raise AssertionError("unreachable")
+
+    async def broken(self, context: CommandContext) -> CommandResult:
+        self.calls += 1
+        await _probe(context)
+        raise ConnectionResetError("database went away")
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def executor(pg_pool: asyncpg.Pool, recorder: Recorder) -> CommandExecutor:
+    handlers = {
+        "t.ok": recorder.ok,
+        "t.rejected": recorder.rejected,
+        "t.violates": recorder.violates,
+        "t.broken": recorder.broken,
+    }
+    return CommandExecutor(pg_pool, handlers, timeout=5, worker_id="test-worker")
+
+
+async def _row(pool: asyncpg.Pool, command_id: uuid.UUID) -> asyncpg.Record:
+    async with pool.acquire() as conn:
+        return await conn.fetchrow(
+            "SELECT status::text, result_status, result_body::text AS body, result_headers, completed_at,"
+            " (SELECT count(*) FROM command_probe_log p WHERE p.command_id = c.id) AS effects"
+            " FROM commands c WHERE id = $1",
+            command_id,
+        )
+
+
+async def test_a_command_runs_once_and_a_repeat_returns_the_stored_result(
+    executor: CommandExecutor, recorder: Recorder, pg_pool: asyncpg.Pool
+) -> None:
+    command = await _command(pg_pool, "t.ok")
+    first = await executor.execute(command.id)
+    second = await executor.execute(command.id)
+    assert first is not None and second is not None
+    assert first[1] == second[1]
+    assert first[1].headers == {"Location": "/x/1"}
+    assert recorder.calls == 1
+    row = await _row(pg_pool, command.id)
+    assert (row["status"], row["result_status"], row["effects"]) == ("succeeded", 201, 1)
+    assert row["body"].encode() == first[1].body
+
+
+async def test_concurrent_executions_of_one_command_run_the_handler_once(
+    executor: CommandExecutor, recorder: Recorder, pg_pool: asyncpg.Pool
+) -> None:
+    command = await _command(pg_pool, "t.ok")
+    results = await asyncio.gather(*(executor.execute(command.id) for _ in range(5)))
+    assert recorder.calls == 1
+    assert len({outcome[1].body for outcome in results if outcome}) == 1
+    assert (await _row(pg_pool, command.id))["effects"] == 1
+
+
+async def test_a_rejection_is_a_failed_result_and_leaves_no_effects(
+    executor: CommandExecutor, pg_pool: asyncpg.Pool
+) -> None:
+    command = await _command(pg_pool, "t.rejected")
+    outcome = await executor.execute(command.id)
+    assert outcome is not None
+    body = orjson.loads(outcome[1].body)
+    assert outcome[1].status_code == 409
+    assert body == {
+        "error": "the rule says no",
+        "code": "CONFLICT",
+        "request_id": str(command.request_id),
+        "details": {"why": "test"},
+    }
+    row = await _row(pg_pool, command.id)
+    assert (row["status"], row["result_status"], row["effects"]) == ("failed", 409, 0)
+
+
+async def test_a_database_rule_violation_becomes_a_failed_result(
+    executor: CommandExecutor, pg_pool: asyncpg.Pool
+) -> None:
+    command = await _command(pg_pool, "t.violates")
+    outcome = await executor.execute(command.id)
+    assert outcome is not None
+    assert outcome[1].status_code == 400
+    row = await _row(pg_pool, command.id)
+    assert (row["status"], row["effects"]) == ("failed", 0)
+
+
+async def test_an_infrastructure_failure_rolls_back_and_leaves_the_command_accepted(
+    executor: CommandExecutor, pg_pool: asyncpg.Pool
+) -> None:
+    command = await _command(pg_pool, "t.broken")
+    with pytest.raises(ConnectionResetError):
+        await executor.execute(command.id)
+    row = await _row(pg_pool, command.id)
+    assert (row["status"], row["result_status"], row["effects"]) == ("accepted", None, 0)
+    failed = await executor.fail(command.id, 5, "gave up")
+    assert failed is not None and failed[1].status_code == 500
+    assert (await _row(pg_pool, command.id))["status"] == "failed"
+
+
+async def test_an_unknown_type_is_rejected_and_a_missing_command_is_none(
+    executor: CommandExecutor, pg_pool: asyncpg.Pool
+) -> None:
+    command = await _command(pg_pool, "t.nobody-handles-this")
+    outcome = await executor.execute(command.id)
+    assert outcome is not None and outcome[1].status_code == 400
+    assert await executor.execute(uuid.uuid4()) is None
