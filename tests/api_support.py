@@ -60,11 +60,12 @@ async def make_tenant(conn: asyncpg.Connection, app: web.Application, password_h
 async def call(
     client: TestClient, method: str, path: str, member: Member | None = None, json: Any = None, **kwargs: Any
 ) -> tuple[int, Any, Any]:
-    """(status, parsed JSON body or None, headers) of one request."""
+    """(status, body, headers) of one request: the body parsed when JSON, else its text; None when empty."""
     headers = dict(kwargs.pop("headers", {}) or {})
     if member is not None:
         headers.update(member.auth)
     async with client.request(method, path, json=json, headers=headers, **kwargs) as response:
         text = await response.text()
-        body = await response.json(content_type=None) if text else None
+        is_json = response.content_type == "application/json"
+        body = (await response.json(content_type=None) if is_json else text) if text else None
         return response.status, body, response.headers

@@ -7,14 +7,14 @@ every repository reached through it shares that transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from amss.app.paging import Page, PageRequest
-from amss.domain.audit import AuditEntry
+from amss.domain.audit import AuditEntry, AuditFilter, AuditRecord
 from amss.domain.enums import Role
 from amss.domain.organizations import Organization, OrgPolicy
 from amss.domain.users import Credentials, User
@@ -75,6 +75,8 @@ class RefreshTokenRepository(Protocol):
 
 class AuditRepository(Protocol):
     async def add(self, entry: AuditEntry) -> None: ...
+    async def list_page(self, org_id: uuid.UUID, page: PageRequest, audit_filter: AuditFilter) -> Page[AuditRecord]: ...
+    def stream(self, org_id: uuid.UUID, audit_filter: AuditFilter) -> AsyncIterator[AuditRecord]: ...
 
 
 class UnitOfWork(Protocol):

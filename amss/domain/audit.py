@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from amss.domain.enums import AuditAction
@@ -53,3 +54,31 @@ def audit_entry(
         user_agent=actor.user_agent,
         details={**(details or {}), **actor.audit_details(org_id)},
     )
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """A stored audit row, as auditors read it."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    entity_type: str
+    entity_id: uuid.UUID
+    action: AuditAction
+    user_id: uuid.UUID | None
+    request_id: uuid.UUID | None
+    ip_address: str | None
+    user_agent: str | None
+    entity_version: int
+    timestamp: datetime
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    entity_type: str | None = None
+    entity_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
+    action: AuditAction | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from amss.actors.wiring import command_bus_context
 from amss.api.rest.cors import add_cors_headers, cors_middleware
-from amss.api.rest.handlers import auth, commands, organizations, users
+from amss.api.rest.handlers import audit_logs, auth, commands, organizations, users
 from amss.api.rest.idempotency import idempotency_middleware
 from amss.api.rest.metrics import HTTP_METRICS, HttpMetrics
 from amss.api.rest.middlewares import (
@@ -26,6 +26,7 @@ from amss.api.rest.openapi import openapi_routes
 from amss.api.rest.rate_limits import rate_limit_context, rate_limit_middleware
 from amss.api.rest.routing import add_routes
 from amss.api.rest.services import SERVICES, Services
+from amss.app.audit_logs import AuditLogService
 from amss.app.identity import IdentityService
 from amss.app.organizations import OrganizationService
 from amss.app.ports import UnitOfWork
@@ -53,6 +54,7 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
         return PostgresUnitOfWork(pool)
 
     app[SERVICES] = Services(
+        audit_logs=AuditLogService(unit_of_work),
         identity=IdentityService(
             unit_of_work,
             JwtAccessTokens(app[TOKEN_SERVICE]),
@@ -90,5 +92,8 @@ def init_app(settings: Settings) -> web.Application:
     app.on_response_prepare.append(add_response_headers)
     app.on_response_prepare.append(add_cors_headers)
     add_health_routes(app)
-    add_routes(app, [*auth.ROUTES, *organizations.ROUTES, *users.ROUTES, *commands.ROUTES, *openapi_routes()])
+    add_routes(
+        app,
+        [*audit_logs.ROUTES, *auth.ROUTES, *organizations.ROUTES, *users.ROUTES, *commands.ROUTES, *openapi_routes()],
+    )
     return app

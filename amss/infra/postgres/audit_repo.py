@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
-from amss.domain.audit import AuditEntry
+import uuid
+from collections.abc import AsyncIterator
+from typing import Final
+
+import asyncpg
+
+from amss.app.paging import Page, PageRequest
+from amss.domain.audit import AuditEntry, AuditFilter, AuditRecord
+from amss.domain.enums import AuditAction
+from amss.infra.postgres.listing import Where, fetch_page
 from amss.infra.postgres.sql import Connection
+
+AUDIT_SORTS: Final = {"timestamp": '"timestamp"'}
+_COLUMNS = (
+    "id, org_id, entity_type, entity_id, action::text AS action, user_id, request_id, ip_address, user_agent,"
+    ' entity_version, "timestamp", details'
+)
+# rows fetched per round trip while streaming an export
+_EXPORT_PREFETCH = 500
 
 _INSERT = """
 INSERT INTO audit_logs (org_id, entity_type, entity_id, action, user_id, request_id,
@@ -28,9 +45,37 @@ async def insert_audit_entry(conn: Connection, entry: AuditEntry) -> None:
     )
 
 
+def _record(row: asyncpg.Record) -> AuditRecord:
+    values = dict(row)
+    values["action"] = AuditAction(values["action"])
+    return AuditRecord(**values)
+
+
+def _where(org_id: uuid.UUID, audit_filter: AuditFilter) -> Where:
+    where = Where("org_id = {}", org_id)
+    where.add_if(audit_filter.entity_type, "entity_type = {}")
+    where.add_if(audit_filter.entity_id, "entity_id = {}")
+    where.add_if(audit_filter.user_id, "user_id = {}")
+    where.add_if(audit_filter.action.value if audit_filter.action else None, "action = {}::audit_action")
+    where.add_if(audit_filter.since, '"timestamp" >= {}')
+    where.add_if(audit_filter.until, '"timestamp" < {}')
+    return where
+
+
 class PgAuditRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def add(self, entry: AuditEntry) -> None:
         await insert_audit_entry(self._conn, entry)
+
+    async def list_page(self, org_id: uuid.UUID, page: PageRequest, audit_filter: AuditFilter) -> Page[AuditRecord]:
+        select = f"SELECT {_COLUMNS} FROM audit_logs"
+        return await fetch_page(self._conn, select, _where(org_id, audit_filter), page, AUDIT_SORTS, _record)
+
+    async def stream(self, org_id: uuid.UUID, audit_filter: AuditFilter) -> AsyncIterator[AuditRecord]:
+        """Every matching row, oldest first, through a server-side cursor (needs an open transaction)."""
+        where = _where(org_id, audit_filter)
+        sql = f'SELECT {_COLUMNS} FROM audit_logs WHERE {where.sql} ORDER BY "timestamp", id'
+        async for row in self._conn.cursor(sql, *where.args, prefetch=_EXPORT_PREFETCH):
+            yield _record(row)

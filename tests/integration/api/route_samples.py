@@ -247,7 +247,29 @@ async def _commands_get(ctx: SampleContext) -> SampleRequest:
     return SampleRequest("GET", f"/api/v1/commands/{command_id}")
 
 
+async def _audit_ids(conn: asyncpg.Connection, owner: Tenant) -> set[str]:
+    # every tenant has rows of its own to list (two, so a listing of one has a next page)
+    for _ in range(2):
+        await conn.execute(
+            "INSERT INTO audit_logs (org_id, entity_type, entity_id, action) VALUES ($1, 'sample', $2, 'create')",
+            owner.org_id,
+            uuid.uuid4(),
+        )
+    rows = await conn.fetch("SELECT id FROM audit_logs WHERE org_id = $1", owner.org_id)
+    return {str(row["id"]) for row in rows}
+
+
+async def _audit_list(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", "/api/v1/audit-logs?limit=200")
+
+
+async def _audit_export(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", "/api/v1/audit-logs/export")
+
+
 SAMPLES: Final[dict[str, RouteSample]] = {
+    "audit_logs.list": RouteSample(_audit_list, listed_ids=_audit_ids),
+    "audit_logs.export": RouteSample(_audit_export, listed_ids=_audit_ids),
     "commands.get": RouteSample(_commands_get),
     "organizations.create": RouteSample(_organizations_create),
     "organizations.list": RouteSample(_organizations_list),

@@ -52,6 +52,8 @@ def _kind(spec: RouteSpec) -> str | None:
         return "list"
     if spec.method == "POST":
         return "create"
+    if spec.method == "GET" and spec.name.endswith(".export"):
+        return "export"
     return None
 
 
@@ -68,6 +70,7 @@ def _cases(kind: str) -> list[tuple[str, Role]]:
 OBJECT_CASES = _cases("object")
 LIST_CASES = _cases("list")
 CREATE_CASES = _cases("create")
+EXPORT_CASES = _cases("export")
 
 
 def _ids(cases: list[tuple[str, Role]]) -> list[str]:
@@ -97,14 +100,14 @@ async def test_every_route_is_covered(api_app: web.Application) -> None:
     assert not unclassified, f"routes the isolation matrix does not know how to check: {unclassified}"
     for name in SYSTEM_WIDE_ROUTES:
         assert registered[name].admin_only, f"{name} is system-wide, so it must be admin-only"
-    covered = {name for name, _ in OBJECT_CASES + LIST_CASES + CREATE_CASES}
+    covered = {name for name, _ in OBJECT_CASES + LIST_CASES + CREATE_CASES + EXPORT_CASES}
     for name, spec in registered.items():
         if _kind(spec) == "exempt":
             continue
         assert name in covered, name
         sample = sample_for(name)
-        if _kind(spec) == "list":
-            assert sample.listed_ids is not None, f"list route {name}: its sample needs listed_ids"
+        if _kind(spec) in ("list", "export"):
+            assert sample.listed_ids is not None, f"{name}: its sample needs listed_ids"
 
 
 # --- objects addressed by id --------------------------------------------------------------------
@@ -410,3 +413,28 @@ async def test_malformed_x_org_id_is_a_validation_error(
         for header in ("not-a-uuid", "", "123", f"{tenant.org_id}x", "00000000-0000-0000-0000-00000000000g"):
             status, body, _ = await call(api, "GET", "/api/v1/users", tenant[role], headers={"X-Org-ID": header})
             assert (status, code_of(body)) == (400, "VALIDATION_ERROR"), (role, header, body)
+
+
+@pytest.mark.parametrize(("route", "role"), EXPORT_CASES, ids=_ids(EXPORT_CASES))
+async def test_exports_contain_only_the_callers_tenant(
+    api: TestClient,
+    api_app: web.Application,
+    conn: asyncpg.Connection,
+    tenants: tuple[Tenant, Tenant],
+    route: str,
+    role: Role,
+) -> None:
+    home, foreign = tenants
+    sample = sample_for(route)
+    assert sample.listed_ids is not None
+    caller = home[role]
+    request = await sample.build(SampleContext(conn, caller, home))
+    check_matches(api_app[ROUTE_SPECS][route], request)
+    own_ids = await sample.listed_ids(conn, home)
+    foreign_ids = await sample.listed_ids(conn, foreign)
+    assert own_ids and foreign_ids, "the sample must give both tenants something to export"
+    async with api.request(request.method, request.path, headers={**caller.auth, **request.headers}) as response:
+        assert response.status == 200
+        text = (await response.read()).decode()
+    assert all(own_id in text for own_id in own_ids)
+    assert not any(foreign_id in text for foreign_id in foreign_ids)
