@@ -16,6 +16,7 @@ from typing import Any, Protocol, Self
 from amss.app.paging import Page, PageRequest
 from amss.domain.audit import AuditEntry, AuditFilter, AuditRecord
 from amss.domain.enums import Role
+from amss.domain.events import DomainEvent
 from amss.domain.organizations import Organization, OrgPolicy
 from amss.domain.users import Credentials, User
 
@@ -79,6 +80,10 @@ class AuditRepository(Protocol):
     def stream(self, org_id: uuid.UUID, audit_filter: AuditFilter) -> AsyncIterator[AuditRecord]: ...
 
 
+class OutboxRepository(Protocol):
+    async def add(self, event: DomainEvent) -> uuid.UUID: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def organizations(self) -> OrganizationRepository: ...
@@ -88,6 +93,8 @@ class UnitOfWork(Protocol):
     def refresh_tokens(self) -> RefreshTokenRepository: ...
     @property
     def audit(self) -> AuditRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -16,6 +16,7 @@ from asyncpg.pool import PoolConnectionProxy
 from amss.infra.postgres.audit_repo import PgAuditRepository
 from amss.infra.postgres.errors import translate
 from amss.infra.postgres.organizations_repo import PgOrganizationRepository
+from amss.infra.postgres.outbox_repo import PgOutboxRepository
 from amss.infra.postgres.refresh_tokens_repo import PgRefreshTokenRepository
 from amss.infra.postgres.sql import Connection
 from amss.infra.postgres.users_repo import PgUserRepository
@@ -28,6 +29,7 @@ class PostgresUnitOfWork:
     users: PgUserRepository
     refresh_tokens: PgRefreshTokenRepository
     audit: PgAuditRepository
+    outbox: PgOutboxRepository
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -87,6 +89,7 @@ def attach_repositories(uow: PostgresUnitOfWork | BoundUnitOfWork, conn: Connect
     uow.users = PgUserRepository(conn)
     uow.refresh_tokens = PgRefreshTokenRepository(conn)
     uow.audit = PgAuditRepository(conn)
+    uow.outbox = PgOutboxRepository(conn)
 
 
 class BoundUnitOfWork:
@@ -100,6 +103,7 @@ class BoundUnitOfWork:
     users: PgUserRepository
     refresh_tokens: PgRefreshTokenRepository
     audit: PgAuditRepository
+    outbox: PgOutboxRepository
 
     def __init__(self, conn: Connection) -> None:
         self.connection = conn
