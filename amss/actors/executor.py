@@ -82,6 +82,16 @@ class CommandExecutor:
             await complete_command(conn, locked.command.id, result)
             return locked.command, result
 
+    async def begin_attempt(self, command_id: uuid.UUID) -> int | None:
+        """Count one more execution attempt (committed at once); None when the command is already final."""
+        async with self._pool.acquire() as conn:
+            attempt: int | None = await conn.fetchval(
+                "UPDATE commands SET delivery_count = delivery_count + 1 WHERE id = $1 AND status = 'accepted'"
+                " RETURNING delivery_count",
+                command_id,
+            )
+        return attempt
+
     async def fail(self, command_id: uuid.UUID, attempts: int, reason: str) -> tuple[Command, CommandResult] | None:
         """Give up on a command that keeps failing for infrastructure reasons: record it failed."""
         async with self._pool.acquire() as conn, conn.transaction():

@@ -37,8 +37,6 @@ class Entry:
     command_id: uuid.UUID
     actor: str
     type: str
-    # how often Redis has delivered this entry (1 for a fresh one)
-    deliveries: int
     request_id: str | None = None
 
 
@@ -126,13 +124,12 @@ class PartitionConsumer:
                     if not batch:
                         recovering = False
                         continue
-                    deliveries = await self._delivery_counts([entry_id for entry_id, _ in batch])
                     for entry_id, fields in batch:
                         last_pending = entry_id
-                        await self._dispatch(entry_id, fields, deliveries.get(entry_id, 1))
+                        await self._dispatch(entry_id, fields)
                 else:
                     for entry_id, fields in await self._read_batch(">", count, block=self._block_ms):
-                        await self._dispatch(entry_id, fields, 1)
+                        await self._dispatch(entry_id, fields)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
@@ -160,30 +157,12 @@ class PartitionConsumer:
             return []
         return list(response[0][1])
 
-    async def _delivery_counts(self, entry_ids: list[bytes]) -> dict[bytes, int]:
-        if not entry_ids:
-            return {}
-        pending: Any = await self._client.xpending_range(
-            self._stream,
-            COMMAND_GROUP,
-            min=entry_ids[0],
-            max=entry_ids[-1],
-            count=len(entry_ids) + 100,
-            consumername=self._consumer,
-        )
-        counts: dict[bytes, int] = {}
-        for item in pending:
-            message_id = item["message_id"]
-            key = message_id if isinstance(message_id, bytes) else str(message_id).encode()
-            counts[key] = int(item["times_delivered"])
-        return counts
-
     async def _wait_for_room(self) -> None:
         while self._inflight >= self._max_inflight and not self._stopping:
             self._room.clear()
             await self._room.wait()
 
-    async def _dispatch(self, entry_id: bytes, fields: Any, deliveries: int) -> None:
+    async def _dispatch(self, entry_id: bytes, fields: Any) -> None:
         if self._stopping:
             return
         try:
@@ -192,7 +171,6 @@ class PartitionConsumer:
                 uuid.UUID(fields[b"id"].decode()),
                 fields[b"actor"].decode(),
                 fields[b"type"].decode(),
-                deliveries,
                 fields[b"rid"].decode() if b"rid" in fields else None,
             )
         except (KeyError, TypeError, ValueError, AttributeError):
@@ -243,13 +221,16 @@ class PartitionConsumer:
         }
         self._metrics.queue_wait_seconds.observe(entry_age_seconds(entry.entry_id, time.time() * 1000))
         failures = 0
-        last_error: Exception | None = None
+        last_error = "no attempt of this delivery failed; earlier ones died with their worker"
         started = time.perf_counter()
         while True:
-            delivery = entry.deliveries + failures
+            attempt: int | None = None
             try:
-                if delivery > self._max_deliveries:
-                    outcome = await self._dead_letter(entry, delivery - 1, last_error)
+                # counted in Postgres before running, so an attempt that kills its worker still counts,
+                # while an entry handed off before it started does not
+                attempt = await self._executor.begin_attempt(entry.command_id)
+                if attempt is not None and attempt > self._max_deliveries:
+                    outcome = await self._dead_letter(entry, attempt - 1, last_error)
                 else:
                     outcome = await self._executor.execute(entry.command_id)
                 break
@@ -257,8 +238,8 @@ class PartitionConsumer:
                 raise
             except Exception as exc:  # infrastructure: retried in order, then dead-lettered
                 failures += 1
-                last_error = exc
-                log.warning("command attempt failed", extra={**context, "delivery": delivery, "error": repr(exc)})
+                last_error = repr(exc)
+                log.warning("command attempt failed", extra={**context, "attempt": attempt, "error": last_error})
                 if self._stopping:
                     return
                 await asyncio.sleep(backoff_seconds(failures))
@@ -272,8 +253,8 @@ class PartitionConsumer:
                 await self._reply(command.reply_to, command.id, result)
         await self._acknowledge(entry.entry_id)
 
-    async def _dead_letter(self, entry: Entry, deliveries: int, exc: Exception | None) -> Any:
-        outcome = await self._executor.fail(entry.command_id, deliveries, repr(exc))
+    async def _dead_letter(self, entry: Entry, deliveries: int, reason: str) -> Any:
+        outcome = await self._executor.fail(entry.command_id, deliveries, reason)
         await self._client.xadd(
             self._dead_letters,
             {
@@ -283,7 +264,7 @@ class PartitionConsumer:
                 "type": entry.type,
                 "partition": str(self.partition),
                 "deliveries": str(deliveries),
-                "error": repr(exc)[:1000],
+                "error": reason[:1000],
             },
         )
         self._metrics.commands_dead_lettered_total.inc()

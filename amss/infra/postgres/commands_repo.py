@@ -93,7 +93,9 @@ async def complete_command(
 ) -> None:
     status = CommandStatus.SUCCEEDED if result.succeeded else CommandStatus.FAILED
     await conn.execute(
-        "UPDATE commands SET status = $2, result_status = $3, result_body = $4::text::json, result_headers = $5,"
+        # an empty body (204) is stored as NULL: '' is not JSON
+        "UPDATE commands SET status = $2, result_status = $3, result_body = NULLIF($4::text, '')::json,"
+        " result_headers = $5,"
         " error = $6, completed_at = clock_timestamp(), updated_at = clock_timestamp()"
         " WHERE id = $1 AND status = 'accepted'",
         command_id,

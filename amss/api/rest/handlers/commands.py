@@ -37,7 +37,7 @@ def requested_wait(request: web.Request) -> tuple[float, str | None]:
     match = _WAIT.search(prefer)
     if match:
         seconds = min(float(match.group(1)), MAX_WAIT_SECONDS)
-        return seconds, f"wait={match.group(1)}"
+        return seconds, f"wait={seconds:g}"
     return request.app[SETTINGS].amss_command_wait.total_seconds(), None
 
 
@@ -71,7 +71,8 @@ def render_command(command: StoredCommand) -> bytes:
     result: dict[str, Any] | None = None
     if command.result is not None:
         # the stored body goes out unchanged, byte for byte
-        result = {"status_code": command.result.status_code, "body": orjson.Fragment(command.result.body)}
+        body = orjson.Fragment(command.result.body) if command.result.body else None  # None: no body (204)
+        result = {"status_code": command.result.status_code, "body": body}
     return dumps(
         {
             "command_id": command.id,
