@@ -191,6 +191,13 @@ def normalized_tail_number(tail_number: str) -> str:
     return text
 
 
+def normalized_model(model: str) -> str:
+    text = model.strip()
+    if not text:
+        raise ValidationFailed.on_field("model", "required")
+    return text
+
+
 def check_capacity_slots(capacity_slots: int) -> None:
     if not 0 < capacity_slots <= MAX_COUNTER:
         raise ValidationFailed.on_field("capacity_slots", "must be greater than 0")
@@ -213,14 +220,22 @@ def check_may_delete(tasks: Iterable[MaintenanceTask]) -> None:
         )
 
 
+def check_usage_values(*, flight_hours: int, cycles: int) -> None:
+    """Ingested usage on its own, before any aircraft is read: whole, non-negative, within int32."""
+    for name, value in (("flight_hours", flight_hours), ("cycles", cycles)):
+        if value < 0:
+            raise ValidationFailed.on_field(name, "must not be negative")
+        if value > MAX_COUNTER:
+            raise ValidationFailed.on_field(name, f"must be at most {MAX_COUNTER}")
+
+
 def record_usage(aircraft: Aircraft, *, flight_hours: int, cycles: int, now: datetime) -> Aircraft:
     """The aircraft with ingested usage added to its counters; unchanged when both are 0."""
+    check_usage_values(flight_hours=flight_hours, cycles=cycles)
     for name, value, total in (
         ("flight_hours", flight_hours, aircraft.flight_hours_total),
         ("cycles", cycles, aircraft.cycles_total),
     ):
-        if value < 0:
-            raise ValidationFailed.on_field(name, "must not be negative")
         if total + value > MAX_COUNTER:
             raise ValidationFailed.on_field(name, f"would take the total past {MAX_COUNTER}")
     if flight_hours == 0 and cycles == 0:

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from amss.actors.wiring import command_bus_context
 from amss.api.rest.cors import add_cors_headers, cors_middleware
-from amss.api.rest.handlers import audit_logs, auth, commands, organizations, users
+from amss.api.rest.handlers import aircraft, audit_logs, auth, commands, organizations, users
 from amss.api.rest.idempotency import idempotency_middleware
 from amss.api.rest.metrics import HTTP_METRICS, HttpMetrics
 from amss.api.rest.middlewares import (
@@ -26,6 +26,7 @@ from amss.api.rest.openapi import openapi_routes
 from amss.api.rest.rate_limits import rate_limit_context, rate_limit_middleware
 from amss.api.rest.routing import add_routes
 from amss.api.rest.services import SERVICES, Services
+from amss.app.aircraft import AircraftService
 from amss.app.audit_logs import AuditLogService
 from amss.app.identity import IdentityService
 from amss.app.organizations import OrganizationService
@@ -54,6 +55,7 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
         return PostgresUnitOfWork(pool)
 
     app[SERVICES] = Services(
+        aircraft=AircraftService(unit_of_work, utc_now, settings.amss_grounding_lead_time),
         audit_logs=AuditLogService(unit_of_work),
         identity=IdentityService(
             unit_of_work,
@@ -94,6 +96,14 @@ def init_app(settings: Settings) -> web.Application:
     add_health_routes(app)
     add_routes(
         app,
-        [*audit_logs.ROUTES, *auth.ROUTES, *organizations.ROUTES, *users.ROUTES, *commands.ROUTES, *openapi_routes()],
+        [
+            *aircraft.ROUTES,
+            *audit_logs.ROUTES,
+            *auth.ROUTES,
+            *organizations.ROUTES,
+            *users.ROUTES,
+            *commands.ROUTES,
+            *openapi_routes(),
+        ],
     )
     return app

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from amss.app.aircraft import AircraftService
 from amss.app.audit_logs import AuditLogService
 from amss.app.identity import IdentityService
 from amss.app.organizations import OrganizationService
@@ -14,6 +15,7 @@ from amss.app.users import UserService
 
 @dataclass(frozen=True)
 class Services:
+    aircraft: AircraftService
     audit_logs: AuditLogService
     identity: IdentityService
     organizations: OrganizationService

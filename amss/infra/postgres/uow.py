@@ -13,6 +13,7 @@ from typing import Self
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from amss.infra.postgres.aircraft_repo import PgAircraftRepository
 from amss.infra.postgres.audit_repo import PgAuditRepository
 from amss.infra.postgres.errors import translate
 from amss.infra.postgres.organizations_repo import PgOrganizationRepository
@@ -28,6 +29,7 @@ class PostgresUnitOfWork:
     organizations: PgOrganizationRepository
     users: PgUserRepository
     refresh_tokens: PgRefreshTokenRepository
+    aircraft: PgAircraftRepository
     audit: PgAuditRepository
     outbox: PgOutboxRepository
 
@@ -88,6 +90,7 @@ def attach_repositories(uow: PostgresUnitOfWork | BoundUnitOfWork, conn: Connect
     uow.organizations = PgOrganizationRepository(conn)
     uow.users = PgUserRepository(conn)
     uow.refresh_tokens = PgRefreshTokenRepository(conn)
+    uow.aircraft = PgAircraftRepository(conn)
     uow.audit = PgAuditRepository(conn)
     uow.outbox = PgOutboxRepository(conn)
 
@@ -102,6 +105,7 @@ class BoundUnitOfWork:
     organizations: PgOrganizationRepository
     users: PgUserRepository
     refresh_tokens: PgRefreshTokenRepository
+    aircraft: PgAircraftRepository
     audit: PgAuditRepository
     outbox: PgOutboxRepository
 

@@ -29,7 +29,7 @@ from amss.api.rest.routing import RouteSpec
 from amss.auth.rbac import is_allowed
 from amss.domain.enums import Role
 from tests.api_support import TEST_PASSWORD, Member, Tenant
-from tests.integration.factories import make_user, short_id
+from tests.integration.factories import make_aircraft, make_user, short_id
 
 Snapshot = Callable[[asyncpg.Connection], Awaitable[Any]]
 
@@ -267,7 +267,71 @@ async def _audit_export(ctx: SampleContext) -> SampleRequest:
     return SampleRequest("GET", "/api/v1/audit-logs/export")
 
 
+# --- aircraft -----------------------------------------------------------------------------------
+
+
+async def _aircraft_create(ctx: SampleContext) -> SampleRequest:
+    tail_number = f"N-{short_id()}"
+    return SampleRequest(
+        "POST",
+        "/api/v1/aircraft",
+        json={"tail_number": tail_number, "model": "A320"},
+        snapshot=count_snapshot(
+            "SELECT count(*) FROM aircraft WHERE org_id = $1 AND tail_number = $2", ctx.owner.org_id, tail_number
+        ),
+    )
+
+
+async def _aircraft_list(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", "/api/v1/aircraft?limit=200")
+
+
+async def _aircraft_listed(conn: asyncpg.Connection, owner: Tenant) -> set[str]:
+    # two of its own, so a listing of one has a next page
+    for _ in range(2):
+        await make_aircraft(conn, owner.org_id)
+    rows = await conn.fetch("SELECT id FROM aircraft WHERE org_id = $1 AND deleted_at IS NULL", owner.org_id)
+    return {str(row["id"]) for row in rows}
+
+
+async def _aircraft_get(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", f"/api/v1/aircraft/{await make_aircraft(ctx.conn, ctx.owner.org_id)}")
+
+
+async def _aircraft_update(ctx: SampleContext) -> SampleRequest:
+    aircraft_id = await make_aircraft(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "PATCH",
+        f"/api/v1/aircraft/{aircraft_id}",
+        json={"model": f"A321-{short_id()}"},
+        snapshot=row_snapshot("aircraft", "id", aircraft_id),
+    )
+
+
+async def _aircraft_delete(ctx: SampleContext) -> SampleRequest:
+    aircraft_id = await make_aircraft(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "DELETE", f"/api/v1/aircraft/{aircraft_id}", snapshot=row_snapshot("aircraft", "id", aircraft_id)
+    )
+
+
+async def _aircraft_usage(ctx: SampleContext) -> SampleRequest:
+    aircraft_id = await make_aircraft(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "POST",
+        f"/api/v1/aircraft/{aircraft_id}/usage",
+        json={"flight_hours": 3, "cycles": 1},
+        snapshot=row_snapshot("aircraft", "id", aircraft_id),
+    )
+
+
 SAMPLES: Final[dict[str, RouteSample]] = {
+    "aircraft.create": RouteSample(_aircraft_create),
+    "aircraft.list": RouteSample(_aircraft_list, listed_ids=_aircraft_listed),
+    "aircraft.get": RouteSample(_aircraft_get),
+    "aircraft.update": RouteSample(_aircraft_update),
+    "aircraft.delete": RouteSample(_aircraft_delete),
+    "aircraft.usage": RouteSample(_aircraft_usage),
     "audit_logs.list": RouteSample(_audit_list, listed_ids=_audit_ids),
     "audit_logs.export": RouteSample(_audit_export, listed_ids=_audit_ids),
     "commands.get": RouteSample(_commands_get),

@@ -1,0 +1,67 @@
+"""The aircraft actor's commands: update, delete and usage of one aircraft, run through AircraftService.
+
+The service runs over the command's own unit of work (`context.unit_of_work`), so the row, its
+audit row, its outbox event and the command's result commit together. The result body is the
+one the synchronous REST call gives: the aircraft as `GET /aircraft/{id}` renders it (or nothing
+for a delete); a broken rule raises and the executor records it as the error response.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from amss.actors.executor import CommandContext, CommandHandler
+from amss.app import aircraft_commands
+from amss.app.aircraft import AircraftService
+from amss.app.commands import CommandResult
+from amss.app.ports import Clock
+from amss.app.views import aircraft_body
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AircraftCommands:
+    def __init__(self, grounding_lead_time: timedelta, clock: Clock = utc_now) -> None:
+        self._lead_time = grounding_lead_time
+        self._clock = clock
+
+    def handlers(self) -> dict[str, CommandHandler]:
+        return {
+            aircraft_commands.UPDATE: self.update,
+            aircraft_commands.DELETE: self.delete,
+            aircraft_commands.USAGE: self.usage,
+        }
+
+    def _service(self, context: CommandContext) -> AircraftService:
+        return AircraftService(context.unit_of_work, self._clock, self._lead_time)
+
+    async def update(self, context: CommandContext) -> CommandResult:
+        command = aircraft_commands.read_update(context.command.payload)
+        updated = await self._service(context).update(
+            context.command.acting(),
+            context.command.org_id,
+            command.aircraft_id,
+            command.changes,
+            command.expected_version,
+        )
+        return CommandResult(200, aircraft_body(updated))
+
+    async def delete(self, context: CommandContext) -> CommandResult:
+        command = aircraft_commands.read_delete(context.command.payload)
+        await self._service(context).delete(
+            context.command.acting(), context.command.org_id, command.aircraft_id, command.expected_version
+        )
+        return CommandResult(204, b"")
+
+    async def usage(self, context: CommandContext) -> CommandResult:
+        command = aircraft_commands.read_usage(context.command.payload)
+        updated = await self._service(context).record_usage(
+            context.command.acting(),
+            context.command.org_id,
+            command.aircraft_id,
+            command.flight_hours,
+            command.cycles,
+        )
+        return CommandResult(200, aircraft_body(updated))
