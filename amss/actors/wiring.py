@@ -43,7 +43,7 @@ async def mesh_worker_context(app: web.Application) -> AsyncIterator[None]:
         app[PG_POOL],
         app[REDIS],
         KeySpace(settings.amss_redis_prefix),
-        command_handlers(settings),
+        command_handlers(settings, app[REDIS]),
         MeshMetrics.register(app[METRICS_REGISTRY]),
     )
     app[MESH_WORKER] = worker
@@ -65,7 +65,7 @@ async def command_bus_context(app: web.Application) -> AsyncIterator[None]:
     else:
         local = CommandExecutor(
             app[PG_POOL],
-            command_handlers(settings),
+            command_handlers(settings, app[REDIS]),
             settings.amss_command_timeout.total_seconds(),
             f"api-{settings.amss_instance_id}",
         )

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from amss.app.paging import Page, PageRequest
+from amss.app.parts_ports import PartDefinitionRepository, PartItemRepository, PartReservationRepository
+from amss.app.tasks_ports import ComplianceRepository, TaskRepository
 from amss.domain.aircraft import Aircraft
 from amss.domain.audit import AuditEntry, AuditFilter, AuditRecord
 from amss.domain.enums import AircraftStatus, Role
@@ -130,12 +133,30 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditRepository: ...
     @property
     def outbox(self) -> OutboxRepository: ...
+    @property
+    def part_definitions(self) -> PartDefinitionRepository: ...
+    @property
+    def part_items(self) -> PartItemRepository: ...
+    @property
+    def part_reservations(self) -> PartReservationRepository: ...
+    @property
+    def tasks(self) -> TaskRepository: ...
+    @property
+    def compliance_items(self) -> ComplianceRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None: ...
     async def commit(self) -> None: ...
+
+
+class PartItemLocks(Protocol):
+    """A distributed lock on one part item, held while it is reserved (Redis in production).
+
+    `hold` refuses with Conflict when another holder keeps the lock past a short wait."""
+
+    def hold(self, org_id: uuid.UUID, part_item_id: uuid.UUID) -> AbstractAsyncContextManager[None]: ...
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -9,7 +9,17 @@ from aiohttp import web
 
 from amss.actors.wiring import command_bus_context
 from amss.api.rest.cors import add_cors_headers, cors_middleware
-from amss.api.rest.handlers import aircraft, audit_logs, auth, commands, organizations, users
+from amss.api.rest.handlers import (
+    aircraft,
+    audit_logs,
+    auth,
+    commands,
+    compliance_items,
+    maintenance_tasks,
+    organizations,
+    users,
+)
+from amss.api.rest.handlers import parts as parts_handlers
 from amss.api.rest.idempotency import idempotency_middleware
 from amss.api.rest.metrics import HTTP_METRICS, HttpMetrics
 from amss.api.rest.middlewares import (
@@ -28,17 +38,22 @@ from amss.api.rest.routing import add_routes
 from amss.api.rest.services import SERVICES, Services
 from amss.app.aircraft import AircraftService
 from amss.app.audit_logs import AuditLogService
+from amss.app.compliance import ComplianceService
 from amss.app.identity import IdentityService
 from amss.app.organizations import OrganizationService
+from amss.app.parts import PartsService
 from amss.app.ports import UnitOfWork
+from amss.app.tasks import TaskService
 from amss.app.users import UserService
 from amss.auth.adapters import BcryptPasswords, JwtAccessTokens, OpaqueRefreshTokens
 from amss.auth.rbac import grants_everything_of
 from amss.auth.tokens import TokenService, load_key_pair
 from amss.config import Settings
 from amss.infra.postgres.uow import PostgresUnitOfWork
+from amss.infra.redis.keys import KeySpace
+from amss.infra.redis.locks import RedisPartItemLocks
 from amss.observability.health import add_health_routes
-from amss.runtime import METRICS_REGISTRY, PG_POOL, SETTINGS, base_application
+from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS, base_application
 
 
 def utc_now() -> datetime:
@@ -54,8 +69,9 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
     def unit_of_work() -> UnitOfWork:
         return PostgresUnitOfWork(pool)
 
+    aircraft_service = AircraftService(unit_of_work, utc_now, settings.amss_grounding_lead_time)
     app[SERVICES] = Services(
-        aircraft=AircraftService(unit_of_work, utc_now, settings.amss_grounding_lead_time),
+        aircraft=aircraft_service,
         audit_logs=AuditLogService(unit_of_work),
         identity=IdentityService(
             unit_of_work,
@@ -66,7 +82,10 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
             utc_now,
         ),
         organizations=OrganizationService(unit_of_work),
+        parts=PartsService(unit_of_work, utc_now, RedisPartItemLocks(app[REDIS], KeySpace(settings.amss_redis_prefix))),
         users=UserService(unit_of_work, passwords, utc_now, lambda old, new: not grants_everything_of(new, old)),
+        tasks=TaskService(unit_of_work, utc_now, aircraft_service),
+        compliance=ComplianceService(unit_of_work, utc_now),
     )
     yield
 
@@ -101,8 +120,11 @@ def init_app(settings: Settings) -> web.Application:
             *audit_logs.ROUTES,
             *auth.ROUTES,
             *organizations.ROUTES,
+            *parts_handlers.ROUTES,
             *users.ROUTES,
             *commands.ROUTES,
+            *maintenance_tasks.ROUTES,
+            *compliance_items.ROUTES,
             *openapi_routes(),
         ],
     )

@@ -8,8 +8,11 @@ from aiohttp import web
 
 from amss.app.aircraft import AircraftService
 from amss.app.audit_logs import AuditLogService
+from amss.app.compliance import ComplianceService
 from amss.app.identity import IdentityService
 from amss.app.organizations import OrganizationService
+from amss.app.parts import PartsService
+from amss.app.tasks import TaskService
 from amss.app.users import UserService
 
 
@@ -19,7 +22,10 @@ class Services:
     audit_logs: AuditLogService
     identity: IdentityService
     organizations: OrganizationService
+    parts: PartsService
     users: UserService
+    tasks: TaskService
+    compliance: ComplianceService
 
 
 SERVICES = web.AppKey("services", Services)

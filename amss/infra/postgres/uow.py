@@ -15,11 +15,14 @@ from asyncpg.pool import PoolConnectionProxy
 
 from amss.infra.postgres.aircraft_repo import PgAircraftRepository
 from amss.infra.postgres.audit_repo import PgAuditRepository
+from amss.infra.postgres.compliance_repo import PgComplianceRepository
 from amss.infra.postgres.errors import translate
 from amss.infra.postgres.organizations_repo import PgOrganizationRepository
 from amss.infra.postgres.outbox_repo import PgOutboxRepository
+from amss.infra.postgres.parts_repo import PgPartDefinitionRepository, PgPartItemRepository, PgPartReservationRepository
 from amss.infra.postgres.refresh_tokens_repo import PgRefreshTokenRepository
 from amss.infra.postgres.sql import Connection
+from amss.infra.postgres.tasks_repo import PgTaskRepository
 from amss.infra.postgres.users_repo import PgUserRepository
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,11 @@ class PostgresUnitOfWork:
     aircraft: PgAircraftRepository
     audit: PgAuditRepository
     outbox: PgOutboxRepository
+    part_definitions: PgPartDefinitionRepository
+    part_items: PgPartItemRepository
+    part_reservations: PgPartReservationRepository
+    tasks: PgTaskRepository
+    compliance_items: PgComplianceRepository
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -93,6 +101,11 @@ def attach_repositories(uow: PostgresUnitOfWork | BoundUnitOfWork, conn: Connect
     uow.aircraft = PgAircraftRepository(conn)
     uow.audit = PgAuditRepository(conn)
     uow.outbox = PgOutboxRepository(conn)
+    uow.part_definitions = PgPartDefinitionRepository(conn)
+    uow.part_items = PgPartItemRepository(conn)
+    uow.part_reservations = PgPartReservationRepository(conn)
+    uow.tasks = PgTaskRepository(conn)
+    uow.compliance_items = PgComplianceRepository(conn)
 
 
 class BoundUnitOfWork:
@@ -108,6 +121,11 @@ class BoundUnitOfWork:
     aircraft: PgAircraftRepository
     audit: PgAuditRepository
     outbox: PgOutboxRepository
+    part_definitions: PgPartDefinitionRepository
+    part_items: PgPartItemRepository
+    part_reservations: PgPartReservationRepository
+    tasks: PgTaskRepository
+    compliance_items: PgComplianceRepository
 
     def __init__(self, conn: Connection) -> None:
         self.connection = conn

@@ -29,7 +29,17 @@ from amss.api.rest.routing import RouteSpec
 from amss.auth.rbac import is_allowed
 from amss.domain.enums import Role
 from tests.api_support import TEST_PASSWORD, Member, Tenant
-from tests.integration.factories import make_aircraft, make_user, short_id
+from tests.integration.factories import (
+    make_aircraft,
+    make_compliance_item,
+    make_part_definition,
+    make_part_item,
+    make_reservation,
+    make_task,
+    make_user,
+    short_id,
+    soon,
+)
 
 Snapshot = Callable[[asyncpg.Connection], Awaitable[Any]]
 
@@ -325,6 +335,141 @@ async def _aircraft_usage(ctx: SampleContext) -> SampleRequest:
     )
 
 
+# --- parts --------------------------------------------------------------------------------------
+
+
+async def _reservable(conn: asyncpg.Connection, org_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    """A scheduled task (on an aircraft of its own, so windows never overlap) and an in-stock part item."""
+    aircraft_id = await make_aircraft(conn, org_id)
+    task_id = await make_task(conn, org_id, aircraft_id, soon(48), soon(50))
+    return task_id, await make_part_item(conn, org_id)
+
+
+async def _part_definitions_create(ctx: SampleContext) -> SampleRequest:
+    name = f"part-{short_id()}"
+    return SampleRequest(
+        "POST",
+        "/api/v1/part-definitions",
+        json={"name": name, "category": "sample"},
+        snapshot=count_snapshot(
+            "SELECT count(*) FROM part_definitions WHERE org_id = $1 AND name = $2", ctx.owner.org_id, name
+        ),
+    )
+
+
+async def _part_definitions_list(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", "/api/v1/part-definitions?limit=200")
+
+
+async def _part_definitions_listed(conn: asyncpg.Connection, owner: Tenant) -> set[str]:
+    for _ in range(2):
+        await make_part_definition(conn, owner.org_id)
+    rows = await conn.fetch("SELECT id FROM part_definitions WHERE org_id = $1 AND deleted_at IS NULL", owner.org_id)
+    return {str(row["id"]) for row in rows}
+
+
+async def _part_definitions_get(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", f"/api/v1/part-definitions/{await make_part_definition(ctx.conn, ctx.owner.org_id)}")
+
+
+async def _part_definitions_update(ctx: SampleContext) -> SampleRequest:
+    definition_id = await make_part_definition(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "PATCH",
+        f"/api/v1/part-definitions/{definition_id}",
+        json={"name": f"part-renamed-{short_id()}"},
+        snapshot=row_snapshot("part_definitions", "id", definition_id),
+    )
+
+
+async def _part_definitions_delete(ctx: SampleContext) -> SampleRequest:
+    definition_id = await make_part_definition(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "DELETE",
+        f"/api/v1/part-definitions/{definition_id}",
+        snapshot=row_snapshot("part_definitions", "id", definition_id),
+    )
+
+
+async def _part_items_create(ctx: SampleContext) -> SampleRequest:
+    definition_id = await make_part_definition(ctx.conn, ctx.owner.org_id)
+    serial_number = f"SN-{short_id()}"
+    return SampleRequest(
+        "POST",
+        "/api/v1/part-items",
+        json={"part_definition_id": str(definition_id), "serial_number": serial_number},
+        snapshot=count_snapshot(
+            "SELECT count(*) FROM part_items WHERE org_id = $1 AND serial_number = $2", ctx.owner.org_id, serial_number
+        ),
+    )
+
+
+async def _part_items_list(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", "/api/v1/part-items?limit=200")
+
+
+async def _part_items_listed(conn: asyncpg.Connection, owner: Tenant) -> set[str]:
+    for _ in range(2):
+        await make_part_item(conn, owner.org_id)
+    rows = await conn.fetch("SELECT id FROM part_items WHERE org_id = $1 AND deleted_at IS NULL", owner.org_id)
+    return {str(row["id"]) for row in rows}
+
+
+async def _part_items_get(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", f"/api/v1/part-items/{await make_part_item(ctx.conn, ctx.owner.org_id)}")
+
+
+async def _part_items_update(ctx: SampleContext) -> SampleRequest:
+    item_id = await make_part_item(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "PATCH",
+        f"/api/v1/part-items/{item_id}",
+        json={"serial_number": f"SN-renamed-{short_id()}"},
+        snapshot=row_snapshot("part_items", "id", item_id),
+    )
+
+
+async def _part_items_delete(ctx: SampleContext) -> SampleRequest:
+    item_id = await make_part_item(ctx.conn, ctx.owner.org_id)
+    return SampleRequest("DELETE", f"/api/v1/part-items/{item_id}", snapshot=row_snapshot("part_items", "id", item_id))
+
+
+async def _part_reservations_create(ctx: SampleContext) -> SampleRequest:
+    task_id, item_id = await _reservable(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "POST",
+        "/api/v1/part-reservations",
+        json={"task_id": str(task_id), "part_item_id": str(item_id)},
+        snapshot=count_snapshot("SELECT count(*) FROM part_reservations WHERE part_item_id = $1", item_id),
+    )
+
+
+async def _part_reservations_list(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", "/api/v1/part-reservations?limit=200")
+
+
+async def _part_reservations_listed(conn: asyncpg.Connection, owner: Tenant) -> set[str]:
+    for _ in range(2):
+        await make_reservation(conn, owner.org_id, *await _reservable(conn, owner.org_id))
+    rows = await conn.fetch("SELECT id FROM part_reservations WHERE org_id = $1", owner.org_id)
+    return {str(row["id"]) for row in rows}
+
+
+async def _part_reservations_get(ctx: SampleContext) -> SampleRequest:
+    reservation_id = await make_reservation(ctx.conn, ctx.owner.org_id, *await _reservable(ctx.conn, ctx.owner.org_id))
+    return SampleRequest("GET", f"/api/v1/part-reservations/{reservation_id}")
+
+
+async def _part_reservations_state(ctx: SampleContext) -> SampleRequest:
+    reservation_id = await make_reservation(ctx.conn, ctx.owner.org_id, *await _reservable(ctx.conn, ctx.owner.org_id))
+    return SampleRequest(
+        "PATCH",
+        f"/api/v1/part-reservations/{reservation_id}/state",
+        json={"state": "released"},
+        snapshot=row_snapshot("part_reservations", "id", reservation_id),
+    )
+
+
 SAMPLES: Final[dict[str, RouteSample]] = {
     "aircraft.create": RouteSample(_aircraft_create),
     "aircraft.list": RouteSample(_aircraft_list, listed_ids=_aircraft_listed),
@@ -341,6 +486,20 @@ SAMPLES: Final[dict[str, RouteSample]] = {
     "organizations.update": RouteSample(_organizations_update),
     "organizations.policy.get": RouteSample(_policy_get),
     "organizations.policy.update": RouteSample(_policy_update),
+    "part_definitions.create": RouteSample(_part_definitions_create),
+    "part_definitions.list": RouteSample(_part_definitions_list, listed_ids=_part_definitions_listed),
+    "part_definitions.get": RouteSample(_part_definitions_get),
+    "part_definitions.update": RouteSample(_part_definitions_update),
+    "part_definitions.delete": RouteSample(_part_definitions_delete),
+    "part_items.create": RouteSample(_part_items_create),
+    "part_items.list": RouteSample(_part_items_list, listed_ids=_part_items_listed),
+    "part_items.get": RouteSample(_part_items_get),
+    "part_items.update": RouteSample(_part_items_update),
+    "part_items.delete": RouteSample(_part_items_delete),
+    "part_reservations.create": RouteSample(_part_reservations_create),
+    "part_reservations.list": RouteSample(_part_reservations_list, listed_ids=_part_reservations_listed),
+    "part_reservations.get": RouteSample(_part_reservations_get),
+    "part_reservations.state": RouteSample(_part_reservations_state),
     "users.create": RouteSample(_users_create),
     "users.list": RouteSample(_users_list, listed_ids=_users_listed),
     "users.get": RouteSample(_users_get),
@@ -355,3 +514,156 @@ def sample_for(name: str) -> RouteSample:
         f"route {name} has no sample request: add one to tests/integration/api/route_samples.py SAMPLES"
     )
     return sample
+
+
+# --- maintenance tasks and compliance items -----------------------------------------------------
+
+
+def _assignable_mechanic(ctx: SampleContext) -> uuid.UUID:
+    """The caller when it is a mechanic of the owner (so it may work the task), else the owner's mechanic."""
+    if ctx.caller.role is Role.MECHANIC and ctx.owner[Role.MECHANIC].user_id == ctx.caller.user_id:
+        return ctx.caller.user_id
+    return ctx.owner[Role.MECHANIC].user_id
+
+
+async def _sample_task(ctx: SampleContext, **values: Any) -> uuid.UUID:
+    aircraft_id = await make_aircraft(ctx.conn, ctx.owner.org_id, status=values.pop("aircraft_status", "operational"))
+    start, end = values.pop("start", soon(48)), values.pop("end", soon(50))
+    return await make_task(ctx.conn, ctx.owner.org_id, aircraft_id, start, end, **values)
+
+
+async def _tasks_create(ctx: SampleContext) -> SampleRequest:
+    aircraft_id = await make_aircraft(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "POST",
+        "/api/v1/maintenance-tasks",
+        json={
+            "aircraft_id": str(aircraft_id),
+            "type": "inspection",
+            "start_time": soon(48).isoformat(),
+            "end_time": soon(50).isoformat(),
+        },
+        snapshot=count_snapshot("SELECT count(*) FROM maintenance_tasks WHERE aircraft_id = $1", aircraft_id),
+    )
+
+
+async def _tasks_list(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", "/api/v1/maintenance-tasks?limit=200")
+
+
+async def _tasks_listed(conn: asyncpg.Connection, owner: Tenant) -> set[str]:
+    for _ in range(2):
+        await make_task(conn, owner.org_id, await make_aircraft(conn, owner.org_id), soon(48), soon(50))
+    rows = await conn.fetch("SELECT id FROM maintenance_tasks WHERE org_id = $1 AND deleted_at IS NULL", owner.org_id)
+    return {str(row["id"]) for row in rows}
+
+
+async def _tasks_get(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", f"/api/v1/maintenance-tasks/{await _sample_task(ctx)}")
+
+
+async def _tasks_update(ctx: SampleContext) -> SampleRequest:
+    task_id = await _sample_task(ctx)
+    return SampleRequest(
+        "PATCH",
+        f"/api/v1/maintenance-tasks/{task_id}",
+        json={"notes": f"moved hangar {short_id()}"},
+        snapshot=row_snapshot("maintenance_tasks", "id", task_id),
+    )
+
+
+async def _tasks_transition(ctx: SampleContext) -> SampleRequest:
+    # a start every role with T may make: the window is open, the aircraft grounded, the caller assigned
+    task_id = await _sample_task(
+        ctx,
+        aircraft_status="grounded",
+        start=soon(-0.01),
+        end=soon(2),
+        assigned_mechanic_id=_assignable_mechanic(ctx),
+    )
+    return SampleRequest(
+        "PATCH",
+        f"/api/v1/maintenance-tasks/{task_id}/state",
+        json={"state": "in_progress"},
+        snapshot=row_snapshot("maintenance_tasks", "id", task_id),
+    )
+
+
+async def _tasks_delete(ctx: SampleContext) -> SampleRequest:
+    task_id = await _sample_task(ctx)
+    return SampleRequest(
+        "DELETE", f"/api/v1/maintenance-tasks/{task_id}", snapshot=row_snapshot("maintenance_tasks", "id", task_id)
+    )
+
+
+async def _compliance_item(ctx: SampleContext) -> uuid.UUID:
+    return await make_compliance_item(ctx.conn, ctx.owner.org_id, await _sample_task(ctx))
+
+
+async def _compliance_create(ctx: SampleContext) -> SampleRequest:
+    task_id = await _sample_task(ctx)
+    return SampleRequest(
+        "POST",
+        "/api/v1/compliance-items",
+        json={"task_id": str(task_id), "description": "torque check"},
+        snapshot=count_snapshot("SELECT count(*) FROM compliance_items WHERE task_id = $1", task_id),
+    )
+
+
+async def _compliance_list(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", "/api/v1/compliance-items?limit=200")
+
+
+async def _compliance_listed(conn: asyncpg.Connection, owner: Tenant) -> set[str]:
+    task_id = await make_task(conn, owner.org_id, await make_aircraft(conn, owner.org_id), soon(48), soon(50))
+    for _ in range(2):
+        await make_compliance_item(conn, owner.org_id, task_id)
+    rows = await conn.fetch("SELECT id FROM compliance_items WHERE org_id = $1 AND deleted_at IS NULL", owner.org_id)
+    return {str(row["id"]) for row in rows}
+
+
+async def _compliance_get(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", f"/api/v1/compliance-items/{await _compliance_item(ctx)}")
+
+
+async def _compliance_update(ctx: SampleContext) -> SampleRequest:
+    item_id = await _compliance_item(ctx)
+    return SampleRequest(
+        "PATCH",
+        f"/api/v1/compliance-items/{item_id}",
+        json={"description": f"inspect seal {short_id()}"},
+        snapshot=row_snapshot("compliance_items", "id", item_id),
+    )
+
+
+async def _compliance_sign_off(ctx: SampleContext) -> SampleRequest:
+    item_id = await _compliance_item(ctx)
+    return SampleRequest(
+        "PATCH",
+        f"/api/v1/compliance-items/{item_id}/sign-off",
+        json={"result": "pass"},
+        snapshot=row_snapshot("compliance_items", "id", item_id),
+    )
+
+
+SAMPLES.update(
+    {
+        "maintenance_tasks.create": RouteSample(_tasks_create),
+        "maintenance_tasks.list": RouteSample(_tasks_list, listed_ids=_tasks_listed),
+        "maintenance_tasks.get": RouteSample(_tasks_get),
+        "maintenance_tasks.update": RouteSample(_tasks_update),
+        "maintenance_tasks.transition": RouteSample(_tasks_transition),
+        "maintenance_tasks.delete": RouteSample(_tasks_delete),
+        "compliance_items.create": RouteSample(_compliance_create),
+        "compliance_items.list": RouteSample(_compliance_list, listed_ids=_compliance_listed),
+        "compliance_items.get": RouteSample(_compliance_get),
+        "compliance_items.update": RouteSample(_compliance_update),
+        "compliance_items.sign_off": RouteSample(_compliance_sign_off),
+    }
+)
+
+# (route, role) pairs the role table allows but a rule of the specification refuses: 403 FORBIDDEN
+# from the service, and nothing changes
+REFUSED_BY_RULE: Final = {
+    ("compliance_items.sign_off", Role.ADMIN): "compliance sign-off is mechanic only (API.md Roles)",
+}

@@ -1,0 +1,164 @@
+"""Compliance items: read directly; create, edit and sign off through the actor of the task's aircraft."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from amss.actors.partitioning import aircraft_actor
+from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
+from amss.api.rest.context import principal_of
+from amss.api.rest.handlers.commands import submit_command
+from amss.api.rest.handlers.maintenance_tasks import ComplianceItemOut
+from amss.api.rest.routing import RouteSpec
+from amss.api.rest.schemas import Body
+from amss.api.rest.services import SERVICES
+from amss.app import task_commands
+from amss.app.task_views import compliance_body, compliance_view
+from amss.app.tasks_ports import ComplianceFilter
+from amss.auth.rbac import Action, Resource
+from amss.domain.compliance import normalized_description
+from amss.domain.enums import ComplianceResult
+from amss.infra.postgres.compliance_repo import COMPLIANCE_SORTS
+
+Description = Annotated[str, Field(min_length=1, max_length=10_000)]
+
+
+class ComplianceCreate(Body):
+    task_id: uuid.UUID
+    description: Description
+
+
+class ComplianceUpdate(Body):
+    description: Description
+
+
+class SignOff(Body):
+    result: ComplianceResult
+
+
+class ComplianceQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    task_id: uuid.UUID | None = None
+    result: ComplianceResult | None = None
+    signed: bool | None = None
+
+
+async def create_item(request: web.Request) -> web.Response:
+    body = await read_json(request, ComplianceCreate)
+    description = normalized_description(body.description)
+    org_id = principal_of(request).org_id
+    aircraft_id = await request.app[SERVICES].compliance.aircraft_of_task(org_id, body.task_id)
+    payload = task_commands.compliance_create_payload(body.task_id, description)
+    return await submit_command(
+        request, org_id, aircraft_actor(org_id, aircraft_id), task_commands.COMPLIANCE_CREATE, payload
+    )
+
+
+async def list_items(request: web.Request) -> web.Response:
+    query = read_query(request, ComplianceQuery)
+    page = page_request(request, frozenset(COMPLIANCE_SORTS))
+    result = await request.app[SERVICES].compliance.list_page(
+        principal_of(request).org_id, page, ComplianceFilter(query.task_id, query.result, query.signed)
+    )
+    return json_response(page_body(result, page, compliance_view))
+
+
+async def get_item(request: web.Request) -> web.Response:
+    item = await request.app[SERVICES].compliance.get(principal_of(request).org_id, path_id(request))
+    return web.Response(body=compliance_body(item), content_type="application/json")
+
+
+async def update_item(request: web.Request) -> web.Response:
+    item_id = path_id(request)
+    body = await read_json(request, ComplianceUpdate)
+    payload = task_commands.compliance_update_payload(item_id, body.description, if_match(request))
+    return await _submit(request, item_id, task_commands.COMPLIANCE_UPDATE, payload)
+
+
+async def sign_off_item(request: web.Request) -> web.Response:
+    item_id = path_id(request)
+    body = await read_json(request, SignOff)
+    payload = task_commands.sign_off_payload(item_id, body.result)
+    return await _submit(request, item_id, task_commands.COMPLIANCE_SIGN_OFF, payload)
+
+
+async def _submit(request: web.Request, item_id: uuid.UUID, command_type: str, payload: dict[str, Any]) -> web.Response:
+    org_id = principal_of(request).org_id
+    aircraft_id = await request.app[SERVICES].compliance.aircraft_of_item(org_id, item_id)
+    return await submit_command(request, org_id, aircraft_actor(org_id, aircraft_id), command_type, payload)
+
+
+_ITEMS, _R, _W, _S = Resource.COMPLIANCE_ITEMS, Action.READ, Action.WRITE, Action.SIGN_OFF
+ROUTES = [
+    RouteSpec(
+        "POST",
+        "/api/v1/compliance-items",
+        create_item,
+        "compliance_items.create",
+        "Add a compliance item to a scheduled or in-progress task (a command of the task's aircraft's actor)",
+        (_ITEMS, _W),
+        "write",
+        idempotent=True,
+        asynchronous=True,
+        request_model=ComplianceCreate,
+        response_model=ComplianceItemOut,
+        status=201,
+        tag="compliance-items",
+    ),
+    RouteSpec(
+        "GET",
+        "/api/v1/compliance-items",
+        list_items,
+        "compliance_items.list",
+        "List the organization's compliance items",
+        (_ITEMS, _R),
+        "read",
+        query_model=ComplianceQuery,
+        response_model=ComplianceItemOut,
+        response_is_list=True,
+        tag="compliance-items",
+    ),
+    RouteSpec(
+        "GET",
+        "/api/v1/compliance-items/{id}",
+        get_item,
+        "compliance_items.get",
+        "Read a compliance item",
+        (_ITEMS, _R),
+        "read",
+        response_model=ComplianceItemOut,
+        tag="compliance-items",
+    ),
+    RouteSpec(
+        "PATCH",
+        "/api/v1/compliance-items/{id}",
+        update_item,
+        "compliance_items.update",
+        "Change a compliance item's description before sign-off; a signed item is 409",
+        (_ITEMS, _W),
+        "write",
+        idempotent=True,
+        asynchronous=True,
+        request_model=ComplianceUpdate,
+        response_model=ComplianceItemOut,
+        tag="compliance-items",
+    ),
+    RouteSpec(
+        "PATCH",
+        "/api/v1/compliance-items/{id}/sign-off",
+        sign_off_item,
+        "compliance_items.sign_off",
+        "Sign a compliance item off with pass or fail (mechanics only); it is immutable afterwards",
+        (_ITEMS, _S),
+        "write",
+        idempotent=True,
+        asynchronous=True,
+        request_model=SignOff,
+        response_model=ComplianceItemOut,
+        tag="compliance-items",
+    ),
+]

@@ -1,0 +1,200 @@
+"""Part commands through the real mesh: the API with AMSS_MESH on, a MeshWorker in this process.
+
+The worker runs the handlers the registry builds from the settings and its Redis client, so the
+path is the production one: command row, partition stream, the part item's actor
+`part:{org_id}:{part_item_id}`, the executor's transaction (with the Redis lock held while
+reserving), the reply stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import asyncpg
+import orjson
+import pytest
+import redis.asyncio as redis
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry
+
+from amss.actors.metrics import MeshMetrics
+from amss.actors.node import MeshWorker
+from amss.actors.registry import command_handlers
+from amss.actors.wiring import mesh_config
+from amss.api.rest.app import init_app
+from amss.app import parts_commands
+from amss.config import Settings
+from amss.infra.postgres.pool import create_pool
+from amss.infra.redis.client import create_redis
+from amss.infra.redis.keys import KeySpace
+from tests.api_support import Tenant, call, make_tenant
+from tests.backends import Backends
+from tests.integration.factories import make_aircraft, make_part_item, make_task, soon
+
+PARTITIONS = 4
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]], what: str, within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def mesh_settings(api_settings: Settings, redis_client: redis.Redis) -> AsyncIterator[Settings]:
+    keys = KeySpace(f"parts-mesh-{uuid.uuid4().hex[:8]}")
+    yield api_settings.model_copy(
+        update={
+            "amss_mesh": True,
+            "amss_redis_prefix": keys.prefix,
+            "amss_partitions": PARTITIONS,
+            "worker_id": f"parts-worker-{uuid.uuid4().hex[:6]}",
+        }
+    )
+    async for key in redis_client.scan_iter(match=keys.pattern, count=500):
+        await redis_client.delete(key)
+
+
+@pytest.fixture
+async def worker(mesh_settings: Settings, database_url: str, backends: Backends) -> AsyncIterator[MeshWorker]:
+    pool = await create_pool(database_url, min_size=1, max_size=12)
+    client = create_redis(backends.redis_url)
+    running = MeshWorker(
+        mesh_config(mesh_settings),
+        pool,
+        client,
+        KeySpace(mesh_settings.amss_redis_prefix),
+        command_handlers(mesh_settings, client),
+        MeshMetrics.register(CollectorRegistry()),
+    )
+    try:
+        await running.start()
+
+        async def owns_all() -> bool:
+            return len(running.owned_partitions) == PARTITIONS
+
+        await _eventually(owns_all, "the worker to own every partition")
+        yield running
+    finally:
+        await running.stop()
+        await client.aclose()
+        await pool.close()
+
+
+@pytest.fixture
+async def mesh_app(mesh_settings: Settings) -> web.Application:
+    return init_app(mesh_settings)
+
+
+@pytest.fixture
+async def mesh_api(mesh_app: web.Application, worker: MeshWorker) -> AsyncIterator[TestClient]:
+    client = TestClient(TestServer(mesh_app))
+    await client.start_server()
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def crew(conn: asyncpg.Connection, mesh_app: web.Application, test_password_hash: str) -> Tenant:
+    tenant = await make_tenant(conn, mesh_app, test_password_hash)
+    await conn.execute(
+        "UPDATE org_policies SET api_rate_limit_per_min = 1000000, rate_limits = '{}'::jsonb WHERE org_id = $1",
+        tenant.org_id,
+    )
+    return tenant
+
+
+async def test_the_registry_registers_part_commands_only_with_redis(
+    api_settings: Settings, redis_client: redis.Redis
+) -> None:
+    without = command_handlers(api_settings)
+    assert parts_commands.RESERVE not in without
+    with_redis = command_handlers(api_settings, redis_client)
+    assert {
+        parts_commands.ITEM_UPDATE,
+        parts_commands.ITEM_DELETE,
+        parts_commands.RESERVE,
+        parts_commands.RESERVATION_STATE,
+    } <= set(with_redis)
+
+
+async def test_reservations_run_through_the_part_item_actor(
+    mesh_api: TestClient, conn: asyncpg.Connection, crew: Tenant, worker: MeshWorker
+) -> None:
+    mechanic, scheduler = crew["mechanic"], crew["scheduler"]
+    aircraft_id = await make_aircraft(conn, crew.org_id)
+    item_id = await make_part_item(conn, crew.org_id)
+    tasks = [
+        await make_task(
+            conn, crew.org_id, aircraft_id, soon(100 + 2 * n), soon(101 + 2 * n), assigned_mechanic_id=mechanic.user_id
+        )
+        for n in range(6)
+    ]
+    # six concurrent reservations of one item, serialised by its actor: one 201, five 409
+    answers = await asyncio.gather(
+        *(
+            call(
+                mesh_api,
+                "POST",
+                "/api/v1/part-reservations",
+                scheduler,
+                json={"task_id": str(task_id), "part_item_id": str(item_id)},
+            )
+            for task_id in tasks
+        )
+    )
+    assert sorted(status for status, _, _ in answers) == [201] + [409] * 5, answers
+    assert {body["code"] for status, body, _ in answers if status == 409} == {"CONFLICT"}
+    created = next(body for status, body, _ in answers if status == 201)
+    status, read, _ = await call(mesh_api, "GET", f"/api/v1/part-reservations/{created['id']}", scheduler)
+    assert (status, read) == (200, created)
+
+    # marked used by the assigned mechanic, through the actor; the item follows
+    status, used, _ = await call(
+        mesh_api, "PATCH", f"/api/v1/part-reservations/{created['id']}/state", mechanic, json={"state": "used"}
+    )
+    assert (status, used["state"], used["version"]) == (200, "used", 2), used
+    status, item, _ = await call(mesh_api, "GET", f"/api/v1/part-items/{item_id}", mechanic)
+    assert (item["status"], item["version"]) == ("used", 2)
+
+    # an item update, not waited for: the poll shows what a read shows
+    other_item = await make_part_item(conn, crew.org_id)
+    async with mesh_api.request(
+        "PATCH",
+        f"/api/v1/part-items/{other_item}",
+        json={"status": "disposed"},
+        headers={**scheduler.auth, "Prefer": "respond-async"},
+    ) as response:
+        assert response.status == 202, await response.text()
+        location = response.headers["Location"]
+    polled: dict[str, object] = {}
+
+    async def finished() -> bool:
+        _, body, _ = await call(mesh_api, "GET", location, scheduler)
+        polled.update(body)
+        return bool(body["status"] != "accepted")
+
+    await _eventually(finished, "the item update")
+    async with mesh_api.request("GET", f"/api/v1/part-items/{other_item}", headers=scheduler.auth) as response:
+        read_bytes = await response.read()
+    assert polled["result"] == {"status_code": 200, "body": orjson.loads(read_bytes)}
+
+    actors = await conn.fetch("SELECT DISTINCT actor FROM commands WHERE org_id = $1 ORDER BY actor", crew.org_id)
+    assert {row["actor"] for row in actors} == {f"part:{crew.org_id}:{item_id}", f"part:{crew.org_id}:{other_item}"}
+    counts = await conn.fetch(
+        "SELECT type, status::text AS status, count(*) AS n FROM commands WHERE org_id = $1"
+        " GROUP BY 1, 2 ORDER BY 1, 2",
+        crew.org_id,
+    )
+    assert [tuple(row) for row in counts] == [
+        ("part_item.update", "succeeded", 1),
+        ("part_reservation.create", "failed", 5),
+        ("part_reservation.create", "succeeded", 1),
+        ("part_reservation.state", "succeeded", 1),
+    ]
