@@ -212,6 +212,12 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--no-seed", action="store_true")
     dev.add_argument("--keys-dir", default="var/keys")
 
+    bench = commands.add_parser("bench", help="measure performance on this machine")
+    bench_targets = bench.add_subparsers(dest="bench_target", required=True)
+    from amss.bench.mesh import add_arguments as add_bench_mesh_arguments
+
+    add_bench_mesh_arguments(bench_targets.add_parser("mesh", help="the command mesh against the same work done bare"))
+
     commands.add_parser("server", help="run the API server (same as amss-server)")
     commands.add_parser("worker", help="run the worker (same as amss-worker)")
     return parser
@@ -227,6 +233,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if args.command == "worker":
         worker_main()
+        return
+    if args.command == "bench":
+        from amss.bench.mesh import run as run_bench_mesh
+
+        run_bench_mesh(_settings(), args)
         return
     if args.command == "dev":
         from amss.devrun import run_dev

@@ -71,14 +71,37 @@ class CommandExecutor:
         self._worker_id = worker_id
 
     async def execute(self, command_id: uuid.UUID) -> tuple[Command, CommandResult] | None:
-        """The command and its final result (run now, or stored earlier); None when no such command exists."""
-        async with asyncio.timeout(self._timeout), self._pool.acquire() as conn, conn.transaction():
+        """The command and its final result (run now, or stored earlier); None when no such command exists.
+
+        The handler runs in the same transaction as the command row's lock and result, with no
+        savepoint: a rejection rolls the whole transaction back and is then recorded in a short
+        second one, so a successful command — the common case — costs no extra round trips.
+        """
+        async with asyncio.timeout(self._timeout), self._pool.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    locked = await lock_command(conn, command_id)
+                    if locked is None:
+                        return None
+                    if locked.result is not None:
+                        return locked.command, locked.result
+                    result = await self._run(conn, locked.command)
+                    await complete_command(conn, locked.command.id, result)
+                    return locked.command, result
+            except _Rejected as rejected:
+                return await self._record(conn, command_id, rejected.error)
+
+    async def _record(
+        self, conn: Connection, command_id: uuid.UUID, error: DomainError
+    ) -> tuple[Command, CommandResult] | None:
+        """Store a rejection; the command's effects were rolled back with its transaction."""
+        async with conn.transaction():
             locked = await lock_command(conn, command_id)
             if locked is None:
                 return None
-            if locked.result is not None:
+            if locked.result is not None:  # another delivery finished it meanwhile
                 return locked.command, locked.result
-            result = await self._run(conn, locked.command)
+            result = rejection(locked.command, error)
             await complete_command(conn, locked.command.id, result)
             return locked.command, result
 
@@ -107,17 +130,24 @@ class CommandExecutor:
     async def _run(self, conn: Connection, command: Command) -> CommandResult:
         handler = self._handlers.get(command.type)
         if handler is None:
-            return rejection(command, _unknown(command))
+            raise _Rejected(_unknown(command))
         try:
-            async with conn.transaction():  # a savepoint: a rejected command leaves no trace but its result
-                return await handler(CommandContext(command, conn, self._worker_id))
+            return await handler(CommandContext(command, conn, self._worker_id))
         except DomainError as error:
-            return rejection(command, error)
+            raise _Rejected(error) from error
         except asyncpg.PostgresError as exc:
             translated = translate(exc)
             if translated is None:
                 raise
-            return rejection(command, translated)
+            raise _Rejected(translated) from exc
+
+
+class _Rejected(Exception):
+    """A broken rule, carried out of the command's transaction so that it rolls back."""
+
+    def __init__(self, error: DomainError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 def _unknown(command: Command) -> DomainError:

@@ -24,7 +24,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from amss.actors.executor import CommandExecutor
 from amss.actors.metrics import MeshMetrics
-from amss.actors.replies import send_reply
+from amss.actors.replies import add_reply
 from amss.app.commands import CommandResult
 from amss.infra.redis.keys import COMMAND_GROUP, KeySpace
 
@@ -38,6 +38,8 @@ class Entry:
     actor: str
     type: str
     request_id: str | None = None
+    # read back from the pending list (a previous owner or attempt may have started it)
+    recovered: bool = False
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -126,7 +128,7 @@ class PartitionConsumer:
                         continue
                     for entry_id, fields in batch:
                         last_pending = entry_id
-                        await self._dispatch(entry_id, fields)
+                        await self._dispatch(entry_id, fields, recovered=True)
                 else:
                     for entry_id, fields in await self._read_batch(">", count, block=self._block_ms):
                         await self._dispatch(entry_id, fields)
@@ -162,7 +164,7 @@ class PartitionConsumer:
             self._room.clear()
             await self._room.wait()
 
-    async def _dispatch(self, entry_id: bytes, fields: Any) -> None:
+    async def _dispatch(self, entry_id: bytes, fields: Any, *, recovered: bool = False) -> None:
         if self._stopping:
             return
         try:
@@ -172,6 +174,7 @@ class PartitionConsumer:
                 fields[b"actor"].decode(),
                 fields[b"type"].decode(),
                 fields[b"rid"].decode() if b"rid" in fields else None,
+                recovered,
             )
         except (KeyError, TypeError, ValueError, AttributeError):
             # an entry deleted while pending, or one this code cannot read: nothing to run
@@ -227,8 +230,11 @@ class PartitionConsumer:
             attempt: int | None = None
             try:
                 # counted in Postgres before running, so an attempt that kills its worker still counts,
-                # while an entry handed off before it started does not
-                attempt = await self._executor.begin_attempt(entry.command_id)
+                # while an entry handed off before it started does not. A fresh entry's first try is not
+                # counted (a transaction saved per command): if it kills the worker, the entry comes back
+                # as recovered and is counted from then on
+                if entry.recovered or failures:
+                    attempt = await self._executor.begin_attempt(entry.command_id)
                 if attempt is not None and attempt > self._max_deliveries:
                     outcome = await self._dead_letter(entry, attempt - 1, last_error)
                 else:
@@ -250,7 +256,8 @@ class PartitionConsumer:
             command, result = outcome
             self._metrics.commands_total.labels(entry.type, _outcome(result)).inc()
             if command.reply_to:
-                await self._reply(command.reply_to, command.id, result)
+                await self._reply_and_acknowledge(command.reply_to, command.id, result, entry.entry_id)
+                return
         await self._acknowledge(entry.entry_id)
 
     async def _dead_letter(self, entry: Entry, deliveries: int, reason: str) -> Any:
@@ -280,12 +287,20 @@ class PartitionConsumer:
         )
         return outcome
 
-    async def _reply(self, stream: str, command_id: uuid.UUID, result: CommandResult) -> None:
+    async def _reply_and_acknowledge(
+        self, stream: str, command_id: uuid.UUID, result: CommandResult, entry_id: bytes
+    ) -> None:
+        """Reply and acknowledge in one round trip (after the commit: a lost ack only means a re-send)."""
         try:
-            await send_reply(self._client, stream, command_id, result)
+            async with self._client.pipeline(transaction=False) as pipe:
+                add_reply(pipe, stream, command_id, result)
+                pipe.xack(self._stream, COMMAND_GROUP, entry_id)
+                pipe.xdel(self._stream, entry_id)
+                await pipe.execute()
         except (RedisError, OSError) as exc:
             log.warning(
-                "reply not sent; the client will poll", extra={"command_id": str(command_id), "error": repr(exc)}
+                "reply or acknowledge failed; the entry will be answered again from the stored result",
+                extra={"command_id": str(command_id), "error": repr(exc)},
             )
 
     async def _acknowledge(self, entry_id: bytes) -> None:

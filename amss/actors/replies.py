@@ -14,6 +14,7 @@ from typing import Any, Final
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from amss.app.commands import CommandResult
@@ -38,11 +39,10 @@ def decode_reply(fields: dict[bytes, bytes]) -> tuple[uuid.UUID, CommandResult]:
     )
 
 
-async def send_reply(client: Redis, stream: str, command_id: uuid.UUID, result: CommandResult) -> None:
-    async with client.pipeline(transaction=False) as pipe:
-        pipe.xadd(stream, encode_reply(command_id, result), maxlen=REPLY_STREAM_MAXLEN, approximate=True)  # type: ignore[arg-type]
-        pipe.expire(stream, REPLY_STREAM_TTL_SECONDS)
-        await pipe.execute()
+def add_reply(pipe: Pipeline, stream: str, command_id: uuid.UUID, result: CommandResult) -> None:
+    """Queue the reply on a pipeline: a bounded stream that expires with its reader."""
+    pipe.xadd(stream, encode_reply(command_id, result), maxlen=REPLY_STREAM_MAXLEN, approximate=True)  # type: ignore[arg-type]
+    pipe.expire(stream, REPLY_STREAM_TTL_SECONDS)
 
 
 class ReplyListener:

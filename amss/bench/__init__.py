@@ -1,0 +1,1 @@
+"""Benchmarks run by `amss bench …`: they measure, they never assert a time."""

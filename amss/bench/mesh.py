@@ -1,0 +1,952 @@
+"""`amss bench mesh`: what the command mesh costs over the same durable work done bare.
+
+Three rows, measured in one run on this machine against DB_URL and REDIS_URL:
+
+- **floor**: per command, in series, from the bench process: INSERT the command row
+  (`insert_command`); a bare Redis round trip (XADD to a stream, a separate echo process does
+  XREADGROUP + XADD to our reply stream + XACK/XDEL, one listener task here resolves the future);
+  then the lock-and-update transaction on the row (`lock_command` + `complete_command`).
+- **mesh, N workers**: `diag.noop` submitted through `CommandBus` (with a `ReplyListener`) to N
+  real `amss worker` processes started here.
+
+For each: sequential p50/p99 (one command at a time) and throughput with `--inflight` commands in
+flight, plus where the CPU went during the throughput phase. The rows are interleaved over
+`--rounds` rounds, each row started afresh per round, so a burst of someone else's load on a shared
+machine spreads over all rows; `commands` is vacuumed before each row. Every run uses its own Redis prefix
+(`bench-<random>…`), organization row and processes, and removes all of them afterwards, also on
+Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import dataclasses
+import itertools
+import math
+import os
+import platform
+import secrets
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import aiohttp
+import asyncpg
+import uvloop
+from prometheus_client.parser import text_string_to_metric_families
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from amss.actors.bus import CommandBus, stream_entry
+from amss.actors.partitioning import aircraft_actor, owner_of
+from amss.actors.replies import ReplyListener
+from amss.app.commands import Command, record_actor
+from amss.bench.floor_echo import ready_key
+from amss.config import Settings
+from amss.domain.principal import Actor
+from amss.infra.postgres.commands_repo import complete_command, insert_command, lock_command
+from amss.infra.postgres.pool import create_pool
+from amss.infra.redis.client import create_redis
+from amss.infra.redis.keys import KeySpace
+from amss.observability.logging import configure_logging
+
+COMMAND_TYPE: Final = "diag.noop"
+ECHO_GROUP: Final = "bench.echo"
+ACTOR_COUNT: Final = 1024
+BENCH_ACTING: Final = Actor.for_job("bench")
+STOP_GRACE_SECONDS: Final = 15.0
+READY_TIMEOUT_SECONDS: Final = 60.0
+TARGET_P50_RATIO: Final = 1.5
+TARGET_THROUGHPUT_RATIO: Final = 0.6
+# cores used by processes that are not the bench's above which a phase is flagged as disturbed
+OTHER_LOAD_WARNING: Final = 0.15
+
+
+class BenchError(Exception):
+    """The bench cannot go on (a process died, a command got no reply, …)."""
+
+
+# --- pure helpers: statistics and the report --------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0..100) with linear interpolation between closest ranks; NaN when empty."""
+    if not 0 <= q <= 100:
+        raise ValueError("q must be within 0..100")
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def parse_worker_counts(text: str) -> list[int]:
+    """`"1,2"` -> `[1, 2]`: distinct positive counts in the order given."""
+    counts: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit() or int(part) < 1:
+            raise ValueError(f"expected positive worker counts separated by commas, got {text!r}")
+        if int(part) not in counts:
+            counts.append(int(part))
+    if not counts:
+        raise ValueError("expected at least one worker count")
+    return counts
+
+
+@dataclasses.dataclass(frozen=True)
+class RowResult:
+    """One row of the table; latencies in seconds."""
+
+    name: str
+    sequential: Sequence[float]
+    loaded: Sequence[float]
+    throughput: float
+    errors: int = 0
+    # extra lines printed under the table for this row (breakdowns, CPU)
+    notes: tuple[str, ...] = ()
+
+
+def _ms(seconds: float) -> str:
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:.2f}"
+
+
+def _ratio(value: float, base: float) -> float:
+    return value / base if base > 0 and not math.isnan(value) and not math.isnan(base) else math.nan
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def format_report(rows: Sequence[RowResult], inflight: int, header: Sequence[str], machine: str) -> str:
+    """The printed report: header lines, the table, notes, ratios against the first row (the floor), machine."""
+    columns = ("seq p50 ms", "seq p99 ms", f"p50 ms @{inflight}", f"p99 ms @{inflight}", f"throughput/s @{inflight}")
+    name_width = max([len("configuration"), *(len(row.name) for row in rows)])
+    widths = [max(len(c), 10) for c in columns]
+    lines = list(header)
+    lines.append("")
+    lines.append(
+        "  ".join([f"{'configuration':<{name_width}}", *(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))])
+        + "  errors"
+    )
+    for row in rows:
+        cells = [
+            _ms(percentile(row.sequential, 50)),
+            _ms(percentile(row.sequential, 99)),
+            _ms(percentile(row.loaded, 50)),
+            _ms(percentile(row.loaded, 99)),
+            f"{row.throughput:.0f}",
+        ]
+        lines.append(
+            "  ".join([f"{row.name:<{name_width}}", *(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))])
+            + f"  {row.errors:>6}"
+        )
+    noted = [row for row in rows if row.notes]
+    if noted:
+        lines.append("")
+        for row in noted:
+            lines.append(f"{row.name}:")
+            lines.extend(f"  {note}" for note in row.notes)
+    if len(rows) > 1:
+        floor = rows[0]
+        floor_p50 = percentile(floor.sequential, 50)
+        lines.append("")
+        lines.append(
+            f"ratios vs {floor.name}    seq p50 mesh/floor (target <= {TARGET_P50_RATIO:g}x)"
+            f"    throughput mesh/floor (target >= {TARGET_THROUGHPUT_RATIO:.0%})"
+        )
+        for row in rows[1:]:
+            p50_ratio = _ratio(percentile(row.sequential, 50), floor_p50)
+            throughput_ratio = _ratio(row.throughput, floor.throughput)
+            lines.append(
+                f"  {row.name:<{name_width}}  {p50_ratio:5.2f}x {_verdict(p50_ratio <= TARGET_P50_RATIO):<6}{'':26}"
+                f"{throughput_ratio:6.0%} {_verdict(throughput_ratio >= TARGET_THROUGHPUT_RATIO)}"
+            )
+        mesh_rows = rows[1:]
+        for before, after in itertools.pairwise(mesh_rows):
+            lines.append(
+                f"  {after.name} / {before.name} throughput: {_ratio(after.throughput, before.throughput):.2f}x"
+            )
+    lines.append("")
+    lines.append(machine)
+    return "\n".join(lines)
+
+
+# --- CPU accounting from /proc (Linux; "not measured" elsewhere) ------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class CpuSnapshot:
+    at: float
+    # clock ticks of the whole machine: busy, and given by the hypervisor to someone else
+    machine_busy: int
+    machine_steal: int
+    # pid -> (comm, clock ticks of user + system time)
+    processes: Mapping[int, tuple[str, int]]
+
+
+def cpu_snapshot() -> CpuSnapshot | None:
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+    except OSError:
+        return None
+    # user nice system idle iowait irq softirq steal (guest time is already counted in user)
+    busy = fields[0] + fields[1] + fields[2] + sum(fields[5:7])
+    steal = fields[7] if len(fields) > 7 else 0
+    processes: dict[int, tuple[str, int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        comm = text[text.find("(") + 1 : text.rfind(")")]
+        rest = text[text.rfind(")") + 2 :].split()
+        processes[int(entry)] = (comm, int(rest[11]) + int(rest[12]))
+    return CpuSnapshot(time.monotonic(), busy, steal, processes)
+
+
+@dataclasses.dataclass
+class CpuUsage:
+    """CPU seconds per part of the system over one or more measured intervals."""
+
+    elapsed: float = 0.0
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    machine: float = 0.0
+    steal: float = 0.0
+    commands: int = 0
+    measured: bool = True
+
+    def add(
+        self,
+        before: CpuSnapshot | None,
+        after: CpuSnapshot | None,
+        groups: Mapping[int, str],
+        commands: int,
+        foreign: Collection[int] = (),
+        tick: float = 0.0,
+    ) -> None:
+        """Charge one interval: `groups` names the bench's own processes; Postgres processes in `foreign`
+        (backends of other databases) and every unnamed process are "other", load that is not the bench's."""
+        if before is None or after is None or after.at <= before.at:
+            self.measured = False
+            return
+        tick = tick or os.sysconf("SC_CLK_TCK")
+        for pid, (comm, ticks) in after.processes.items():
+            previous = before.processes.get(pid)
+            delta = ticks - (previous[1] if previous and previous[0] == comm else 0)
+            if pid in groups:
+                group = groups[pid]
+            elif comm.startswith("postgres") and pid not in foreign:
+                group = "postgres"
+            elif comm.startswith("redis-server"):
+                group = "redis"
+            else:
+                continue
+            self.seconds[group] = self.seconds.get(group, 0.0) + delta / tick
+        self.elapsed += after.at - before.at
+        self.machine += (after.machine_busy - before.machine_busy) / tick
+        self.steal += (after.machine_steal - before.machine_steal) / tick
+        self.commands += commands
+
+    def describe(self, cores: int | None) -> str:
+        """'cores busy: bench 0.50, …, other 0.02 (total 1.90 of 2; …); CPU per command …'."""
+        if not self.measured or self.elapsed <= 0:
+            return "cores busy: not measured (no /proc)"
+        ours = sum(self.seconds.values())
+        busy = {name: value / self.elapsed for name, value in sorted(self.seconds.items())}
+        busy["other"] = max(0.0, self.machine - ours) / self.elapsed
+        parts = ", ".join(f"{name} {value:.2f}" for name, value in busy.items())
+        line = (
+            f"cores busy @inflight: {parts} (total {self.machine / self.elapsed:.2f} of {cores};"
+            f" stolen by the hypervisor {self.steal / self.elapsed:.2f})"
+        )
+        if self.commands > 0:
+            line += f"; CPU per command, other excluded: {ours / self.commands * 1000:.2f} ms"
+        if busy["other"] > OTHER_LOAD_WARNING:
+            line += " - other load disturbed these phases"
+        return line
+
+
+# --- child processes --------------------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: get SIGTERM when the bench dies, even by SIGKILL (Linux)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclasses.dataclass
+class Child:
+    name: str
+    process: asyncio.subprocess.Process
+    log_path: Path
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class Children:
+    """Every process the bench starts; stopped with SIGTERM, then SIGKILL after a bound."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self._log_dir = log_dir
+        self._children: list[Child] = []
+
+    async def spawn(self, name: str, args: Sequence[str], env: Mapping[str, str]) -> Child:
+        log_path = self._log_dir / f"{name}.log"
+        with log_path.open("wb") as log_file:
+            process = await asyncio.create_subprocess_exec(
+                *args,
+                env=dict(env),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=log_file,
+                preexec_fn=_die_with_parent,
+            )
+        child = Child(name, process, log_path)
+        self._children.append(child)
+        return child
+
+    async def stop(self, children: Sequence[Child], grace: float = STOP_GRACE_SECONDS) -> None:
+        for child in children:
+            if child.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    child.process.send_signal(signal.SIGTERM)
+        waits = [asyncio.ensure_future(child.process.wait()) for child in children]
+        if waits:
+            _, late = await asyncio.wait(waits, timeout=grace)
+            if late:
+                self.kill(children)
+                await asyncio.wait(waits, timeout=5)
+        for child in children:
+            if child.process.returncode is not None and child in self._children:
+                self._children.remove(child)
+
+    async def stop_all(self) -> None:
+        await self.stop(list(self._children))
+
+    def kill(self, children: Sequence[Child] | None = None) -> None:
+        for child in list(self._children) if children is None else children:
+            if child.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    child.process.kill()
+
+
+# --- the bench --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchOptions:
+    sequential: int
+    concurrent: int
+    inflight: int
+    partitions: int
+    workers: list[int]
+    warmup: int
+    rounds: int
+    pool_size: int
+    wait: float
+
+
+def split_evenly(total: int, parts: int) -> list[int]:
+    """`total` spread over `parts` as evenly as possible, larger shares first: (10, 3) -> [4, 3, 3]."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+Operation = Callable[[int], Awaitable[None]]
+
+
+async def run_sequential(operation: Operation, count: int) -> list[float]:
+    latencies: list[float] = []
+    for i in range(count):
+        started = time.perf_counter()
+        await operation(i)
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+async def run_concurrent(operation: Operation, count: int, inflight: int) -> tuple[list[float], float, int]:
+    """Latencies of the successful operations, the elapsed seconds and the number of failures."""
+    latencies: list[float] = []
+    failures = 0
+    numbers: Iterator[int] = iter(range(count))
+
+    async def lane() -> None:
+        nonlocal failures
+        for i in numbers:  # shared: each lane takes the next number
+            started = time.perf_counter()
+            try:
+                await operation(i)
+            except (BenchError, TimeoutError, RedisError, OSError, asyncpg.PostgresError):
+                failures += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(min(inflight, count))))
+    return latencies, time.perf_counter() - started, failures
+
+
+def _progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+@dataclasses.dataclass
+class Tally:
+    """One configuration's measurements, over all rounds."""
+
+    sequential: list[float] = dataclasses.field(default_factory=list)
+    loaded: list[float] = dataclasses.field(default_factory=list)
+    throughputs: list[float] = dataclasses.field(default_factory=list)
+    errors: int = 0
+    cpu: CpuUsage = dataclasses.field(default_factory=CpuUsage)
+
+
+class Configuration:
+    """One row of the table: started afresh for each round, measured, stopped."""
+
+    name: str
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def operation(self, i: int) -> None:
+        raise NotImplementedError
+
+    async def mark(self, stage: str) -> None:
+        """Called after each stage: "warm", "sequential", "concurrent"."""
+
+    def processes(self) -> dict[int, str]:
+        return {}
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    def notes(self) -> list[str]:
+        return []
+
+
+class MeshBench:
+    def __init__(self, settings: Settings, options: BenchOptions) -> None:
+        self.settings = settings
+        self.options = options
+        self.run_id = secrets.token_hex(4)
+        self.prefix = f"bench-{self.run_id}"
+        self._log_dir = Path(tempfile.mkdtemp(prefix=f"amss-{self.prefix}-"))
+        self.children = Children(self._log_dir)
+        self._pool: asyncpg.Pool | None = None
+        self._redis: Redis | None = None
+        self._org_id: uuid.UUID | None = None
+        self._actors: list[str] = []
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None
+        return self._pool
+
+    @property
+    def redis(self) -> Redis:
+        assert self._redis is not None
+        return self._redis
+
+    @property
+    def org_id(self) -> uuid.UUID:
+        assert self._org_id is not None
+        return self._org_id
+
+    def actor(self, i: int) -> str:
+        return self._actors[i % len(self._actors)]
+
+    def child_env(self, **extra: str) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("AMSS_")}
+        env.update(
+            {
+                "DB_URL": self.settings.db_url,
+                "REDIS_URL": self.settings.effective_redis_url,
+                "LOG_LEVEL": "warning",
+                "APP_ENV": self.settings.app_env,
+            }
+        )
+        env.update(extra)
+        return env
+
+    # --- set-up and clean-up ---
+
+    async def setup(self) -> str:
+        """Connect, create the bench's organization; returns the machine facts line."""
+        try:
+            self._pool = await create_pool(self.settings.db_url, min_size=2, max_size=self.options.pool_size)
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise BenchError(f"cannot connect to Postgres at DB_URL: {exc}") from None
+        self._redis = create_redis(self.settings.effective_redis_url)
+        try:
+            redis_info: Any = await self.redis.info("server")
+        except (RedisError, OSError) as exc:
+            raise BenchError(f"cannot reach Redis: {exc}") from None
+        async with self.pool.acquire() as conn:
+            try:
+                self._org_id = await conn.fetchval(
+                    "INSERT INTO organizations (name) VALUES ($1) RETURNING id", f"amss bench {self.prefix}"
+                )
+            except asyncpg.UndefinedTableError:
+                raise BenchError("no organizations table: run `amss migrate up --create-database` first") from None
+            postgres_version = await conn.fetchval("SHOW server_version")
+            autovacuum = await conn.fetchval("SHOW autovacuum")
+            synchronous_commit = await conn.fetchval("SHOW synchronous_commit")
+        self._actors = [aircraft_actor(self.org_id, uuid.uuid4()) for _ in range(ACTOR_COUNT)]
+        uvloop_version = getattr(uvloop, "__version__", "?")
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return (
+            f"machine: {os.cpu_count()} cores ({usable} usable), {platform.system()} {platform.machine()},"
+            f" Python {platform.python_version()} + uvloop {uvloop_version},"
+            f" PostgreSQL {postgres_version} (synchronous_commit {synchronous_commit}, autovacuum {autovacuum}),"
+            f" Redis {redis_info.get('redis_version', '?')}"
+        )
+
+    async def cleanup(self) -> None:
+        await self.children.stop_all()
+        if self._redis is not None:
+            with contextlib.suppress(RedisError, OSError):
+                batch: list[bytes] = []
+                async for key in self.redis.scan_iter(match=f"{self.prefix}*", count=1000):
+                    batch.append(key)
+                    if len(batch) >= 500:
+                        await self.redis.delete(*batch)
+                        batch.clear()
+                if batch:
+                    await self.redis.delete(*batch)
+            await self.redis.aclose()
+        if self._pool is not None:
+            if self._org_id is not None:
+                with contextlib.suppress(OSError, asyncpg.PostgresError):
+                    async with self.pool.acquire() as conn:
+                        await conn.execute("DELETE FROM commands WHERE org_id = $1", self._org_id)
+                        await conn.execute("DELETE FROM organizations WHERE id = $1", self._org_id)
+                await self.vacuum()
+            await self._pool.close()
+        for path in self._log_dir.glob("*.log"):
+            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self._log_dir.rmdir()
+
+    async def vacuum(self) -> None:
+        """Give each configuration the same table: the bench's updates and deletes leave dead rows, and
+        a server with autovacuum off (or behind) would charge them to whichever configuration runs next."""
+        with contextlib.suppress(OSError, asyncpg.PostgresError):
+            async with self.pool.acquire() as conn:
+                await conn.execute("VACUUM (ANALYZE) commands")
+
+    async def foreign_backends(self) -> set[int]:
+        """Postgres backends serving other databases (someone else's load on the same server)."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname IS NOT NULL AND datname <> current_database()"
+            )
+        return {row["pid"] for row in rows}
+
+    # --- measuring ---
+
+    async def run(self) -> list[RowResult]:
+        options = self.options
+        configurations: list[Configuration] = [FloorRun(self), *(MeshRun(self, n) for n in options.workers)]
+        tallies = [Tally() for _ in configurations]
+        sequential = split_evenly(options.sequential, options.rounds)
+        concurrent = split_evenly(options.concurrent, options.rounds)
+        for round_index in range(options.rounds):
+            for configuration, tally in zip(configurations, tallies, strict=True):
+                label = f"round {round_index + 1}/{options.rounds}, {configuration.name}"
+                await self.vacuum()
+                _progress(f"{label}: starting")
+                await configuration.start()
+                try:
+                    await self._measure(label, configuration, tally, sequential[round_index], concurrent[round_index])
+                finally:
+                    await configuration.stop()
+        return [
+            RowResult(
+                configuration.name,
+                tally.sequential,
+                tally.loaded,
+                statistics.median(tally.throughputs),
+                tally.errors,
+                (*configuration.notes(), tally.cpu.describe(os.cpu_count())),
+            )
+            for configuration, tally in zip(configurations, tallies, strict=True)
+        ]
+
+    async def _measure(
+        self, label: str, configuration: Configuration, tally: Tally, sequential: int, concurrent: int
+    ) -> None:
+        options = self.options
+        _progress(f"{label}: warm-up, {options.warmup} at {options.inflight} in flight")
+        _, _, warm_failures = await run_concurrent(configuration.operation, options.warmup, options.inflight)
+        if warm_failures:
+            raise BenchError(f"{configuration.name}: {warm_failures} of {options.warmup} warm-up commands failed")
+        await configuration.mark("warm")
+        _progress(f"{label}: {sequential} sequential")
+        tally.sequential += await run_sequential(configuration.operation, sequential)
+        await configuration.mark("sequential")
+        _progress(f"{label}: {concurrent} at {options.inflight} in flight")
+        foreign = await self.foreign_backends()
+        before = cpu_snapshot()
+        loaded, elapsed, failures = await run_concurrent(configuration.operation, concurrent, options.inflight)
+        after = cpu_snapshot()
+        foreign |= await self.foreign_backends()
+        groups = {os.getpid(): "bench", **configuration.processes()}
+        tally.cpu.add(before, after, groups, concurrent - failures, foreign)
+        tally.loaded += loaded
+        tally.throughputs.append((concurrent - failures) / elapsed)
+        tally.errors += failures
+        await configuration.mark("concurrent")
+
+    def command(self, i: int, reply_to: str) -> Command:
+        return Command(
+            id=uuid.uuid4(),
+            org_id=self.org_id,
+            actor=self.actor(i),
+            type=COMMAND_TYPE,
+            payload={},
+            principal=record_actor(BENCH_ACTING),
+            request_id=BENCH_ACTING.request_id,
+            reply_to=reply_to,
+        )
+
+
+class FloorRun(Configuration):
+    """The same durable work done bare: insert, a bare Redis round trip through the echo process, lock+update."""
+
+    name = "floor"
+
+    def __init__(self, bench: MeshBench) -> None:
+        self._bench = bench
+        keys = KeySpace(f"{bench.prefix}-floor")
+        self._stream = f"{keys.prefix}:floor:{{0}}"
+        self._reply_stream = keys.reply_stream(bench.run_id)
+        self._listener: ReplyListener | None = None
+        self._echo: Child | None = None
+        self._recording = False
+        self._steps: list[tuple[float, float, float]] = []
+
+    async def start(self) -> None:
+        bench = self._bench
+        await bench.redis.xgroup_create(self._stream, ECHO_GROUP, id="0", mkstream=True)
+        self._listener = ReplyListener(bench.redis, self._reply_stream)
+        self._listener.start()
+        self._echo = await bench.children.spawn(
+            "floor-echo", [sys.executable, "-m", "amss.bench.floor_echo", self._stream, ECHO_GROUP], bench.child_env()
+        )
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not await bench.redis.exists(ready_key(self._stream)):
+            if self._echo.process.returncode is not None:
+                raise BenchError(
+                    f"the floor echo exited with {self._echo.process.returncode}:\n{self._echo.log_tail()}"
+                )
+            if time.monotonic() > deadline:
+                raise BenchError("the floor echo process never started reading")
+            await asyncio.sleep(0.05)
+
+    async def operation(self, i: int) -> None:
+        bench, listener = self._bench, self._listener
+        assert listener is not None
+        command = bench.command(i, listener.stream)
+        started = time.perf_counter()
+        async with bench.pool.acquire() as conn:
+            await insert_command(conn, command)
+        inserted = time.perf_counter()
+        future = listener.expect(command.id)
+        try:
+            entry: dict[Any, Any] = {**stream_entry(command), "reply_to": listener.stream}
+            await bench.redis.xadd(self._stream, entry)
+            result = await asyncio.wait_for(future, bench.options.wait)
+        finally:
+            listener.forget(command.id)
+        echoed = time.perf_counter()
+        async with bench.pool.acquire() as conn, conn.transaction():
+            locked = await lock_command(conn, command.id)
+            if locked is None or locked.result is not None:
+                raise BenchError(f"command {command.id} vanished or was already completed")
+            await complete_command(conn, command.id, result)
+        if self._recording:
+            self._steps.append((inserted - started, echoed - inserted, time.perf_counter() - echoed))
+
+    async def mark(self, stage: str) -> None:
+        self._recording = stage == "warm"  # the sequential stage runs between "warm" and "sequential"
+
+    def processes(self) -> dict[int, str]:
+        return {self._echo.process.pid: "echo"} if self._echo is not None else {}
+
+    async def stop(self) -> None:
+        if self._echo is not None:
+            await self._bench.children.stop([self._echo])
+        if self._listener is not None:
+            await self._listener.stop()
+        self._echo = self._listener = None
+        with contextlib.suppress(RedisError, OSError):
+            await self._bench.redis.delete(self._stream, ready_key(self._stream))
+
+    def notes(self) -> list[str]:
+        if not self._steps:
+            return []
+        p50s = [_ms(percentile([step[k] for step in self._steps], 50)) for k in range(3)]
+        return [
+            f"sequential p50 of its steps: insert {p50s[0]} ms, redis round trip {p50s[1]} ms, lock+update {p50s[2]} ms"
+        ]
+
+
+class MeshRun(Configuration):
+    """`diag.noop` through CommandBus to `workers` real worker processes."""
+
+    def __init__(self, bench: MeshBench, workers: int) -> None:
+        self._bench = bench
+        self.name = f"mesh {workers} worker" + ("s" if workers > 1 else "")
+        self._workers = workers
+        self._rounds = 0
+        self._children: list[Child] = []
+        self._ports: list[int] = []
+        self._keys = KeySpace(bench.prefix)
+        self._listener: ReplyListener | None = None
+        self._bus: CommandBus | None = None
+        self._scrapes: dict[str, dict[str, float]] = {}
+        # summed over rounds: metric name -> (sum, count) per stage ("sequential", "concurrent")
+        self._worker_totals: dict[str, dict[str, float]] = {"sequential": {}, "concurrent": {}}
+
+    async def start(self) -> None:
+        bench = self._bench
+        self._rounds += 1
+        # a fresh prefix each round: no lease, membership or epoch of the previous round's workers is left
+        self._keys = KeySpace(f"{bench.prefix}-w{self._workers}r{self._rounds}")
+        worker_ids = [f"{self._keys.prefix}-{i}" for i in range(self._workers)]
+        self._ports = [free_port() for _ in worker_ids]
+        for worker_id, port in zip(worker_ids, self._ports, strict=True):
+            env = bench.child_env(
+                AMSS_REDIS_PREFIX=self._keys.prefix,
+                AMSS_PARTITIONS=str(bench.options.partitions),
+                AMSS_DIAGNOSTIC_COMMANDS="on",
+                # the redriver claims *every* stale accepted command of the database, not only the bench's:
+                # keep it from running while the bench's workers are up
+                AMSS_COMMAND_REDRIVE_AFTER="24h",
+                WORKER_HTTP_ADDR=f"127.0.0.1:{port}",
+                WORKER_ID=worker_id,
+            )
+            command = [sys.executable, "-m", "amss.cli", "worker"]
+            self._children.append(await bench.children.spawn(worker_id, command, env))
+        await self._wait_for_ownership(worker_ids)
+        self._listener = ReplyListener(bench.redis, self._keys.reply_stream(bench.run_id))
+        self._listener.start()
+        self._bus = CommandBus(bench.pool, bench.redis, self._keys, bench.options.partitions, self._listener)
+
+    async def _wait_for_ownership(self, worker_ids: list[str]) -> None:
+        """Until every partition's lease is held by its rendezvous owner among `worker_ids`."""
+        partitions = range(self._bench.options.partitions)
+        expected = [owner_of(p, worker_ids) for p in partitions]
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            for child in self._children:
+                if child.process.returncode is not None:
+                    raise BenchError(f"worker {child.name} exited with {child.process.returncode}:\n{child.log_tail()}")
+            async with self._bench.redis.pipeline(transaction=False) as pipe:
+                for p in partitions:
+                    pipe.get(self._keys.partition_lease(p))
+                values: list[Any] = await pipe.execute()
+            if [value.decode().rpartition(":")[0] if value else None for value in values] == expected:
+                return
+            await asyncio.sleep(0.1)
+        raise BenchError("the workers did not take all partitions in time")
+
+    async def operation(self, i: int) -> None:
+        bench, bus = self._bench, self._bus
+        assert bus is not None
+        submission = await bus.submit(bench.org_id, bench.actor(i), COMMAND_TYPE, {}, BENCH_ACTING, bench.options.wait)
+        if submission.result is None or submission.result.status_code != 200:
+            raise BenchError(f"command {submission.command_id} got {submission.result!r}")
+
+    async def mark(self, stage: str) -> None:
+        self._scrapes[stage] = await scrape_mesh_metrics(self._ports)
+        previous = {"sequential": "warm", "concurrent": "sequential"}.get(stage)
+        if previous is None:
+            return
+        totals = self._worker_totals[stage]
+        for name, value in self._scrapes[stage].items():
+            totals[name] = totals.get(name, 0.0) + value - self._scrapes.get(previous, {}).get(name, 0.0)
+
+    def processes(self) -> dict[int, str]:
+        return {child.process.pid: "workers" for child in self._children}
+
+    async def stop(self) -> None:
+        if self._bus is not None:
+            await self._bus.close()
+        if self._listener is not None:
+            await self._listener.stop()
+        await self._bench.children.stop(self._children)
+        self._children, self._bus, self._listener, self._scrapes = [], None, None, {}
+
+    def notes(self) -> list[str]:
+        return [
+            f"in the workers, {label}: {_worker_means(self._worker_totals[stage])}"
+            for label, stage in (("sequential", "sequential"), ("@inflight", "concurrent"))
+        ]
+
+
+async def scrape_mesh_metrics(ports: Sequence[int]) -> dict[str, float]:
+    """Sums over the workers of the mesh histograms' _sum and _count (seconds, commands)."""
+    totals: dict[str, float] = {}
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        for port in ports:
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+                    text = await response.text()
+            except (aiohttp.ClientError, TimeoutError):
+                continue
+            for family in text_string_to_metric_families(text):
+                if family.name not in ("command_queue_wait_seconds", "command_execution_seconds"):
+                    continue
+                for sample in family.samples:
+                    if sample.name.endswith(("_sum", "_count")):
+                        totals[sample.name] = totals.get(sample.name, 0.0) + sample.value
+    return totals
+
+
+def _worker_means(totals: Mapping[str, float]) -> str:
+    def mean(metric: str) -> str:
+        count = totals.get(f"{metric}_count", 0.0)
+        return _ms(totals.get(f"{metric}_sum", 0.0) / count) if count > 0 else "-"
+
+    return (
+        f"mean queue wait {mean('command_queue_wait_seconds')} ms (entry-id clock: +0.5 ms bias),"
+        f" mean execution {mean('command_execution_seconds')} ms (lock, handler, result update, commit)"
+    )
+
+
+# --- entry point ----------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sequential", type=int, default=2000, help="commands submitted one at a time (p50/p99)")
+    parser.add_argument("--concurrent", type=int, default=10000, help="commands for the throughput phase")
+    parser.add_argument("--inflight", type=int, default=64, help="commands in flight in the throughput phase")
+    parser.add_argument("--partitions", type=int, default=None, help="AMSS_PARTITIONS for the workers")
+    parser.add_argument("--workers", default="1,2", help="worker process counts to measure, e.g. 1,2")
+    parser.add_argument("--warmup", type=int, default=500, help="commands before measuring, each time a row starts")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds interleaving the rows; the counts above are split over them"
+    )
+    parser.add_argument("--pool", type=int, default=None, help="the bench process's Postgres pool (DB_POOL_MAX)")
+
+
+def options_from(args: argparse.Namespace, settings: Settings) -> BenchOptions:
+    try:
+        workers = parse_worker_counts(args.workers)
+    except ValueError as exc:
+        raise BenchError(f"--workers: {exc}") from None
+    for flag in ("sequential", "concurrent", "inflight", "warmup", "rounds"):
+        if getattr(args, flag) < 1:
+            raise BenchError(f"--{flag}: expected a positive number")
+    if args.rounds > min(args.sequential, args.concurrent):
+        raise BenchError("--rounds: expected at most --sequential and --concurrent")
+    partitions = args.partitions if args.partitions is not None else settings.amss_partitions
+    if not 1 <= partitions <= 1024:
+        raise BenchError("--partitions: expected 1..1024")
+    pool_size = args.pool if args.pool is not None else settings.db_pool_max
+    if pool_size < 1:
+        raise BenchError("--pool: expected a positive number")
+    return BenchOptions(
+        sequential=args.sequential,
+        concurrent=args.concurrent,
+        inflight=args.inflight,
+        partitions=partitions,
+        workers=workers,
+        warmup=args.warmup,
+        rounds=args.rounds,
+        pool_size=pool_size,
+        wait=settings.amss_command_wait.total_seconds() or 5.0,
+    )
+
+
+async def bench_mesh(settings: Settings, args: argparse.Namespace) -> None:
+    """`amss bench mesh`: measure, print the report; on Ctrl-C/SIGTERM stop everything and exit 130."""
+    if settings.is_production:
+        raise BenchError("refused when APP_ENV=production (the bench needs diagnostic commands)")
+    options = options_from(args, settings)
+    bench = MeshBench(settings, options)
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    signals = 0
+
+    def on_signal() -> None:
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            _progress("interrupted; stopping the bench's processes and removing its data")
+            task.cancel()
+        else:
+            bench.children.kill()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal)
+    report: str | None = None
+    try:
+        machine = await bench.setup()
+        _progress(f"redis prefix {bench.prefix}, {options.partitions} partitions, workers {options.workers}")
+        rows = await bench.run()
+        header = [
+            f"amss bench mesh: {COMMAND_TYPE}, {options.partitions} partitions, {ACTOR_COUNT} actors;"
+            f" {options.sequential} sequential and {options.concurrent} at {options.inflight} in flight per row,"
+            f" over {options.rounds} interleaved round(s), each after {options.warmup} warm-up;"
+            " latencies pooled, throughput the median round",
+            f"bench process: one Postgres pool of {options.pool_size}; workers: DB_POOL_MAX {settings.db_pool_max},"
+            f" AMSS_WORKER_CONCURRENCY {settings.amss_worker_concurrency};"
+            " the floor's echo answers each read batch in one pipeline",
+        ]
+        report = format_report(rows, options.inflight, header, machine)
+    except asyncio.CancelledError:
+        if signals == 0:
+            raise
+        task.uncancel()
+    finally:
+        await bench.cleanup()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    if report is None:
+        raise SystemExit(130)
+    print(report, flush=True)
+
+
+def run(settings: Settings, args: argparse.Namespace) -> None:
+    configure_logging("warning")
+    try:
+        uvloop.run(bench_mesh(settings, args))
+    except BenchError as exc:
+        print(f"amss bench mesh: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
