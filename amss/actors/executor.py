@@ -1,10 +1,11 @@
 """Executes one command exactly once.
 
 One transaction: lock the command row; if it is already terminal, return the stored result;
-otherwise run the handler inside a savepoint, store its result on the row, commit. A rule the
-handler breaks (a domain error, or a constraint the database enforces) is a normal `failed`
-result; anything else is an infrastructure failure that rolls everything back and is raised,
-so the entry stays unacknowledged and is delivered again.
+otherwise run the handler, store its result on the row, commit. A rule the handler breaks (a
+domain error, or a constraint the database enforces) rolls that transaction back and is stored
+as a normal `failed` result in a second, short one; anything else is an infrastructure failure
+that rolls everything back and is raised, so the entry stays unacknowledged and is delivered
+again.
 """
 
 from __future__ import annotations
