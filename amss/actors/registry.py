@@ -8,6 +8,7 @@ from amss.actors.diagnostics import DIAGNOSTIC_HANDLERS
 from amss.actors.executor import CommandHandler
 from amss.actors.handlers.aircraft import AircraftCommands
 from amss.actors.handlers.parts import PartCommands
+from amss.actors.handlers.programs import ProgramCommands
 from amss.actors.handlers.tasks import TaskCommands
 from amss.config import Settings
 from amss.infra.redis.keys import KeySpace
@@ -19,6 +20,7 @@ def command_handlers(settings: Settings, redis: Redis | None = None) -> dict[str
     handlers: dict[str, CommandHandler] = {}
     handlers.update(AircraftCommands(settings.amss_grounding_lead_time).handlers())
     handlers.update(TaskCommands(settings.amss_grounding_lead_time).handlers())
+    handlers.update(ProgramCommands(settings.amss_grounding_lead_time).handlers())
     if redis is not None:
         handlers.update(PartCommands(RedisPartItemLocks(redis, KeySpace(settings.amss_redis_prefix))).handlers())
     if settings.amss_diagnostic_commands:

@@ -22,6 +22,8 @@ from amss.domain.errors import ValidationFailed
 UPDATE: Final = "aircraft.update"
 DELETE: Final = "aircraft.delete"
 USAGE: Final = "aircraft.usage"
+# the periodic grounding check (a worker job): apply the automatic grounding rules now
+APPLY_GROUNDING: Final = "aircraft.apply_grounding"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,14 @@ def delete_payload(aircraft_id: uuid.UUID, expected_version: int | None) -> dict
 
 def usage_payload(aircraft_id: uuid.UUID, flight_hours: int, cycles: int) -> dict[str, Any]:
     return {"aircraft_id": str(aircraft_id), "flight_hours": flight_hours, "cycles": cycles}
+
+
+def apply_grounding_payload(aircraft_id: uuid.UUID) -> dict[str, Any]:
+    return {"aircraft_id": str(aircraft_id)}
+
+
+def read_apply_grounding(payload: Mapping[str, Any]) -> uuid.UUID:
+    return _aircraft_id(payload)
 
 
 def read_update(payload: Mapping[str, Any]) -> UpdateCommand:

@@ -16,6 +16,7 @@ from typing import Any, Protocol, Self
 
 from amss.app.paging import Page, PageRequest
 from amss.app.parts_ports import PartDefinitionRepository, PartItemRepository, PartReservationRepository
+from amss.app.programs_ports import ProgramRepository
 from amss.app.tasks_ports import ComplianceRepository, TaskRepository
 from amss.domain.aircraft import Aircraft
 from amss.domain.audit import AuditEntry, AuditFilter, AuditRecord
@@ -143,6 +144,8 @@ class UnitOfWork(Protocol):
     def tasks(self) -> TaskRepository: ...
     @property
     def compliance_items(self) -> ComplianceRepository: ...
+    @property
+    def programs(self) -> ProgramRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

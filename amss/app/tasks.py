@@ -135,7 +135,8 @@ class TaskService:
 
     async def create(self, actor: Actor, org_id: uuid.UUID, new: NewTask) -> TaskDetail:
         new = checked_new(new)
-        role = _role(actor)
+        # a job (the program generator) creates tasks too: no role, audited as details.actor {job}
+        role = None if actor.principal is None and actor.job is not None else _role(actor)
         async with self._uow() as uow:
             if await uow.aircraft.get(org_id, new.aircraft_id) is None:
                 raise ValidationFailed.on_field("aircraft_id", "does not exist in this organization")

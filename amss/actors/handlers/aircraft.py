@@ -32,6 +32,7 @@ class AircraftCommands:
             aircraft_commands.UPDATE: self.update,
             aircraft_commands.DELETE: self.delete,
             aircraft_commands.USAGE: self.usage,
+            aircraft_commands.APPLY_GROUNDING: self.apply_grounding,
         }
 
     def _service(self, context: CommandContext) -> AircraftService:
@@ -65,3 +66,16 @@ class AircraftCommands:
             command.cycles,
         )
         return CommandResult(200, aircraft_body(updated))
+
+    async def apply_grounding(self, context: CommandContext) -> CommandResult:
+        """The grounding check's command: ground the aircraft if a confirmed task starts within the lead time.
+
+        200 with the aircraft either way; `X-Status-Changed` says whether the rules changed it."""
+        aircraft_id = aircraft_commands.read_apply_grounding(context.command.payload)
+        service = self._service(context)
+        updated = await service.apply_grounding_rules(
+            context.command.acting(), context.command.org_id, aircraft_id, task_finished=False
+        )
+        changed = updated is not None
+        aircraft = updated if updated is not None else await service.get(context.command.org_id, aircraft_id)
+        return CommandResult(200, aircraft_body(aircraft), {"X-Status-Changed": "true" if changed else "false"})

@@ -15,6 +15,7 @@ from amss.api.rest.handlers import (
     auth,
     commands,
     compliance_items,
+    maintenance_programs,
     maintenance_tasks,
     organizations,
     users,
@@ -43,6 +44,7 @@ from amss.app.identity import IdentityService
 from amss.app.organizations import OrganizationService
 from amss.app.parts import PartsService
 from amss.app.ports import UnitOfWork
+from amss.app.programs import ProgramService
 from amss.app.tasks import TaskService
 from amss.app.users import UserService
 from amss.auth.adapters import BcryptPasswords, JwtAccessTokens, OpaqueRefreshTokens
@@ -86,6 +88,7 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
         users=UserService(unit_of_work, passwords, utc_now, lambda old, new: not grants_everything_of(new, old)),
         tasks=TaskService(unit_of_work, utc_now, aircraft_service),
         compliance=ComplianceService(unit_of_work, utc_now),
+        programs=ProgramService(unit_of_work, utc_now),
     )
     yield
 
@@ -124,6 +127,7 @@ def init_app(settings: Settings) -> web.Application:
             *users.ROUTES,
             *commands.ROUTES,
             *maintenance_tasks.ROUTES,
+            *maintenance_programs.ROUTES,
             *compliance_items.ROUTES,
             *openapi_routes(),
         ],

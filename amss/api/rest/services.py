@@ -12,6 +12,7 @@ from amss.app.compliance import ComplianceService
 from amss.app.identity import IdentityService
 from amss.app.organizations import OrganizationService
 from amss.app.parts import PartsService
+from amss.app.programs import ProgramService
 from amss.app.tasks import TaskService
 from amss.app.users import UserService
 
@@ -26,6 +27,7 @@ class Services:
     users: UserService
     tasks: TaskService
     compliance: ComplianceService
+    programs: ProgramService
 
 
 SERVICES = web.AppKey("services", Services)

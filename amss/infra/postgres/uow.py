@@ -20,6 +20,7 @@ from amss.infra.postgres.errors import translate
 from amss.infra.postgres.organizations_repo import PgOrganizationRepository
 from amss.infra.postgres.outbox_repo import PgOutboxRepository
 from amss.infra.postgres.parts_repo import PgPartDefinitionRepository, PgPartItemRepository, PgPartReservationRepository
+from amss.infra.postgres.programs_repo import PgProgramRepository
 from amss.infra.postgres.refresh_tokens_repo import PgRefreshTokenRepository
 from amss.infra.postgres.sql import Connection
 from amss.infra.postgres.tasks_repo import PgTaskRepository
@@ -40,6 +41,7 @@ class PostgresUnitOfWork:
     part_reservations: PgPartReservationRepository
     tasks: PgTaskRepository
     compliance_items: PgComplianceRepository
+    programs: PgProgramRepository
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -106,6 +108,7 @@ def attach_repositories(uow: PostgresUnitOfWork | BoundUnitOfWork, conn: Connect
     uow.part_reservations = PgPartReservationRepository(conn)
     uow.tasks = PgTaskRepository(conn)
     uow.compliance_items = PgComplianceRepository(conn)
+    uow.programs = PgProgramRepository(conn)
 
 
 class BoundUnitOfWork:
@@ -126,6 +129,7 @@ class BoundUnitOfWork:
     part_reservations: PgPartReservationRepository
     tasks: PgTaskRepository
     compliance_items: PgComplianceRepository
+    programs: PgProgramRepository
 
     def __init__(self, conn: Connection) -> None:
         self.connection = conn

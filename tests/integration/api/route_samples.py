@@ -34,6 +34,7 @@ from tests.integration.factories import (
     make_compliance_item,
     make_part_definition,
     make_part_item,
+    make_program,
     make_reservation,
     make_task,
     make_user,
@@ -659,6 +660,70 @@ SAMPLES.update(
         "compliance_items.get": RouteSample(_compliance_get),
         "compliance_items.update": RouteSample(_compliance_update),
         "compliance_items.sign_off": RouteSample(_compliance_sign_off),
+    }
+)
+
+# --- maintenance programs -----------------------------------------------------------------------
+
+
+async def _programs_create(ctx: SampleContext) -> SampleRequest:
+    aircraft_id = await make_aircraft(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "POST",
+        "/api/v1/maintenance-programs",
+        json={
+            "name": f"A-check {short_id()}",
+            "aircraft_id": str(aircraft_id),
+            "interval_type": "calendar",
+            "interval_value": 30,
+        },
+        snapshot=count_snapshot("SELECT count(*) FROM maintenance_programs WHERE aircraft_id = $1", aircraft_id),
+    )
+
+
+async def _programs_list(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", "/api/v1/maintenance-programs?limit=200")
+
+
+async def _programs_listed(conn: asyncpg.Connection, owner: Tenant) -> set[str]:
+    for _ in range(2):
+        await make_program(conn, owner.org_id, aircraft_id=await make_aircraft(conn, owner.org_id))
+    rows = await conn.fetch(
+        "SELECT id FROM maintenance_programs WHERE org_id = $1 AND deleted_at IS NULL", owner.org_id
+    )
+    return {str(row["id"]) for row in rows}
+
+
+async def _programs_get(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", f"/api/v1/maintenance-programs/{await make_program(ctx.conn, ctx.owner.org_id)}")
+
+
+async def _programs_update(ctx: SampleContext) -> SampleRequest:
+    program_id = await make_program(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "PATCH",
+        f"/api/v1/maintenance-programs/{program_id}",
+        json={"interval_value": 45},
+        snapshot=row_snapshot("maintenance_programs", "id", program_id),
+    )
+
+
+async def _programs_delete(ctx: SampleContext) -> SampleRequest:
+    program_id = await make_program(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "DELETE",
+        f"/api/v1/maintenance-programs/{program_id}",
+        snapshot=row_snapshot("maintenance_programs", "id", program_id),
+    )
+
+
+SAMPLES.update(
+    {
+        "maintenance_programs.create": RouteSample(_programs_create),
+        "maintenance_programs.list": RouteSample(_programs_list, listed_ids=_programs_listed),
+        "maintenance_programs.get": RouteSample(_programs_get),
+        "maintenance_programs.update": RouteSample(_programs_update),
+        "maintenance_programs.delete": RouteSample(_programs_delete),
     }
 )
 

@@ -1,0 +1,204 @@
+"""The worker's maintenance jobs: program task generation (every 6 hours) and the grounding check (every 5 minutes).
+
+Both only find candidates by reading; every change is a command on the aircraft's actor
+(`aircraft:{org_id}:{aircraft_id}`), submitted through the CommandBus with the job as the actor
+(`Actor.for_job`, so audit rows carry `details.actor {job}`). The actor decides again under its
+own transaction, so a stale candidate is harmless. A refused command (an overlap, say) is a
+normal failed command: logged here, and the program is tried again at the next run.
+
+`generate_due_tasks` and `ground_due_aircraft` are plain functions (tests call them directly;
+`org_id` narrows a run to one organization); `maintenance_jobs` wraps them as `Job`s for the
+worker's JobRunner, and `job_command_bus` builds the bus they submit through (a reply listener
+of the worker's own with the mesh on, a local executor with it off).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Final
+
+import asyncpg
+from redis.asyncio import Redis
+
+from amss.actors.bus import CommandBus, Submission
+from amss.actors.executor import CommandExecutor
+from amss.actors.partitioning import aircraft_actor
+from amss.actors.registry import command_handlers
+from amss.actors.replies import ReplyListener
+from amss.app import aircraft_commands, program_generation
+from amss.config import Settings
+from amss.domain.principal import Actor
+from amss.domain.programs import program_due
+from amss.infra.postgres.aircraft_repo import PgAircraftRepository
+from amss.infra.postgres.programs_repo import PgProgramRepository
+from amss.infra.redis.keys import KeySpace
+from amss.jobs.runner import Job
+
+log = logging.getLogger(__name__)
+
+GENERATOR_SCHEDULE: Final = "0 */6 * * *"  # cron, UTC: every 6 hours
+GROUNDING_SCHEDULE: Final = "*/5 * * * *"  # cron, UTC: every 5 minutes
+GROUNDING_JOB: Final = "grounding-check"
+CANDIDATE_LIMIT: Final = 10_000
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class JobReport:
+    candidates: int = 0
+    submitted: int = 0
+    changed: int = 0  # tasks generated / aircraft grounded
+    unchanged: int = 0  # the actor found nothing to do after all
+    failed: int = 0  # refused commands (logged)
+    pending: int = 0  # not finished within the wait (they still run)
+
+    def count(self, submission: Submission, changed_status: int) -> None:
+        self.submitted += 1
+        result = submission.result
+        if result is None:
+            self.pending += 1
+        elif not result.succeeded:
+            self.failed += 1
+        elif result.status_code == changed_status and result.headers.get("X-Status-Changed", "true") == "true":
+            self.changed += 1
+        else:
+            self.unchanged += 1
+
+
+async def generate_due_tasks(
+    pool: asyncpg.Pool,
+    bus: CommandBus,
+    *,
+    lead_time: timedelta,
+    clock: Clock = utc_now,
+    wait: float = 5.0,
+    org_id: uuid.UUID | None = None,
+) -> JobReport:
+    """One run of the program task generator: a `program.generate_task` command per due program."""
+    report = JobReport()
+    acting = Actor.for_job(program_generation.GENERATOR_JOB)
+    async with pool.acquire() as conn:
+        programs = await PgProgramRepository(conn).generation_candidates(CANDIDATE_LIMIT, org_id)
+        due = []
+        for program in programs:
+            assert program.aircraft_id is not None
+            aircraft = await PgAircraftRepository(conn).get(program.org_id, program.aircraft_id)
+            if program_due(program, aircraft, now=clock(), lead_time=lead_time) is not None:
+                due.append(program)
+    report.candidates = len(due)
+    for program in due:
+        assert program.aircraft_id is not None
+        submission = await bus.submit(
+            program.org_id,
+            aircraft_actor(program.org_id, program.aircraft_id),
+            program_generation.GENERATE,
+            program_generation.generate_payload(program.id),
+            acting,
+            wait,
+        )
+        report.count(submission, 201)
+        if submission.result is not None and not submission.result.succeeded:
+            log.warning(
+                "program task not generated; retried next run",
+                extra={
+                    "program_id": str(program.id),
+                    "command_id": str(submission.command_id),
+                    "status": submission.result.status_code,
+                    "body": submission.result.body[:500].decode(errors="replace"),
+                },
+            )
+    return report
+
+
+async def ground_due_aircraft(
+    pool: asyncpg.Pool,
+    bus: CommandBus,
+    *,
+    lead_time: timedelta,
+    clock: Clock = utc_now,
+    wait: float = 5.0,
+    org_id: uuid.UUID | None = None,
+) -> JobReport:
+    """One run of the grounding check: `aircraft.apply_grounding` for each operational aircraft with a
+    confirmed task (scheduled, assigned mechanic) starting within the lead time."""
+    report = JobReport()
+    acting = Actor.for_job(GROUNDING_JOB)
+    now = clock()
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT DISTINCT a.org_id, a.id FROM aircraft a JOIN maintenance_tasks t"
+            " ON t.org_id = a.org_id AND t.aircraft_id = a.id"
+            " WHERE a.deleted_at IS NULL AND a.status = 'operational' AND t.deleted_at IS NULL"
+            " AND t.state = 'scheduled' AND t.assigned_mechanic_id IS NOT NULL"
+            " AND t.start_time <= $1 AND t.end_time > $2 AND ($4::uuid IS NULL OR a.org_id = $4)"
+            " ORDER BY a.org_id, a.id LIMIT $3",
+            now + lead_time,
+            now,
+            CANDIDATE_LIMIT,
+            org_id,
+        )
+    report.candidates = len(rows)
+    for row in rows:
+        aircraft_org: uuid.UUID = row["org_id"]
+        aircraft_id: uuid.UUID = row["id"]
+        submission = await bus.submit(
+            aircraft_org,
+            aircraft_actor(aircraft_org, aircraft_id),
+            aircraft_commands.APPLY_GROUNDING,
+            aircraft_commands.apply_grounding_payload(aircraft_id),
+            acting,
+            wait,
+        )
+        report.count(submission, 200)
+        if submission.result is not None and not submission.result.succeeded:
+            log.warning(
+                "grounding check refused; retried next run",
+                extra={"aircraft_id": str(aircraft_id), "status": submission.result.status_code},
+            )
+    return report
+
+
+@asynccontextmanager
+async def job_command_bus(settings: Settings, pool: asyncpg.Pool, redis: Redis) -> AsyncIterator[CommandBus]:
+    """The bus the worker's jobs submit through: its own reply stream (mesh on) or a local executor (mesh off)."""
+    keys = KeySpace(settings.amss_redis_prefix)
+    replies: ReplyListener | None = None
+    local: CommandExecutor | None = None
+    if settings.amss_mesh:
+        replies = ReplyListener(redis, keys.reply_stream(f"job-{settings.worker_id}"))
+        replies.start()
+    else:
+        local = CommandExecutor(
+            pool, command_handlers(settings, redis), settings.amss_command_timeout.total_seconds(), "jobs-local"
+        )
+    bus = CommandBus(pool, redis, keys, settings.amss_partitions, replies, local)
+    try:
+        yield bus
+    finally:
+        await bus.close()
+        if replies is not None:
+            await replies.stop()
+
+
+def maintenance_jobs(settings: Settings, pool: asyncpg.Pool, bus: CommandBus) -> list[Job]:
+    lead_time = settings.amss_grounding_lead_time
+    wait = settings.amss_command_timeout.total_seconds()
+    return [
+        Job(
+            program_generation.GENERATOR_JOB,
+            GENERATOR_SCHEDULE,
+            partial(generate_due_tasks, pool, bus, lead_time=lead_time, wait=wait),
+        ),
+        Job(GROUNDING_JOB, GROUNDING_SCHEDULE, partial(ground_due_aircraft, pool, bus, lead_time=lead_time, wait=wait)),
+    ]
