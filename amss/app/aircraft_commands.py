@@ -11,10 +11,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
 from amss.app.aircraft import EDITABLE, NULLABLE
+from amss.app.payload_fields import read_expected_version as _version
+from amss.app.payload_fields import read_timestamp as _timestamp
+from amss.app.payload_fields import read_whole as _whole
 from amss.app.views import json_value
 from amss.domain.enums import AircraftStatus
 from amss.domain.errors import ValidationFailed
@@ -115,31 +117,6 @@ def _aircraft_id(payload: Mapping[str, Any]) -> uuid.UUID:
         return uuid.UUID(str(payload["aircraft_id"]))
     except (KeyError, ValueError):
         raise ValidationFailed.on_field("aircraft_id", "must be a UUID") from None
-
-
-def _version(payload: Mapping[str, Any]) -> int | None:
-    if payload.get("expected_version") is None:
-        return None
-    return _whole(payload, "expected_version")
-
-
-def _whole(values: Mapping[str, Any], name: str) -> int:
-    value = values.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationFailed.on_field(name, "must be a whole number")
-    return value
-
-
-def _timestamp(name: str, value: object) -> datetime:
-    if not isinstance(value, str):
-        raise ValidationFailed.on_field(name, "not an RFC 3339 timestamp")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed.on_field(name, "not an RFC 3339 timestamp") from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ValidationFailed.on_field(name, "must carry a time zone offset")
-    return parsed
 
 
 def _status(value: object) -> AircraftStatus:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from amss.app.payload_fields import read_expected_version as _version
+from amss.app.payload_fields import read_timestamp as _timestamp
 from amss.domain.enums import PartItemStatus, ReservationState
 from amss.domain.errors import ValidationFailed
 from amss.domain.parts import PartItemPatch
@@ -129,24 +131,3 @@ def _id(payload: Mapping[str, Any], name: str) -> uuid.UUID:
         return uuid.UUID(str(payload[name]))
     except (KeyError, ValueError):
         raise ValidationFailed.on_field(name, "must be a UUID") from None
-
-
-def _version(payload: Mapping[str, Any]) -> int | None:
-    value = payload.get("expected_version")
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationFailed.on_field("expected_version", "must be a whole number")
-    return value
-
-
-def _timestamp(name: str, value: object) -> datetime:
-    if not isinstance(value, str):
-        raise ValidationFailed.on_field(name, "not an RFC 3339 timestamp")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed.on_field(name, "not an RFC 3339 timestamp") from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ValidationFailed.on_field(name, "must carry a time zone offset")
-    return parsed

@@ -11,9 +11,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final, TypeVar
 
+from amss.app.payload_fields import read_enum as _enum
+from amss.app.payload_fields import read_expected_version as _version
+from amss.app.payload_fields import read_optional_uuid as _optional_uuid
+from amss.app.payload_fields import read_text as _text
+from amss.app.payload_fields import read_timestamp as _timestamp
+from amss.app.payload_fields import read_uuid as _uuid
 from amss.app.tasks_ports import NewTask
 from amss.app.views import utc_text
 from amss.domain.enums import ComplianceResult, TaskState, TaskType
@@ -189,51 +194,3 @@ def parse_patch(raw: Mapping[str, Any]) -> TaskPatch:
 
 def patch_is_empty(patch: TaskPatch) -> bool:
     return all(isinstance(getattr(patch, name), Unset) for name in PATCHABLE)
-
-
-def _uuid(payload: Mapping[str, Any], name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(payload[name]))
-    except (KeyError, ValueError):
-        raise ValidationFailed.on_field(name, "must be a UUID") from None
-
-
-def _optional_uuid(payload: Mapping[str, Any], name: str) -> uuid.UUID | None:
-    if payload.get(name) is None:
-        return None
-    return _uuid(payload, name)
-
-
-def _version(payload: Mapping[str, Any]) -> int | None:
-    value = payload.get("expected_version")
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValidationFailed.on_field("expected_version", "must be a whole number")
-    return value
-
-
-def _text(payload: Mapping[str, Any], name: str) -> str:
-    value = payload.get(name)
-    if not isinstance(value, str):
-        raise ValidationFailed.on_field(name, "must be a string")
-    return value
-
-
-def _enum(kind: type[E], value: object, name: str) -> E:
-    allowed = [member.value for member in kind]
-    if isinstance(value, str) and value in allowed:
-        return kind(value)
-    raise ValidationFailed.on_field(name, f"must be one of {', '.join(allowed)}")
-
-
-def _timestamp(name: str, value: object) -> datetime:
-    if not isinstance(value, str):
-        raise ValidationFailed.on_field(name, "not an RFC 3339 timestamp")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed.on_field(name, "not an RFC 3339 timestamp") from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ValidationFailed.on_field(name, "must carry a time zone offset")
-    return parsed
