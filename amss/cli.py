@@ -217,6 +217,9 @@ def _parser() -> argparse.ArgumentParser:
     from amss.bench.mesh import add_arguments as add_bench_mesh_arguments
 
     add_bench_mesh_arguments(bench_targets.add_parser("mesh", help="the command mesh against the same work done bare"))
+    from amss.bench.tasks import add_arguments as add_bench_tasks_arguments
+
+    add_bench_tasks_arguments(bench_targets.add_parser("tasks", help="task creation over HTTP against the bare SQL"))
 
     commands.add_parser("server", help="run the API server (same as amss-server)")
     commands.add_parser("worker", help="run the worker (same as amss-worker)")
@@ -233,6 +236,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if args.command == "worker":
         worker_main()
+        return
+    if args.command == "bench" and args.bench_target == "tasks":
+        from amss.bench.tasks import run as run_bench_tasks
+
+        run_bench_tasks(_settings(), args)
         return
     if args.command == "bench":
         from amss.bench.mesh import run as run_bench_mesh
