@@ -20,7 +20,7 @@ from amss.domain.errors import Conflict
 from amss.domain.tasks import MaintenanceTask
 from amss.infra.postgres.listing import Where, fetch_page
 from amss.infra.postgres.organizations_repo import set_clause
-from amss.infra.postgres.sql import Connection, fetch_one
+from amss.infra.postgres.sql import Connection, fetch_one, soft_delete_row
 
 _COLUMNS = (
     "id, org_id, tail_number, model, last_maintenance, next_due, status::text AS status, capacity_slots,"
@@ -108,16 +108,7 @@ class PgAircraftRepository:
         return _aircraft(row)
 
     async def soft_delete(self, current: Aircraft, at: datetime) -> Aircraft:
-        row = await self._conn.fetchrow(
-            "UPDATE aircraft SET deleted_at = $4, version = version + 1, updated_at = $4"
-            f" WHERE org_id = $1 AND id = $2 AND version = $3 AND deleted_at IS NULL RETURNING {_COLUMNS}",
-            current.org_id,
-            current.id,
-            current.version,
-            at,
-        )
-        if row is None:
-            raise Conflict(_CHANGED_CONCURRENTLY)
+        row = await soft_delete_row(self._conn, "aircraft", _COLUMNS, current, at, _CHANGED_CONCURRENTLY)
         return _aircraft(row)
 
     async def add_usage(self, current: Aircraft, flight_hours: int, cycles: int) -> Aircraft:

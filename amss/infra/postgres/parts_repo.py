@@ -27,7 +27,7 @@ from amss.domain.errors import Conflict, ValidationFailed
 from amss.domain.parts import PartDefinition, PartItem, PartReservation
 from amss.infra.postgres.listing import Where, fetch_page
 from amss.infra.postgres.organizations_repo import set_clause
-from amss.infra.postgres.sql import Connection, fetch_one
+from amss.infra.postgres.sql import Connection, fetch_one, soft_delete_row
 
 _DEFINITION_COLUMNS = "id, org_id, name, category, version, created_at, updated_at, deleted_at"
 _ITEM_COLUMNS = (
@@ -117,16 +117,14 @@ class PgPartDefinitionRepository:
         return _definition(row)
 
     async def soft_delete(self, current: PartDefinition, at: datetime) -> PartDefinition:
-        row = await self._conn.fetchrow(
-            "UPDATE part_definitions SET deleted_at = $4, version = version + 1, updated_at = $4"
-            f" WHERE org_id = $1 AND id = $2 AND version = $3 AND deleted_at IS NULL RETURNING {_DEFINITION_COLUMNS}",
-            current.org_id,
-            current.id,
-            current.version,
+        row = await soft_delete_row(
+            self._conn,
+            "part_definitions",
+            _DEFINITION_COLUMNS,
+            current,
             at,
+            "the part definition was changed concurrently; read it again",
         )
-        if row is None:
-            raise Conflict("the part definition was changed concurrently; read it again")
         return _definition(row)
 
     async def live_item_count(self, org_id: uuid.UUID, definition_id: uuid.UUID) -> int:
@@ -201,16 +199,14 @@ class PgPartItemRepository:
         return _item(row)
 
     async def soft_delete(self, current: PartItem, at: datetime) -> PartItem:
-        row = await self._conn.fetchrow(
-            "UPDATE part_items SET deleted_at = $4, version = version + 1, updated_at = $4"
-            f" WHERE org_id = $1 AND id = $2 AND version = $3 AND deleted_at IS NULL RETURNING {_ITEM_COLUMNS}",
-            current.org_id,
-            current.id,
-            current.version,
+        row = await soft_delete_row(
+            self._conn,
+            "part_items",
+            _ITEM_COLUMNS,
+            current,
             at,
+            "the part item was changed concurrently; read it again",
         )
-        if row is None:
-            raise Conflict("the part item was changed concurrently; read it again")
         return _item(row)
 
 

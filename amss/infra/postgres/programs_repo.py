@@ -20,7 +20,7 @@ from amss.domain.errors import Conflict
 from amss.domain.programs import MaintenanceProgram
 from amss.infra.postgres.listing import Where, fetch_page
 from amss.infra.postgres.organizations_repo import set_clause
-from amss.infra.postgres.sql import Connection, fetch_one
+from amss.infra.postgres.sql import Connection, fetch_one, soft_delete_row
 
 PROGRAM_COLUMNS: Final = (
     "id, org_id, aircraft_id, name, interval_type::text AS interval_type, interval_value, last_performed,"
@@ -99,16 +99,9 @@ class PgProgramRepository:
         return program_from_row(row)
 
     async def soft_delete(self, current: MaintenanceProgram, at: datetime) -> MaintenanceProgram:
-        row = await self._conn.fetchrow(
-            "UPDATE maintenance_programs SET deleted_at = $4, version = version + 1, updated_at = $4"
-            f" WHERE org_id = $1 AND id = $2 AND version = $3 AND deleted_at IS NULL RETURNING {PROGRAM_COLUMNS}",
-            current.org_id,
-            current.id,
-            current.version,
-            at,
+        row = await soft_delete_row(
+            self._conn, "maintenance_programs", PROGRAM_COLUMNS, current, at, _CHANGED_CONCURRENTLY
         )
-        if row is None:
-            raise Conflict(_CHANGED_CONCURRENTLY)
         return program_from_row(row)
 
     async def aircraft_exists(self, org_id: uuid.UUID, aircraft_id: uuid.UUID) -> bool:

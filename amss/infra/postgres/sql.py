@@ -7,6 +7,8 @@ from typing import Any, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from amss.domain.errors import Conflict
+
 # a plain connection or one borrowed from a pool: repositories accept either
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
@@ -16,4 +18,25 @@ async def fetch_one(conn: Connection, sql: str, *args: Any) -> asyncpg.Record:
     row = await conn.fetchrow(sql, *args)
     if row is None:
         raise LookupError("statement returned no row")
+    return row
+
+
+async def soft_delete_row(
+    conn: Connection, table: str, returning: str, current: Any, at: Any, changed_message: str
+) -> asyncpg.Record:
+    """Soft-delete the live row `current` (org_id, id, version) at its expected version.
+
+    `table` and `returning` are the repository's constants. A miss — the row changed or was
+    deleted meanwhile — is a Conflict with `changed_message`.
+    """
+    row = await conn.fetchrow(
+        f"UPDATE {table} SET deleted_at = $4, version = version + 1, updated_at = $4"
+        f" WHERE org_id = $1 AND id = $2 AND version = $3 AND deleted_at IS NULL RETURNING {returning}",
+        current.org_id,
+        current.id,
+        current.version,
+        at,
+    )
+    if row is None:
+        raise Conflict(changed_message)
     return row

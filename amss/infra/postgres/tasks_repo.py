@@ -24,7 +24,7 @@ from amss.domain.tasks import MaintenanceTask, check_no_overlap
 from amss.domain.users import User
 from amss.infra.postgres.listing import Where, fetch_page
 from amss.infra.postgres.organizations_repo import set_clause
-from amss.infra.postgres.sql import Connection
+from amss.infra.postgres.sql import Connection, soft_delete_row
 
 TASK_COLUMNS: Final = (
     "id, org_id, aircraft_id, program_id, type::text AS type, state::text AS state, start_time, end_time,"
@@ -142,16 +142,7 @@ class PgTaskRepository:
         return task_from_row(row)
 
     async def soft_delete(self, current: MaintenanceTask, at: datetime) -> MaintenanceTask:
-        row = await self._conn.fetchrow(
-            "UPDATE maintenance_tasks SET deleted_at = $4, version = version + 1, updated_at = $4"
-            f" WHERE org_id = $1 AND id = $2 AND version = $3 AND deleted_at IS NULL RETURNING {TASK_COLUMNS}",
-            current.org_id,
-            current.id,
-            current.version,
-            at,
-        )
-        if row is None:
-            raise Conflict(_CHANGED_CONCURRENTLY)
+        row = await soft_delete_row(self._conn, "maintenance_tasks", TASK_COLUMNS, current, at, _CHANGED_CONCURRENTLY)
         return task_from_row(row)
 
     async def assignee(self, org_id: uuid.UUID, user_id: uuid.UUID) -> User | None:

@@ -29,7 +29,9 @@ from amss.infra.postgres.users_repo import PgUserRepository
 log = logging.getLogger(__name__)
 
 
-class PostgresUnitOfWork:
+class Repositories:
+    """Every repository of a unit of work, over its one connection."""
+
     organizations: PgOrganizationRepository
     users: PgUserRepository
     refresh_tokens: PgRefreshTokenRepository
@@ -43,6 +45,22 @@ class PostgresUnitOfWork:
     compliance_items: PgComplianceRepository
     programs: PgProgramRepository
 
+    def attach(self, conn: Connection) -> None:
+        self.organizations = PgOrganizationRepository(conn)
+        self.users = PgUserRepository(conn)
+        self.refresh_tokens = PgRefreshTokenRepository(conn)
+        self.aircraft = PgAircraftRepository(conn)
+        self.audit = PgAuditRepository(conn)
+        self.outbox = PgOutboxRepository(conn)
+        self.part_definitions = PgPartDefinitionRepository(conn)
+        self.part_items = PgPartItemRepository(conn)
+        self.part_reservations = PgPartReservationRepository(conn)
+        self.tasks = PgTaskRepository(conn)
+        self.compliance_items = PgComplianceRepository(conn)
+        self.programs = PgProgramRepository(conn)
+
+
+class PostgresUnitOfWork(Repositories):
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._conn: PoolConnectionProxy | None = None
@@ -63,7 +81,7 @@ class PostgresUnitOfWork:
             await self._pool.release(conn)
             raise
         self._conn = conn
-        attach_repositories(self, conn)
+        self.attach(conn)
         return self
 
     async def __aexit__(
@@ -96,44 +114,16 @@ class PostgresUnitOfWork:
         self._committed = True
 
 
-def attach_repositories(uow: PostgresUnitOfWork | BoundUnitOfWork, conn: Connection) -> None:
-    uow.organizations = PgOrganizationRepository(conn)
-    uow.users = PgUserRepository(conn)
-    uow.refresh_tokens = PgRefreshTokenRepository(conn)
-    uow.aircraft = PgAircraftRepository(conn)
-    uow.audit = PgAuditRepository(conn)
-    uow.outbox = PgOutboxRepository(conn)
-    uow.part_definitions = PgPartDefinitionRepository(conn)
-    uow.part_items = PgPartItemRepository(conn)
-    uow.part_reservations = PgPartReservationRepository(conn)
-    uow.tasks = PgTaskRepository(conn)
-    uow.compliance_items = PgComplianceRepository(conn)
-    uow.programs = PgProgramRepository(conn)
-
-
-class BoundUnitOfWork:
+class BoundUnitOfWork(Repositories):
     """A unit of work inside a transaction someone else owns (the command executor's).
 
     Entering starts nothing and `commit()` commits nothing: the owner commits once, together with
     the command row's result. Violations still leave as domain errors.
     """
 
-    organizations: PgOrganizationRepository
-    users: PgUserRepository
-    refresh_tokens: PgRefreshTokenRepository
-    aircraft: PgAircraftRepository
-    audit: PgAuditRepository
-    outbox: PgOutboxRepository
-    part_definitions: PgPartDefinitionRepository
-    part_items: PgPartItemRepository
-    part_reservations: PgPartReservationRepository
-    tasks: PgTaskRepository
-    compliance_items: PgComplianceRepository
-    programs: PgProgramRepository
-
     def __init__(self, conn: Connection) -> None:
         self.connection = conn
-        attach_repositories(self, conn)
+        self.attach(conn)
 
     async def __aenter__(self) -> Self:
         return self

@@ -14,7 +14,7 @@ from amss.domain.errors import Conflict
 from amss.domain.users import Credentials, User
 from amss.infra.postgres.listing import Where, fetch_page
 from amss.infra.postgres.organizations_repo import set_clause
-from amss.infra.postgres.sql import Connection, fetch_one
+from amss.infra.postgres.sql import Connection, fetch_one, soft_delete_row
 
 _COLUMNS = (
     "id, org_id, email::text AS email, role::text AS role, version, created_at, updated_at, last_login, deleted_at"
@@ -75,16 +75,9 @@ class PgUserRepository:
         return _user(row)
 
     async def soft_delete(self, current: User, at: datetime) -> User:
-        row = await self._conn.fetchrow(
-            "UPDATE users SET deleted_at = $4, version = version + 1, updated_at = $4"
-            f" WHERE org_id = $1 AND id = $2 AND version = $3 AND deleted_at IS NULL RETURNING {_COLUMNS}",
-            current.org_id,
-            current.id,
-            current.version,
-            at,
+        row = await soft_delete_row(
+            self._conn, "users", _COLUMNS, current, at, "the user was changed concurrently; read it again"
         )
-        if row is None:
-            raise Conflict("the user was changed concurrently; read it again")
         return _user(row)
 
     async def login_candidates(self, email: str, org_id: uuid.UUID | None) -> list[Credentials]:
