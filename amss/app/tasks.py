@@ -157,7 +157,10 @@ class TaskService:
                 actor_role=role,
                 assigned_mechanic_id=new.assigned_mechanic_id,
                 assigned_mechanic=mechanic,
-                aircraft_tasks=await uow.aircraft.active_tasks(org_id, new.aircraft_id),
+                # only the tasks that could collide: the overlap check needs no more
+                aircraft_tasks=await uow.aircraft.active_tasks_overlapping(
+                    org_id, new.aircraft_id, new.start_time, new.end_time
+                ),
             )
             task = await uow.tasks.add(org_id, new)
             details = {
