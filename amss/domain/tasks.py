@@ -115,15 +115,16 @@ def check_no_overlap(
     clashes = overlapping_tasks(task_id, aircraft_id, start_time, end_time, others)
     if clashes:
         first = min(clashes, key=lambda task: task.start_time)
+        start, end = _rfc3339_utc(first.start_time), _rfc3339_utc(first.end_time)
         raise ScheduleOverlap(
-            f"the window overlaps task {first.id} ({first.start_time.isoformat()} to "
-            f"{first.end_time.isoformat()}) of the same aircraft",
-            {
-                "conflicting_task_id": str(first.id),
-                "start_time": first.start_time.isoformat(),
-                "end_time": first.end_time.isoformat(),
-            },
+            f"the window overlaps task {first.id} ({start} to {end}) of the same aircraft",
+            {"conflicting_task_id": str(first.id), "start_time": start, "end_time": end},
         )
+
+
+def _rfc3339_utc(moment: datetime) -> str:
+    """The API's output form of a timestamp: RFC 3339 in UTC with `Z`."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def mechanic_problem(org_id: uuid.UUID, mechanic_id: uuid.UUID | None, user: User | None) -> tuple[str, str] | None:

@@ -252,6 +252,9 @@ def test_start_is_refused_when_the_window_overlaps_an_active_task_of_the_aircraf
     with pytest.raises(ScheduleOverlap) as caught:
         check_transition(S, IP, start_facts(aircraft_tasks=(other,)))
     assert caught.value.details["conflicting_task_id"] == str(other.id)
+    # the API's timestamp form: RFC 3339, UTC, with Z
+    assert caught.value.details["start_time"].endswith("Z")
+    assert caught.value.details["end_time"] == other.end_time.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @pytest.mark.parametrize(
