@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from amss.app.views import utc_text
+from amss.app.views import part_reservation_view, utc_text
 from amss.domain.compliance import ComplianceItem
 from amss.domain.parts import PartReservation
 from amss.domain.tasks import MaintenanceTask
@@ -38,16 +38,10 @@ def task_view(task: MaintenanceTask) -> dict[str, Any]:
 
 
 def reservation_summary(reservation: PartReservation) -> dict[str, Any]:
-    return {
-        "id": str(reservation.id),
-        "task_id": str(reservation.task_id),
-        "part_item_id": str(reservation.part_item_id),
-        "state": reservation.state.value,
-        "quantity": reservation.quantity,
-        "version": reservation.version,
-        "created_at": utc_text(reservation.created_at),
-        "updated_at": utc_text(reservation.updated_at),
-    }
+    """A reservation embedded in its task: the reservation's own view without the repeated org_id."""
+    view = part_reservation_view(reservation)
+    del view["org_id"]
+    return view
 
 
 def compliance_view(item: ComplianceItem) -> dict[str, Any]:
