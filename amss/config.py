@@ -196,6 +196,9 @@ class Settings(BaseModel):
             problems.append("AMSS_COMMAND_WAIT: expected a duration from 0s to 30s")
         if self.amss_command_timeout >= self.amss_lease_ttl:
             problems.append("AMSS_COMMAND_TIMEOUT: expected a duration shorter than AMSS_LEASE_TTL")
+        if self.amss_command_redrive_after < self.amss_command_timeout:
+            # an accepted command is redriven only once any execution of it has run out of time
+            problems.append("AMSS_COMMAND_REDRIVE_AFTER: expected at least AMSS_COMMAND_TIMEOUT")
         if self.amss_heartbeat_interval * 2 > self.amss_lease_ttl:
             problems.append("AMSS_HEARTBEAT_INTERVAL: expected at most half of AMSS_LEASE_TTL")
         if self.db_pool_min > self.db_pool_max:

@@ -2,7 +2,10 @@
 
 The command row is written first, so a command is never lost: if the XADD fails or Redis later
 loses the entry, the redriver enqueues it again. With the mesh off (`AMSS_MESH=off`) the same
-executor runs the command in this process instead.
+executor runs the command in this process instead, and the row is written once, with the result,
+in the command's own transaction; an accepted row is written first only when the caller is to get
+a 202 (no wait, or the wait ran out), so that its Location resolves and, should this process die,
+the worker's redriver finishes it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from amss.actors.partitioning import partition_of
 from amss.actors.replies import ReplyListener
 from amss.app.commands import Command, CommandResult, record_actor
 from amss.domain.principal import Actor
-from amss.infra.postgres.commands_repo import insert_command
+from amss.infra.postgres.commands_repo import insert_command, insert_command_if_absent
 from amss.infra.redis.keys import KeySpace
 
 log = logging.getLogger(__name__)
@@ -75,22 +78,36 @@ class CommandBus:
             request_id=acting.request_id,
             reply_to=self._replies.stream if self._replies is not None else None,
         )
-        async with self._pool.acquire() as conn:
-            await insert_command(conn, command)
         if self._local is not None:
             return await self._run_locally(command, wait)
+        async with self._pool.acquire() as conn:
+            await insert_command(conn, command)
         return await self._enqueue_and_wait(command, wait)
 
     async def _run_locally(self, command: Command, wait: float) -> Submission:
+        """Mesh off: the command's row is written with its result; an accepted row only when the caller gets a 202."""
         assert self._local is not None
-        task = asyncio.create_task(self._local.execute(command.id))
+        if wait <= 0:
+            await self._accept(command)
+        task = asyncio.create_task(self._local.execute_new(command))
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        try:
-            outcome = await asyncio.wait_for(asyncio.shield(task), wait) if wait > 0 else None
-        except TimeoutError:
-            outcome = None
-        return Submission(command.id, outcome[1] if outcome else None)
+        task.add_done_callback(self._finished)
+        if wait > 0:
+            done, _ = await asyncio.wait((task,), timeout=wait)
+            if done:
+                return Submission(command.id, task.result())
+            await self._accept(command)  # still running: the 202's Location must resolve
+        return Submission(command.id, None)
+
+    def _finished(self, task: asyncio.Task[CommandResult]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # the caller may have had its 202 already: the accepted row stays, the worker's redriver retries it
+            log.warning("in-process command failed", extra={"error": repr(task.exception())})
+
+    async def _accept(self, command: Command) -> None:
+        async with self._pool.acquire() as conn:
+            await insert_command_if_absent(conn, command)
 
     async def _enqueue_and_wait(self, command: Command, wait: float) -> Submission:
         assert self._replies is not None

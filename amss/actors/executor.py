@@ -1,7 +1,9 @@
 """Executes one command exactly once.
 
 One transaction: lock the command row; if it is already terminal, return the stored result;
-otherwise run the handler, store its result on the row, commit. A rule the handler breaks (a
+otherwise run the handler, store its result on the row, commit. With the mesh off the command runs
+in the process that accepted it, before it has a row: the row is written once, with its result,
+at the end of the command's transaction (`execute_new`). A rule the handler breaks (a
 domain error, or a constraint the database enforces) rolls that transaction back and is stored
 as a normal `failed` result in a second, short one; anything else is an infrastructure failure
 that rolls everything back and is raised, so the entry stays unacknowledged and is delivered
@@ -22,7 +24,7 @@ from amss.api.error_shape import STATUS_BY_CODE, error_body
 from amss.app.commands import Command, CommandResult
 from amss.app.ports import UnitOfWork
 from amss.domain.errors import DomainError, ValidationFailed
-from amss.infra.postgres.commands_repo import complete_command, lock_command
+from amss.infra.postgres.commands_repo import complete_command, lock_command, store_result
 from amss.infra.postgres.errors import translate
 from amss.infra.postgres.sql import Connection
 from amss.infra.postgres.uow import BoundUnitOfWork
@@ -92,6 +94,32 @@ class CommandExecutor:
             except _Rejected as rejected:
                 return await self._record(conn, command_id, rejected.error)
 
+    async def execute_new(self, command: Command) -> CommandResult:
+        """Run a command that has no row yet (mesh off) and store it with its result in the same transaction.
+
+        Nothing locks the row first: if another execution finished the command meanwhile (its
+        accepted row, written for a 202, was redriven to a worker), the final upsert finds it
+        final, this execution's effects roll back and the stored result stands.
+        """
+        async with asyncio.timeout(self._timeout), self._pool.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    result = await self._run(conn, command)
+                    if not await store_result(conn, command, result):
+                        raise _AlreadyFinal
+                    return result
+            except _Rejected as rejected:
+                result = rejection(command, rejected.error)
+                async with conn.transaction():
+                    if await store_result(conn, command, result):
+                        return result
+            except _AlreadyFinal:
+                pass
+            locked = await lock_command(conn, command.id)
+            if locked is None or locked.result is None:
+                raise LookupError(f"command {command.id} is final but its result is not stored")
+            return locked.result
+
     async def _record(
         self, conn: Connection, command_id: uuid.UUID, error: DomainError
     ) -> tuple[Command, CommandResult] | None:
@@ -141,6 +169,10 @@ class CommandExecutor:
             if translated is None:
                 raise
             raise _Rejected(translated) from exc
+
+
+class _AlreadyFinal(Exception):
+    """Another execution stored this command's result first: roll this one's effects back."""
 
 
 class _Rejected(Exception):

@@ -8,9 +8,12 @@ command's transaction, so the effects of a transition share it too: a cancel or 
 the task's reservations, a completion records the program's performance, and a completed or
 cancelled task lets the grounding rules release the aircraft (AircraftService.apply_grounding_rules).
 
-Overlap is checked twice: here against the aircraft's active tasks (the error names the task in
-the way), and by the exclusion constraint underneath (PgTaskRepository turns its refusal into the
-same error), which decides races the pre-check cannot see.
+A new task's overlap is decided by the exclusion constraint as the row goes in, race-free and in
+the same round trip (the repository's insert names it as its ON CONFLICT arbiter and only inserts
+for a live aircraft of the organization); a refusal is explained by the domain's
+`check_no_overlap` over the tasks in the way, so the 409 names the conflicting task either way. A
+PATCH that moves the window is pre-checked here against the aircraft's active tasks and backed by
+the same constraint.
 """
 
 from __future__ import annotations
@@ -138,8 +141,6 @@ class TaskService:
         # a job (the program generator) creates tasks too: no role, audited as details.actor {job}
         role = None if actor.principal is None and actor.job is not None else _role(actor)
         async with self._uow() as uow:
-            if await uow.aircraft.get(org_id, new.aircraft_id) is None:
-                raise ValidationFailed.on_field("aircraft_id", "does not exist in this organization")
             if new.program_id is not None:
                 program = await uow.tasks.program(org_id, new.program_id)
                 if program is None or program.deleted_at is not None:
@@ -151,18 +152,15 @@ class TaskService:
                 mechanic = await uow.tasks.assignee(org_id, new.assigned_mechanic_id)
             check_new_task(
                 org_id=org_id,
-                aircraft_id=new.aircraft_id,
                 start_time=new.start_time,
                 end_time=new.end_time,
                 actor_role=role,
                 assigned_mechanic_id=new.assigned_mechanic_id,
                 assigned_mechanic=mechanic,
-                # only the tasks that could collide: the overlap check needs no more
-                aircraft_tasks=await uow.aircraft.active_tasks_overlapping(
-                    org_id, new.aircraft_id, new.start_time, new.end_time
-                ),
             )
             task = await uow.tasks.add(org_id, new)
+            if task is None:
+                raise ValidationFailed.on_field("aircraft_id", "does not exist in this organization")
             details = {
                 name: json_value(getattr(task, name))
                 for name in ("aircraft_id", "program_id", "type", "start_time", "end_time", "assigned_mechanic_id")

@@ -48,8 +48,11 @@ class ComplianceFilter:
 
 
 class TaskRepository(Protocol):
-    async def add(self, org_id: uuid.UUID, new: NewTask) -> MaintenanceTask:
-        """Insert a scheduled task; an overlap the exclusion constraint finds is ScheduleOverlap naming the task."""
+    async def add(self, org_id: uuid.UUID, new: NewTask) -> MaintenanceTask | None:
+        """Insert a scheduled task; None when the aircraft is not a live aircraft of the organization.
+
+        The window's overlap is decided as the row goes in (the exclusion constraint): a refusal is
+        ScheduleOverlap naming the task in the way."""
         ...
 
     async def get(

@@ -53,8 +53,10 @@ from amss.infra.redis.client import create_redis
 from amss.infra.redis.keys import KeySpace
 from amss.observability.logging import configure_logging
 
-TARGET_MESH_ON: Final = 0.30
-TARGET_MESH_OFF: Final = 0.40
+FLOOR_ROW: Final = "floor (asyncpg)"
+# throughput targets, as a share of the floor's
+TARGETS: Final = {"http mesh off": 0.40, "http mesh on": 0.30}
+ROWS: Final = ("floor", "off", "on")
 TARGET_P99_SECONDS: Final = 0.050
 BASE_TIME: Final = datetime(2031, 1, 1, tzinfo=UTC)
 SLOT: Final = timedelta(hours=2)
@@ -301,13 +303,20 @@ class TasksBench:
 
     async def run_floor(self) -> Row:
         _progress("floor: direct asyncpg transactions")
-        row = await self.measure("floor (asyncpg)", self.floor_create, {})
+        row = await self.measure(FLOOR_ROW, self.floor_create, {})
         # the floor's 64 connections would stay open idle and starve the server and worker of
         # Postgres connections (max_connections) in the HTTP rows
         assert self.pool is not None
         await self.pool.close()
         self.pool = await asyncpg.create_pool(self.db_url, min_size=1, max_size=4)
         return row
+
+    def runners(self) -> dict[str, Callable[[], Awaitable[Row]]]:
+        return {
+            "floor": self.run_floor,
+            "off": lambda: self.run_http(mesh=False),
+            "on": lambda: self.run_http(mesh=True),
+        }
 
     async def run_http(self, mesh: bool) -> Row:
         name = f"http mesh {'on' if mesh else 'off'}"
@@ -403,7 +412,6 @@ class TasksBench:
 
 
 def report(rows: Sequence[Row], args: argparse.Namespace) -> str:
-    floor, off, on = rows
     lines = [
         f"amss bench tasks: {args.requests} creates at {args.inflight} in flight (after {args.warmup} warm-up),"
         f" then {args.requests // 2} open-loop at half that row's peak; {args.aircraft} aircraft,"
@@ -411,13 +419,17 @@ def report(rows: Sequence[Row], args: argparse.Namespace) -> str:
         format_table(rows, args.inflight),
     ]
     lines += [f"  {row.name}: {row.cpu}" for row in rows]
-    for row, target in ((off, TARGET_MESH_OFF), (on, TARGET_MESH_ON)):
-        ratio = _ratio(row.peak.throughput, floor.peak.throughput)
+    floor = next((row for row in rows if row.name == FLOOR_ROW), None)
+    for row in rows:
+        target = TARGETS.get(row.name)
+        if target is None:
+            continue
         p99 = percentile(row.half.latencies, 99)
-        lines.append(
-            f"{row.name}: throughput {ratio:.2f} x floor (target >= {target:.2f}: {_verdict(ratio >= target)});"
-            f" p99 @half rate {_ms(p99)} ms (target < 50: {_verdict(p99 < TARGET_P99_SECONDS)})"
-        )
+        verdict = f"p99 @half rate {_ms(p99)} ms (target < 50: {_verdict(p99 < TARGET_P99_SECONDS)})"
+        if floor is not None:
+            ratio = _ratio(row.peak.throughput, floor.peak.throughput)
+            verdict = f"throughput {ratio:.2f} x floor (target >= {target:.2f}: {_verdict(ratio >= target)}); {verdict}"
+        lines.append(f"{row.name}: {verdict}")
     lines.append("verified per row: no two active tasks of an aircraft overlap; every 201 has exactly one audit row")
     return "\n".join(lines)
 
@@ -428,15 +440,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--aircraft", type=int, default=200, help="aircraft the windows are spread over")
     parser.add_argument("--overlap", type=float, default=0.1, help="share of requests overlapping an earlier window")
     parser.add_argument("--warmup", type=int, default=300, help="creates before each row is measured")
+    parser.add_argument(
+        "--rows",
+        default="floor,off,on",
+        help="comma-separated rows to run, of floor, off (HTTP, mesh off), on (HTTP, mesh on); ratios need floor",
+    )
 
 
 async def bench_tasks(settings: Settings, args: argparse.Namespace) -> None:
     if settings.is_production:
         raise BenchError("refused when APP_ENV=production")
+    selected = {name.strip() for name in args.rows.split(",") if name.strip()}
+    if not selected or selected - set(ROWS):
+        raise BenchError(f"--rows takes a comma-separated subset of {', '.join(ROWS)}, not {args.rows!r}")
     bench = TasksBench(settings, args)
     try:
         await bench.setup()
-        rows = [await bench.run_floor(), await bench.run_http(mesh=False), await bench.run_http(mesh=True)]
+        rows = [await runner() for name, runner in bench.runners().items() if name in selected]
     finally:
         await bench.cleanup()
     print(report(rows, args), flush=True)

@@ -105,6 +105,12 @@ def test_jwt_keys_come_in_pairs() -> None:
         load_settings({"JWT_PRIVATE_KEY_PEM": "only one"})
 
 
+def test_a_command_is_redriven_only_after_its_timeout() -> None:
+    with pytest.raises(ConfigError, match="AMSS_COMMAND_REDRIVE_AFTER"):
+        load_settings({"AMSS_COMMAND_TIMEOUT": "5s", "AMSS_COMMAND_REDRIVE_AFTER": "4s"})
+    assert load_settings({"AMSS_COMMAND_TIMEOUT": "5s", "AMSS_COMMAND_REDRIVE_AFTER": "5s"}).amss_command_timeout
+
+
 def test_command_timeout_must_be_shorter_than_the_lease() -> None:
     with pytest.raises(ConfigError, match="AMSS_COMMAND_TIMEOUT"):
         load_settings({"AMSS_COMMAND_TIMEOUT": "10s", "AMSS_LEASE_TTL": "10s"})

@@ -26,6 +26,7 @@ from amss.domain.tasks import (
     apply_transition,
     check_may_delete,
     check_new_task,
+    check_no_overlap,
     check_task_update,
     check_transition,
     check_window,
@@ -484,14 +485,13 @@ def test_overlap_is_symmetric_and_half_open(a: int, b: int, c: int, d: int) -> N
 @pytest.mark.parametrize("role", [Role.MECHANIC, Role.AUDITOR, Role.TENANT_ADMIN])
 def test_only_a_scheduler_or_admin_creates_tasks(role: Role) -> None:
     with pytest.raises(Forbidden):
-        check_new_task(org_id=ORG, aircraft_id=AIRCRAFT, start_time=START, end_time=END, actor_role=role)
+        check_new_task(org_id=ORG, start_time=START, end_time=END, actor_role=role)
 
 
 @pytest.mark.parametrize("role", [Role.SCHEDULER, Role.ADMIN, None])
 def test_schedulers_admins_and_the_program_generator_create_tasks(role: Role | None) -> None:
     check_new_task(
         org_id=ORG,
-        aircraft_id=AIRCRAFT,
         start_time=START,
         end_time=END,
         actor_role=role,
@@ -507,7 +507,6 @@ def test_a_new_task_can_only_be_assigned_to_a_live_mechanic_of_the_organization(
     with pytest.raises(ValidationFailed) as caught:
         check_new_task(
             org_id=ORG,
-            aircraft_id=AIRCRAFT,
             start_time=START,
             end_time=END,
             actor_role=Role.SCHEDULER,
@@ -517,16 +516,11 @@ def test_a_new_task_can_only_be_assigned_to_a_live_mechanic_of_the_organization(
     assert "assigned_mechanic_id" in caught.value.details["fields"]
 
 
-def test_a_new_task_overlapping_an_active_task_is_a_schedule_overlap() -> None:
-    with pytest.raises(ScheduleOverlap):
-        check_new_task(
-            org_id=ORG,
-            aircraft_id=AIRCRAFT,
-            start_time=START + timedelta(hours=1),
-            end_time=END + timedelta(hours=1),
-            actor_role=Role.SCHEDULER,
-            aircraft_tasks=[make_task(IP)],
-        )
+def test_a_new_task_overlapping_an_active_task_is_a_schedule_overlap_naming_it() -> None:
+    other = make_task(IP)
+    with pytest.raises(ScheduleOverlap) as caught:
+        check_no_overlap(None, AIRCRAFT, START + timedelta(hours=1), END + timedelta(hours=1), [other])
+    assert caught.value.details["conflicting_task_id"] == str(other.id)
 
 
 # --- PATCH of non-state fields ------------------------------------------------------------

@@ -60,10 +60,14 @@ def _result(row: asyncpg.Record) -> CommandResult | None:
     return CommandResult(row["result_status"], body, dict(row["result_headers"] or {}))
 
 
-async def insert_command(conn: Connection, command: Command) -> datetime:
-    created_at: datetime = await conn.fetchval(
-        "INSERT INTO commands (id, org_id, actor, type, payload, principal, request_id, reply_to)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at",
+_INSERT_COMMAND = (
+    "INSERT INTO commands (id, org_id, actor, type, payload, principal, request_id, reply_to)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+)
+
+
+def _command_args(command: Command) -> tuple[object, ...]:
+    return (
         command.id,
         command.org_id,
         command.actor,
@@ -73,7 +77,44 @@ async def insert_command(conn: Connection, command: Command) -> datetime:
         command.request_id,
         command.reply_to,
     )
+
+
+async def insert_command(conn: Connection, command: Command) -> datetime:
+    created_at: datetime = await conn.fetchval(f"{_INSERT_COMMAND} RETURNING created_at", *_command_args(command))
     return created_at
+
+
+async def insert_command_if_absent(conn: Connection, command: Command) -> None:
+    """Make an in-process command (mesh off) pollable: its accepted row, unless its result is stored already.
+
+    If the command's own transaction has written its row but not committed, this waits for it and
+    then leaves the row alone."""
+    await conn.execute(f"{_INSERT_COMMAND} ON CONFLICT (id) DO NOTHING", *_command_args(command))
+
+
+async def store_result(conn: Connection, command: Command, result: CommandResult) -> bool:
+    """Write the command's row with its final result, or complete its accepted row; False when it is final already.
+
+    Mesh off: one statement at the end of the command's own transaction, instead of an insert
+    before it and a lock and an update inside it. A row another execution completed meanwhile is
+    left as it is (the caller rolls its own effects back); an accepted row (written for a 202, or
+    redriven) is completed."""
+    status = CommandStatus.SUCCEEDED if result.succeeded else CommandStatus.FAILED
+    stored = await conn.fetchval(
+        "INSERT INTO commands (id, org_id, actor, type, payload, principal, request_id, reply_to, status,"
+        " result_status, result_body, result_headers, completed_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11::text, '')::json, $12, clock_timestamp())"
+        " ON CONFLICT (id) DO UPDATE SET status = excluded.status, result_status = excluded.result_status,"
+        " result_body = excluded.result_body, result_headers = excluded.result_headers,"
+        " completed_at = excluded.completed_at, updated_at = clock_timestamp()"
+        " WHERE commands.status = 'accepted' RETURNING true",
+        *_command_args(command),
+        status.value,
+        result.status_code,
+        result.body.decode(),
+        result.headers or None,
+    )
+    return stored is not None
 
 
 async def lock_command(conn: Connection, command_id: uuid.UUID) -> LockedCommand | None:

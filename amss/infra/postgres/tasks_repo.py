@@ -1,9 +1,11 @@
 """Maintenance tasks in Postgres: live rows of one organization, version-checked writes, the overlap backstop.
 
 The exclusion constraint `maintenance_tasks_no_overlap` is the last word on overlapping windows.
-An insert or a window change runs in a savepoint, so when the constraint fires (two writers
-racing past the service's pre-check) the transaction survives long enough to read the task it
-collided with, and the error names it as the pre-check would have.
+When the constraint fires (two writers racing past the service's pre-check) the transaction
+survives long enough to read the task it collided with, and the error names it as the pre-check
+would have: an insert names the constraint as its `ON CONFLICT ... DO NOTHING` arbiter (no
+savepoint, so no extra round trips on the common path); a window change, which has no such
+clause, runs in a savepoint.
 """
 
 from __future__ import annotations
@@ -79,12 +81,20 @@ class PgTaskRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def add(self, org_id: uuid.UUID, new: NewTask) -> MaintenanceTask:
-        sql = (
+    async def add(self, org_id: uuid.UUID, new: NewTask) -> MaintenanceTask | None:
+        """Insert a scheduled task in one round trip; None when the aircraft is not live in the organization.
+
+        The insert selects the aircraft (so another organization's or a deleted aircraft inserts
+        nothing) and names the exclusion constraint as its ON CONFLICT arbiter: a window that meets
+        a committed active task inserts nothing either, the transaction lives on, and the follow-up
+        reads (on this failure path only) tell the two apart.
+        """
+        row = await self._conn.fetchrow(
             "INSERT INTO maintenance_tasks (org_id, aircraft_id, program_id, type, start_time, end_time,"
-            f" assigned_mechanic_id, notes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {TASK_COLUMNS}"
-        )
-        args = (
+            " assigned_mechanic_id, notes)"
+            " SELECT a.org_id, a.id, $3::uuid, $4::task_type, $5::timestamptz, $6::timestamptz, $7::uuid, $8::text"
+            " FROM aircraft a WHERE a.org_id = $1 AND a.id = $2 AND a.deleted_at IS NULL"
+            f" ON CONFLICT ON CONSTRAINT {_NO_OVERLAP} DO NOTHING RETURNING {TASK_COLUMNS}",
             org_id,
             new.aircraft_id,
             new.program_id,
@@ -94,10 +104,16 @@ class PgTaskRepository:
             new.assigned_mechanic_id,
             new.notes,
         )
-        row = await self._guarded(org_id, new.aircraft_id, None, new.start_time, new.end_time, sql, args)
-        if row is None:
-            raise LookupError("insert returned no row")
-        return task_from_row(row)
+        if row is not None:
+            return task_from_row(row)
+        live = await self._conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM aircraft WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL)",
+            org_id,
+            new.aircraft_id,
+        )
+        if not live:
+            return None
+        raise await self._overlap_error(org_id, new.aircraft_id, None, new.start_time, new.end_time)
 
     async def get(self, org_id: uuid.UUID, task_id: uuid.UUID, *, for_update: bool = False) -> MaintenanceTask | None:
         lock = " FOR UPDATE" if for_update else ""
@@ -213,9 +229,23 @@ class PgTaskRepository:
         except asyncpg.ExclusionViolationError as exc:
             if getattr(exc, "constraint_name", None) != _NO_OVERLAP:
                 raise
-            others = await self._overlapping(org_id, aircraft_id, task_id, start_time, end_time)
+            raise await self._overlap_error(org_id, aircraft_id, task_id, start_time, end_time) from exc
+
+    async def _overlap_error(
+        self,
+        org_id: uuid.UUID,
+        aircraft_id: uuid.UUID,
+        task_id: uuid.UUID | None,
+        start_time: datetime,
+        end_time: datetime,
+    ) -> ScheduleOverlap:
+        """The constraint refused the window: name the task it met (or, if that one has ended since, say so)."""
+        others = await self._overlapping(org_id, aircraft_id, task_id, start_time, end_time)
+        try:
             check_no_overlap(task_id, aircraft_id, start_time, end_time, others)
-            raise ScheduleOverlap("the task window overlaps an active task of the same aircraft") from exc
+        except ScheduleOverlap as named:
+            return named
+        return ScheduleOverlap("the task window overlaps an active task of the same aircraft")
 
     async def _overlapping(
         self,
