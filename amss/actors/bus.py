@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from amss.actors.executor import CommandExecutor
 from amss.actors.partitioning import partition_of
 from amss.actors.replies import ReplyListener
-from amss.app.commands import Command, CommandResult, record_actor
+from amss.app.commands import Command, CommandResult, command_document, record_actor
 from amss.domain.principal import Actor
 from amss.infra.postgres.commands_repo import insert_command, insert_command_if_absent
 from amss.infra.redis.keys import KeySpace
@@ -39,7 +40,13 @@ class Submission:
 
 
 def stream_entry(command: Command) -> dict[str, str]:
-    entry = {"id": str(command.id), "actor": command.actor, "type": command.type}
+    """id, actor and type to route it, and the whole command (`cmd`), so a fresh entry runs without reading its row."""
+    entry = {
+        "id": str(command.id),
+        "actor": command.actor,
+        "type": command.type,
+        "cmd": orjson.dumps(command_document(command)).decode(),
+    }
     if command.request_id is not None:
         entry["rid"] = str(command.request_id)
     return entry
@@ -89,7 +96,7 @@ class CommandBus:
         assert self._local is not None
         if wait <= 0:
             await self._accept(command)
-        task = asyncio.create_task(self._local.execute_new(command))
+        task = asyncio.create_task(self._local.execute_unlocked(command, row_exists=wait <= 0))
         self._background.add(task)
         task.add_done_callback(self._finished)
         if wait > 0:
@@ -99,7 +106,7 @@ class CommandBus:
             await self._accept(command)  # still running: the 202's Location must resolve
         return Submission(command.id, None)
 
-    def _finished(self, task: asyncio.Task[CommandResult]) -> None:
+    def _finished(self, task: asyncio.Task[CommandResult | None]) -> None:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
             # the caller may have had its 202 already: the accepted row stays, the worker's redriver retries it

@@ -1,9 +1,10 @@
 """Executes one command exactly once.
 
 One transaction: lock the command row; if it is already terminal, return the stored result;
-otherwise run the handler, store its result on the row, commit. With the mesh off the command runs
-in the process that accepted it, before it has a row: the row is written once, with its result,
-at the end of the command's transaction (`execute_new`). A rule the handler breaks (a
+otherwise run the handler, store its result on the row, commit. That is the path for entries that
+may have run before (recovered from a pending list, retried). A fresh entry carries the command, and
+with the mesh off the accepting process holds it: `execute_unlocked` runs it without the lock and
+completes (or, mesh off, writes) the row as the transaction's last statement. A rule the handler breaks (a
 domain error, or a constraint the database enforces) rolls that transaction back and is stored
 as a normal `failed` result in a second, short one; anything else is an infrastructure failure
 that rolls everything back and is raised, so the entry stays unacknowledged and is delivered
@@ -94,31 +95,37 @@ class CommandExecutor:
             except _Rejected as rejected:
                 return await self._record(conn, command_id, rejected.error)
 
-    async def execute_new(self, command: Command) -> CommandResult:
-        """Run a command that has no row yet (mesh off) and store it with its result in the same transaction.
+    async def execute_unlocked(self, command: Command, *, row_exists: bool) -> CommandResult | None:
+        """Run a command whose content the caller holds, without locking its row first; its final result.
 
-        Nothing locks the row first: if another execution finished the command meanwhile (its
-        accepted row, written for a 202, was redriven to a worker), the final upsert finds it
-        final, this execution's effects roll back and the stored result stands.
+        For the common case: a fresh stream entry (which carries the command; `row_exists`, the API
+        wrote the accepted row) or a command run in the accepting process with the mesh off (the row
+        is written here, with the result, unless a 202 made it exist). The row is completed by the
+        last statement of the command's transaction, only if still accepted: if another execution
+        finished it meanwhile, this one's effects roll back and the stored result stands (None if
+        there is no row at all). A rejection is stored by one statement of its own.
         """
         async with asyncio.timeout(self._timeout), self._pool.acquire() as conn:
             try:
                 async with conn.transaction():
                     result = await self._run(conn, command)
-                    if not await store_result(conn, command, result):
+                    if not await self._finish(conn, command, result, row_exists):
                         raise _AlreadyFinal
                     return result
             except _Rejected as rejected:
                 result = rejection(command, rejected.error)
-                async with conn.transaction():
-                    if await store_result(conn, command, result):
-                        return result
+                if await self._finish(conn, command, result, row_exists):
+                    return result
             except _AlreadyFinal:
                 pass
-            locked = await lock_command(conn, command.id)
-            if locked is None or locked.result is None:
-                raise LookupError(f"command {command.id} is final but its result is not stored")
-            return locked.result
+            stored = await lock_command(conn, command.id)  # outside a transaction: a plain read
+        return stored.result if stored is not None else None
+
+    @staticmethod
+    async def _finish(conn: Connection, command: Command, result: CommandResult, row_exists: bool) -> bool:
+        if row_exists:
+            return await complete_command(conn, command.id, result)
+        return await store_result(conn, command, result)
 
     async def _record(
         self, conn: Connection, command_id: uuid.UUID, error: DomainError

@@ -163,3 +163,66 @@ async def test_an_unknown_type_is_rejected_and_a_missing_command_is_none(
     outcome = await executor.execute(command.id)
     assert outcome is not None and outcome[1].status_code == 400
     assert await executor.execute(uuid.uuid4()) is None
+
+
+# --- without the row lock: a fresh stream entry carries the command (row written by the API) ---------
+
+
+async def test_an_unlocked_run_completes_the_row_and_a_repeat_rolls_back_to_the_stored_result(
+    executor: CommandExecutor, recorder: Recorder, pg_pool: asyncpg.Pool
+) -> None:
+    command = await _command(pg_pool, "t.ok")
+    first = await executor.execute_unlocked(command, row_exists=True)
+    second = await executor.execute_unlocked(command, row_exists=True)
+    locked = await executor.execute(command.id)
+    assert first is not None and locked is not None
+    assert first == second == locked[1]
+    assert first.headers == {"Location": "/x/1"}
+    assert recorder.calls == 2, "the repeat runs its handler, then finds the command final"
+    row = await _row(pg_pool, command.id)
+    assert (row["status"], row["result_status"], row["effects"]) == ("succeeded", 201, 1)
+    assert row["body"].encode() == first.body
+
+
+async def test_concurrent_unlocked_runs_of_one_command_commit_one_set_of_effects(
+    executor: CommandExecutor, pg_pool: asyncpg.Pool
+) -> None:
+    command = await _command(pg_pool, "t.ok")
+    results = await asyncio.gather(*(executor.execute_unlocked(command, row_exists=True) for _ in range(5)))
+    assert len({result.body for result in results if result is not None}) == 1
+    assert None not in results
+    assert (await _row(pg_pool, command.id))["effects"] == 1
+
+
+async def test_an_unlocked_rejection_is_stored_in_one_statement_without_effects(
+    executor: CommandExecutor, pg_pool: asyncpg.Pool
+) -> None:
+    command = await _command(pg_pool, "t.rejected")
+    result = await executor.execute_unlocked(command, row_exists=True)
+    assert result is not None and result.status_code == 409
+    row = await _row(pg_pool, command.id)
+    assert (row["status"], row["result_status"], row["effects"]) == ("failed", 409, 0)
+    assert row["body"].encode() == result.body
+    # a rejection of a command that is final already leaves the stored result alone
+    assert await executor.execute_unlocked(command, row_exists=True) == result
+
+
+async def test_an_unlocked_infrastructure_failure_leaves_the_command_accepted(
+    executor: CommandExecutor, pg_pool: asyncpg.Pool
+) -> None:
+    command = await _command(pg_pool, "t.broken")
+    with pytest.raises(ConnectionResetError):
+        await executor.execute_unlocked(command, row_exists=True)
+    row = await _row(pg_pool, command.id)
+    assert (row["status"], row["result_status"], row["effects"]) == ("accepted", None, 0)
+
+
+async def test_an_unlocked_run_of_a_command_without_a_row_keeps_no_effects(
+    executor: CommandExecutor, recorder: Recorder, pg_pool: asyncpg.Pool
+) -> None:
+    command = await _command(pg_pool, "t.ok")
+    ghost = Command(uuid.uuid4(), command.org_id, command.actor, "t.ok", {}, {"job": "test"})
+    assert await executor.execute_unlocked(ghost, row_exists=True) is None
+    assert recorder.calls == 1
+    async with pg_pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM command_probe_log WHERE command_id = $1", ghost.id) == 0

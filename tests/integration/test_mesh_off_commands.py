@@ -169,7 +169,7 @@ async def test_an_in_process_run_that_loses_to_another_execution_rolls_back_and_
     command = diag_command(tenant.org_id, {"seq": 3})
     await insert_command(conn, command)  # the accepted row the 202 wrote
 
-    in_process = asyncio.create_task(in_process_executor.execute_new(command))
+    in_process = asyncio.create_task(in_process_executor.execute_unlocked(command, row_exists=False))
     await asyncio.sleep(0.2)
     redriven = await worker_executor.execute(command.id)
     assert redriven is not None
@@ -194,7 +194,7 @@ async def test_a_rejected_in_process_command_is_stored_failed_without_its_effect
 
     executor = CommandExecutor(pg_pool, {"diag.record": breaks_a_rule}, 30.0, "api-in-process")
     command = diag_command(tenant.org_id, {"seq": 1})
-    result = await executor.execute_new(command)
+    result = await executor.execute_unlocked(command, row_exists=False)
     assert result.status_code == 409
     assert orjson.loads(result.body)["code"] == "CONFLICT"
     row = await command_row(conn, command.id)
@@ -203,5 +203,5 @@ async def test_a_rejected_in_process_command_is_stored_failed_without_its_effect
     assert await probe_rows(conn, command.id) == 0
 
     unknown = dataclasses.replace(command, id=uuid.uuid4(), type="diag.nonexistent")
-    result = await executor.execute_new(unknown)
+    result = await executor.execute_unlocked(unknown, row_exists=False)
     assert (result.status_code, orjson.loads(result.body)["code"]) == (400, "VALIDATION_ERROR")

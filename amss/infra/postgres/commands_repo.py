@@ -131,9 +131,10 @@ async def lock_command(conn: Connection, command_id: uuid.UUID) -> LockedCommand
 
 async def complete_command(
     conn: Connection, command_id: uuid.UUID, result: CommandResult, error: str | None = None
-) -> None:
+) -> bool:
+    """Store the final result on an accepted row; False when the row is final already (or missing)."""
     status = CommandStatus.SUCCEEDED if result.succeeded else CommandStatus.FAILED
-    await conn.execute(
+    outcome: str = await conn.execute(
         # an empty body (204) is stored as NULL: '' is not JSON
         "UPDATE commands SET status = $2, result_status = $3, result_body = NULLIF($4::text, '')::json,"
         " result_headers = $5,"
@@ -146,6 +147,7 @@ async def complete_command(
         result.headers or None,
         error,
     )
+    return outcome == "UPDATE 1"
 
 
 async def get_command(conn: Connection, org_id: uuid.UUID, command_id: uuid.UUID) -> StoredCommand | None:
