@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from amss.actors.executor import CommandExecutor
 from amss.actors.partitioning import partition_of
 from amss.actors.replies import ReplyListener
-from amss.app.commands import Command, CommandResult, command_document, record_actor
+from amss.app.commands import Command, CommandResult, record_actor
 from amss.domain.principal import Actor
 from amss.infra.postgres.commands_repo import insert_command, insert_command_if_absent
 from amss.infra.redis.keys import KeySpace
@@ -40,13 +39,7 @@ class Submission:
 
 
 def stream_entry(command: Command) -> dict[str, str]:
-    """id, actor and type to route it, and the whole command (`cmd`), so a fresh entry runs without reading its row."""
-    entry = {
-        "id": str(command.id),
-        "actor": command.actor,
-        "type": command.type,
-        "cmd": orjson.dumps(command_document(command)).decode(),
-    }
+    entry = {"id": str(command.id), "actor": command.actor, "type": command.type}
     if command.request_id is not None:
         entry["rid"] = str(command.request_id)
     return entry

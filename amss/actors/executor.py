@@ -1,14 +1,14 @@
 """Executes one command exactly once.
 
 One transaction: lock the command row; if it is already terminal, return the stored result;
-otherwise run the handler, store its result on the row, commit. That is the path for entries that
-may have run before (recovered from a pending list, retried). A fresh entry carries the command, and
-with the mesh off the accepting process holds it: `execute_unlocked` runs it without the lock and
-completes (or, mesh off, writes) the row as the transaction's last statement. A rule the handler breaks (a
-domain error, or a constraint the database enforces) rolls that transaction back and is stored
-as a normal `failed` result in a second, short one; anything else is an infrastructure failure
-that rolls everything back and is raised, so the entry stays unacknowledged and is delivered
-again.
+otherwise run the handler, store its result on the row, commit (ARCHITECTURE.md, step 4). With the
+mesh off the accepting process runs the command itself, before it has a row: `execute_unlocked`
+writes the row (or completes the accepted one a 202 made) as the transaction's last statement.
+
+A rule the handler breaks (a domain error, or a constraint the database enforces) rolls that
+transaction back and is stored as a normal `failed` result in a second, short one; anything else
+is an infrastructure failure that rolls everything back and is raised, so the entry stays
+unacknowledged and is delivered again.
 """
 
 from __future__ import annotations
@@ -98,12 +98,12 @@ class CommandExecutor:
     async def execute_unlocked(self, command: Command, *, row_exists: bool) -> CommandResult | None:
         """Run a command whose content the caller holds, without locking its row first; its final result.
 
-        For the common case: a fresh stream entry (which carries the command; `row_exists`, the API
-        wrote the accepted row) or a command run in the accepting process with the mesh off (the row
-        is written here, with the result, unless a 202 made it exist). The row is completed by the
-        last statement of the command's transaction, only if still accepted: if another execution
-        finished it meanwhile, this one's effects roll back and the stored result stands (None if
-        there is no row at all). A rejection is stored by one statement of its own.
+        Mesh off: the accepting process runs the command; its row is written here, with the
+        result, unless the caller is to get a 202 (`row_exists`: the accepted row was written
+        first). The row is written or completed by the last statement of the command's
+        transaction, only while not final: if another execution finished it meanwhile (the 202's
+        accepted row redriven to a worker), this one's effects roll back and the stored result
+        stands (None if there is no row at all). A rejection is stored by one statement of its own.
         """
         async with asyncio.timeout(self._timeout), self._pool.acquire() as conn:
             try:

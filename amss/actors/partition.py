@@ -19,14 +19,13 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from amss.actors.executor import CommandExecutor
 from amss.actors.metrics import MeshMetrics
 from amss.actors.replies import add_reply
-from amss.app.commands import Command, CommandResult, command_from_document
+from amss.app.commands import CommandResult
 from amss.infra.redis.keys import COMMAND_GROUP, KeySpace
 
 log = logging.getLogger(__name__)
@@ -41,8 +40,6 @@ class Entry:
     request_id: str | None = None
     # read back from the pending list (a previous owner or attempt may have started it)
     recovered: bool = False
-    # the whole command, as the entry carries it (absent from entries written by older code)
-    command: Command | None = None
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -171,27 +168,15 @@ class PartitionConsumer:
         if self._stopping:
             return
         try:
-            command_id, actor, command_type = (
+            entry = Entry(
+                entry_id,
                 uuid.UUID(fields[b"id"].decode()),
                 fields[b"actor"].decode(),
                 fields[b"type"].decode(),
-            )
-            document = fields.get(b"cmd")
-            command = (
-                command_from_document(command_id, actor, command_type, orjson.loads(document))
-                if document is not None
-                else None
-            )
-            entry = Entry(
-                entry_id,
-                command_id,
-                actor,
-                command_type,
                 fields[b"rid"].decode() if b"rid" in fields else None,
                 recovered,
-                command,
             )
-        except (KeyError, TypeError, ValueError, AttributeError, orjson.JSONDecodeError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             # an entry deleted while pending, or one this code cannot read: nothing to run
             log.warning("unreadable command entry acknowledged", extra={"partition": self.partition})
             await self._acknowledge(entry_id)
@@ -252,10 +237,6 @@ class PartitionConsumer:
                     attempt = await self._executor.begin_attempt(entry.command_id)
                 if attempt is not None and attempt > self._max_deliveries:
                     outcome = await self._dead_letter(entry, attempt - 1, last_error)
-                elif entry.command is not None and not entry.recovered and not failures:
-                    # a fresh entry cannot have run before: no need to lock the row first
-                    result = await self._executor.execute_unlocked(entry.command, row_exists=True)
-                    outcome = (entry.command, result) if result is not None else None
                 else:
                     outcome = await self._executor.execute(entry.command_id)
                 break

@@ -57,35 +57,6 @@ class Command:
         )
 
 
-def command_document(command: Command) -> dict[str, Any]:
-    """What a stream entry carries besides id, actor and type, so a worker need not read the row first."""
-    return {
-        "org_id": str(command.org_id),
-        "payload": command.payload,
-        "principal": command.principal,
-        "request_id": str(command.request_id) if command.request_id else None,
-        "reply_to": command.reply_to,
-    }
-
-
-def command_from_document(command_id: uuid.UUID, actor: str, type_: str, document: dict[str, Any]) -> Command:
-    """The inverse of `command_document`; KeyError, TypeError or ValueError for a document it cannot read."""
-    request_id = document["request_id"]
-    payload, principal = document["payload"], document["principal"]
-    if not isinstance(payload, dict) or not isinstance(principal, dict):
-        raise TypeError("payload and principal must be objects")
-    return Command(
-        id=command_id,
-        org_id=uuid.UUID(document["org_id"]),
-        actor=actor,
-        type=type_,
-        payload=payload,
-        principal=principal,
-        request_id=uuid.UUID(request_id) if request_id else None,
-        reply_to=document["reply_to"],
-    )
-
-
 def record_actor(actor: Actor) -> dict[str, Any]:
     """The JSON form of an actor, for the command row's `principal`."""
     if actor.principal is None:

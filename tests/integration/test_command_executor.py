@@ -165,7 +165,7 @@ async def test_an_unknown_type_is_rejected_and_a_missing_command_is_none(
     assert await executor.execute(uuid.uuid4()) is None
 
 
-# --- without the row lock: a fresh stream entry carries the command (row written by the API) ---------
+# --- mesh off, no row lock: the accepting process runs the command; here its accepted row exists (a 202) ---
 
 
 async def test_an_unlocked_run_completes_the_row_and_a_repeat_rolls_back_to_the_stored_result(

@@ -4,31 +4,24 @@ a poison command is dead-lettered without blocking its actor, and a rule violati
 from __future__ import annotations
 
 import itertools
-import uuid
 from typing import Any
 
 import asyncpg
 import orjson
 
-from amss.actors.bus import stream_entry
-from amss.actors.partitioning import aircraft_actor, partition_of
-from amss.app.commands import Command
-from amss.infra.postgres.commands_repo import insert_command
+from amss.actors.partitioning import aircraft_actor
 from tests.backends import Backends
 from tests.integration.factories import make_org
 from tests.mesh_support import (
-    PARTITIONS,
     Load,
     assert_actor_order,
     assert_exactly_once,
     mesh_backends,
     mesh_worker,
     new_actors,
-    pending_commands,
     probe_rows,
     sequences_by_actor,
     wait_all_terminal,
-    wait_until,
 )
 
 
@@ -123,44 +116,3 @@ async def test_unknown_command_type_is_a_plain_rejection_not_a_dead_letter(
     assert orjson.loads(rejected.result.body)["code"] == "VALIDATION_ERROR"
     status = await conn.fetchval("SELECT status::text FROM commands WHERE id = $1", rejected.command_id)
     assert (status, dead_letters) == ("failed", 0)
-
-
-async def test_every_form_of_entry_runs_its_command_exactly_once(
-    database_url: str, backends: Backends, conn: asyncpg.Connection
-) -> None:
-    """A fresh entry carries the command and runs without locking its row; a duplicate of it (a redrive of a
-    command whose first entry is still queued) finds the command final and rolls its own run back; an
-    entry without the command (written by older code) runs through the row lock; an entry whose command
-    cannot be read is acknowledged and left alone."""
-    org_id = await make_org(conn)
-    actor = aircraft_actor(org_id, org_id)
-    stream_of = {
-        "duplicated": Command(uuid.uuid4(), org_id, actor, "diag.record", {"seq": 1}, {"job": "test"}),
-        "bare": Command(uuid.uuid4(), org_id, actor, "diag.record", {"seq": 2}, {"job": "test"}),
-        "garbled": Command(uuid.uuid4(), org_id, actor, "diag.record", {"seq": 3}, {"job": "test"}),
-    }
-    for command in stream_of.values():
-        await insert_command(conn, command)
-    async with mesh_backends(database_url, backends.redis_url) as mesh:
-        stream = mesh.keys.command_stream(partition_of(actor, PARTITIONS))
-        duplicated, bare, garbled = stream_of.values()
-        await mesh.redis.xadd(stream, stream_entry(duplicated))
-        await mesh.redis.xadd(stream, stream_entry(duplicated))
-        await mesh.redis.xadd(stream, {"id": str(bare.id), "actor": actor, "type": bare.type})
-        await mesh.redis.xadd(stream, {**stream_entry(garbled), "cmd": "{not json"})
-        async with mesh_worker(database_url, backends.redis_url, mesh.keys):
-
-            async def drained() -> bool:
-                return await pending_commands(mesh.redis, mesh.keys, partition_of(actor, PARTITIONS)) == set() and (
-                    await mesh.redis.xlen(stream) == 0
-                )
-
-            await wait_until(drained, "every entry to be acknowledged")
-            statuses = {
-                name: await conn.fetchval("SELECT status::text FROM commands WHERE id = $1", command.id)
-                for name, command in stream_of.items()
-            }
-
-    assert statuses == {"duplicated": "succeeded", "bare": "succeeded", "garbled": "accepted"}
-    rows = await probe_rows(conn, org_id)
-    assert sorted(row["seq"] for row in rows) == [1, 2], "each readable command should have run exactly once"
