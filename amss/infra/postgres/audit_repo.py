@@ -1,4 +1,6 @@
-"""Writes audit_logs rows (insert only: the table's triggers reject any other change)."""
+"""audit_logs: a unit of work's rows (collected in its journal, written when it commits) and the reads.
+
+Insert only: the table's triggers reject any other change."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import asyncpg
 from amss.app.paging import Page, PageRequest
 from amss.domain.audit import AuditEntry, AuditFilter, AuditRecord
 from amss.domain.enums import AuditAction
+from amss.infra.postgres.journal import Journal
 from amss.infra.postgres.listing import Where, fetch_page
 from amss.infra.postgres.sql import Connection
 
@@ -63,11 +66,13 @@ def _where(org_id: uuid.UUID, audit_filter: AuditFilter) -> Where:
 
 
 class PgAuditRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, journal: Journal) -> None:
         self._conn = conn
+        self._journal = journal
 
     async def add(self, entry: AuditEntry) -> None:
-        await insert_audit_entry(self._conn, entry)
+        """Collected in the unit of work's journal: written with its outbox events as the unit of work commits."""
+        self._journal.audit(entry)
 
     async def list_page(self, org_id: uuid.UUID, page: PageRequest, audit_filter: AuditFilter) -> Page[AuditRecord]:
         select = f"SELECT {_COLUMNS} FROM audit_logs"

@@ -17,6 +17,7 @@ from amss.infra.postgres.aircraft_repo import PgAircraftRepository
 from amss.infra.postgres.audit_repo import PgAuditRepository
 from amss.infra.postgres.compliance_repo import PgComplianceRepository
 from amss.infra.postgres.errors import translate
+from amss.infra.postgres.journal import Journal
 from amss.infra.postgres.organizations_repo import PgOrganizationRepository
 from amss.infra.postgres.outbox_repo import PgOutboxRepository
 from amss.infra.postgres.parts_repo import PgPartDefinitionRepository, PgPartItemRepository, PgPartReservationRepository
@@ -44,14 +45,17 @@ class Repositories:
     tasks: PgTaskRepository
     compliance_items: PgComplianceRepository
     programs: PgProgramRepository
+    # the audit rows and outbox events collected so far, written in one statement on commit
+    journal: Journal
 
     def attach(self, conn: Connection) -> None:
+        self.journal = Journal()
         self.organizations = PgOrganizationRepository(conn)
         self.users = PgUserRepository(conn)
         self.refresh_tokens = PgRefreshTokenRepository(conn)
         self.aircraft = PgAircraftRepository(conn)
-        self.audit = PgAuditRepository(conn)
-        self.outbox = PgOutboxRepository(conn)
+        self.audit = PgAuditRepository(conn, self.journal)
+        self.outbox = PgOutboxRepository(self.journal)
         self.part_definitions = PgPartDefinitionRepository(conn)
         self.part_items = PgPartItemRepository(conn)
         self.part_reservations = PgPartReservationRepository(conn)
@@ -105,6 +109,7 @@ class PostgresUnitOfWork(Repositories):
     async def commit(self) -> None:
         assert self._transaction is not None, "unit of work not entered"
         try:
+            await self.journal.flush(self.connection)
             await self._transaction.commit()
         except asyncpg.PostgresError as exc:
             domain_error = translate(exc)
@@ -117,8 +122,10 @@ class PostgresUnitOfWork(Repositories):
 class BoundUnitOfWork(Repositories):
     """A unit of work inside a transaction someone else owns (the command executor's).
 
-    Entering starts nothing and `commit()` commits nothing: the owner commits once, together with
-    the command row's result. Violations still leave as domain errors.
+    Entering starts nothing and `commit()` commits nothing but writes the journal: the owner
+    commits once, together with the command row's result. A block that ends cleanly without
+    `commit()` writes its journal too, since its effects commit with the owner's transaction
+    anyway. Violations still leave as domain errors.
     """
 
     def __init__(self, conn: Connection) -> None:
@@ -131,10 +138,18 @@ class BoundUnitOfWork(Repositories):
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if exc is None:
+            await self.commit()  # the journal, should the block have ended without it
+            return
         if isinstance(exc, asyncpg.PostgresError):
             domain_error = translate(exc)
             if domain_error is not None:
                 raise domain_error from exc
 
     async def commit(self) -> None:
-        return None
+        try:
+            await self.journal.flush(self.connection)
+        except asyncpg.PostgresError as exc:
+            if (domain_error := translate(exc)) is not None:
+                raise domain_error from exc
+            raise
