@@ -16,11 +16,14 @@ from prometheus_client import CollectorRegistry
 
 from amss.config import Settings
 from amss.infra.postgres.pool import create_pool
+from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.client import create_redis
 
 SETTINGS = web.AppKey("settings", Settings)
 PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", redis.Redis)
+# the hot paths' Redis commands (rate limits, command XADDs, replies), coalesced per loop turn
+REDIS_BATCHER = web.AppKey("redis_batcher", PipelineBatcher)
 METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 
 
@@ -37,9 +40,11 @@ async def postgres_context(app: web.Application) -> AsyncIterator[None]:
 async def redis_context(app: web.Application) -> AsyncIterator[None]:
     client = create_redis(app[SETTINGS].effective_redis_url)
     app[REDIS] = client
+    app[REDIS_BATCHER] = batcher = PipelineBatcher(client)
     try:
         yield
     finally:
+        await batcher.close()
         await client.aclose()
 
 

@@ -26,6 +26,7 @@ from amss.actors.replies import ReplyListener
 from amss.app.commands import Command, CommandResult, record_actor
 from amss.domain.principal import Actor
 from amss.infra.postgres.commands_repo import insert_command, insert_command_if_absent
+from amss.infra.redis.batching import PipelineBatcher, RedisCommand
 from amss.infra.redis.keys import KeySpace
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class CommandBus:
         partitions: int,
         replies: ReplyListener | None,
         local_executor: CommandExecutor | None = None,
+        batcher: PipelineBatcher | None = None,
     ) -> None:
         if replies is None and local_executor is None:
             raise ValueError("a bus needs a reply listener (mesh on) or a local executor (mesh off)")
@@ -63,6 +65,8 @@ class CommandBus:
         self._partitions = partitions
         self._replies = replies
         self._local = local_executor
+        # XADDs of requests submitting at the same moment share a round trip
+        self._batcher = batcher or PipelineBatcher(client)
         self._background: set[asyncio.Task[Any]] = set()
 
     async def submit(
@@ -113,7 +117,7 @@ class CommandBus:
         assert self._replies is not None
         future = self._replies.expect(command.id) if wait > 0 else None
         try:
-            await enqueue(self._redis, self._keys, self._partitions, command)
+            await self._batcher.call(*enqueue_command(self._keys, self._partitions, command))
         except (RedisError, OSError) as exc:
             # the row is durable: the redriver will enqueue it; the client polls meanwhile
             log.warning(
@@ -134,6 +138,12 @@ class CommandBus:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def enqueue_command(keys: KeySpace, partitions: int, command: Command) -> RedisCommand:
+    """The XADD that puts the command on its actor's partition stream."""
+    stream = keys.command_stream(partition_of(command.actor, partitions))
+    return ("XADD", stream, "*", *(item for pair in stream_entry(command).items() for item in pair))
 
 
 async def enqueue(client: Redis, keys: KeySpace, partitions: int, command: Command) -> None:

@@ -29,6 +29,7 @@ from amss.actors.metrics import MeshMetrics
 from amss.actors.partition import PartitionConsumer
 from amss.actors.partitioning import partitions_of
 from amss.infra.postgres.commands_repo import claim_stale_commands
+from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.keys import KeySpace
 
 log = logging.getLogger(__name__)
@@ -56,10 +57,13 @@ class MeshWorker:
         keys: KeySpace,
         handlers: Mapping[str, CommandHandler],
         metrics: MeshMetrics,
+        batcher: PipelineBatcher | None = None,
     ) -> None:
         self.config = config
         self._pool = pool
         self._client = client
+        # replies and acknowledgements of commands that finish in the same loop turn share a round trip
+        self._batcher = batcher or PipelineBatcher(client)
         self._keys = keys
         self._metrics = metrics
         self.executor = CommandExecutor(pool, handlers, config.command_timeout, config.worker_id)
@@ -122,6 +126,7 @@ class MeshWorker:
                 partition,
                 epoch,
                 client=self._client,
+                batcher=self._batcher,
                 keys=self._keys,
                 executor=self.executor,
                 slots=self._slots,

@@ -24,8 +24,9 @@ from redis.exceptions import RedisError, ResponseError
 
 from amss.actors.executor import CommandExecutor
 from amss.actors.metrics import MeshMetrics
-from amss.actors.replies import add_reply
+from amss.actors.replies import reply_commands
 from amss.app.commands import CommandResult
+from amss.infra.redis.batching import PipelineBatcher, RedisCommand
 from amss.infra.redis.keys import COMMAND_GROUP, KeySpace
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class PartitionConsumer:
         epoch: int,
         *,
         client: Redis,
+        batcher: PipelineBatcher | None = None,
         keys: KeySpace,
         executor: CommandExecutor,
         slots: asyncio.Semaphore,
@@ -69,6 +71,7 @@ class PartitionConsumer:
         self.partition = partition
         self.epoch = epoch
         self._client = client
+        self._batcher = batcher or PipelineBatcher(client)
         self._stream = keys.command_stream(partition)
         self._dead_letters = keys.dead_letter_stream
         self._consumer = f"p{partition}"
@@ -290,25 +293,22 @@ class PartitionConsumer:
     async def _reply_and_acknowledge(
         self, stream: str, command_id: uuid.UUID, result: CommandResult, entry_id: bytes
     ) -> None:
-        """Reply and acknowledge in one round trip (after the commit: a lost ack only means a re-send)."""
+        """Reply and acknowledge in one round trip, shared with other commands finishing now (after the
+        commit: a lost ack only means a re-send)."""
         try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                add_reply(pipe, stream, command_id, result)
-                pipe.xack(self._stream, COMMAND_GROUP, entry_id)
-                pipe.xdel(self._stream, entry_id)
-                await pipe.execute()
+            await self._batcher.group([*reply_commands(stream, command_id, result), *self._acknowledgement(entry_id)])
         except (RedisError, OSError) as exc:
             log.warning(
                 "reply or acknowledge failed; the entry will be answered again from the stored result",
                 extra={"command_id": str(command_id), "error": repr(exc)},
             )
 
+    def _acknowledgement(self, entry_id: bytes) -> list[RedisCommand]:
+        return [("XACK", self._stream, COMMAND_GROUP, entry_id), ("XDEL", self._stream, entry_id)]
+
     async def _acknowledge(self, entry_id: bytes) -> None:
         try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                pipe.xack(self._stream, COMMAND_GROUP, entry_id)
-                pipe.xdel(self._stream, entry_id)
-                await pipe.execute()
+            await self._batcher.group(self._acknowledgement(entry_id))
         except (RedisError, OSError) as exc:
             # still pending: it will be delivered again and answered from the stored result
             log.warning("acknowledge failed", extra={"partition": self.partition, "error": repr(exc)})

@@ -14,10 +14,10 @@ from typing import Any, Final
 
 import orjson
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from amss.app.commands import CommandResult
+from amss.infra.redis.batching import RedisCommand
 
 log = logging.getLogger(__name__)
 REPLY_STREAM_MAXLEN: Final = 10_000
@@ -39,10 +39,13 @@ def decode_reply(fields: dict[bytes, bytes]) -> tuple[uuid.UUID, CommandResult]:
     )
 
 
-def add_reply(pipe: Pipeline, stream: str, command_id: uuid.UUID, result: CommandResult) -> None:
-    """Queue the reply on a pipeline: a bounded stream that expires with its reader."""
-    pipe.xadd(stream, encode_reply(command_id, result), maxlen=REPLY_STREAM_MAXLEN, approximate=True)  # type: ignore[arg-type]
-    pipe.expire(stream, REPLY_STREAM_TTL_SECONDS)
+def reply_commands(stream: str, command_id: uuid.UUID, result: CommandResult) -> list[RedisCommand]:
+    """The reply as Redis commands: an entry on a bounded stream that expires with its reader."""
+    fields = [item for pair in encode_reply(command_id, result).items() for item in pair]
+    return [
+        ("XADD", stream, "MAXLEN", "~", REPLY_STREAM_MAXLEN, "*", *fields),
+        ("EXPIRE", stream, REPLY_STREAM_TTL_SECONDS),
+    ]
 
 
 class ReplyListener:

@@ -17,7 +17,7 @@ from amss.actors.registry import command_handlers
 from amss.actors.replies import ReplyListener
 from amss.config import Settings
 from amss.infra.redis.keys import KeySpace
-from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
+from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, REDIS_BATCHER, SETTINGS
 
 MESH_WORKER = web.AppKey("mesh_worker", MeshWorker)
 COMMAND_BUS = web.AppKey("command_bus", CommandBus)
@@ -45,6 +45,7 @@ async def mesh_worker_context(app: web.Application) -> AsyncIterator[None]:
         KeySpace(settings.amss_redis_prefix),
         command_handlers(settings, app[REDIS]),
         MeshMetrics.register(app[METRICS_REGISTRY]),
+        app[REDIS_BATCHER],
     )
     app[MESH_WORKER] = worker
     await worker.start()
@@ -69,7 +70,7 @@ async def command_bus_context(app: web.Application) -> AsyncIterator[None]:
             settings.amss_command_timeout.total_seconds(),
             f"api-{settings.amss_instance_id}",
         )
-    bus = CommandBus(app[PG_POOL], app[REDIS], keys, settings.amss_partitions, replies, local)
+    bus = CommandBus(app[PG_POOL], app[REDIS], keys, settings.amss_partitions, replies, local, app[REDIS_BATCHER])
     app[COMMAND_BUS] = bus
     try:
         yield

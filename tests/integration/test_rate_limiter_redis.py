@@ -8,13 +8,15 @@ import uuid
 import pytest
 import redis.asyncio as redis
 
+from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.rate_limit import SlidingWindowLimiter
 
 
-@pytest.fixture
-def limiter(redis_client: redis.Redis, key_space: KeySpace) -> SlidingWindowLimiter:
-    return SlidingWindowLimiter(redis_client, key_space)
+@pytest.fixture(params=["batched", "one round trip per hit"])
+def limiter(request: pytest.FixtureRequest, redis_client: redis.Redis, key_space: KeySpace) -> SlidingWindowLimiter:
+    batcher = PipelineBatcher(redis_client) if request.param == "batched" else None
+    return SlidingWindowLimiter(redis_client, key_space, batcher)
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from amss.domain.organizations import OrgPolicy
 from amss.infra.postgres.organizations_repo import PgOrganizationRepository
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.rate_limit import RateDecision, SlidingWindowLimiter
-from amss.runtime import PG_POOL, REDIS, SETTINGS
+from amss.runtime import PG_POOL, REDIS, REDIS_BATCHER, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ async def rate_limit_context(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the limiter and the policy cache, over the Redis client and Postgres pool built before it."""
     settings = app[SETTINGS]
     app[RATE_LIMITS] = RateLimits(
-        limiter=SlidingWindowLimiter(app[REDIS], KeySpace(settings.amss_redis_prefix)),
+        limiter=SlidingWindowLimiter(app[REDIS], KeySpace(settings.amss_redis_prefix), app[REDIS_BATCHER]),
         policies=PolicyCache(postgres_policy_loader(app[PG_POOL])),
         login_per_ip=settings.login_rate_limit_per_ip,
         login_per_email=settings.login_rate_limit_per_email,

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
+from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.keys import KeySpace
 
 _MICROSECONDS: Final = 1_000_000
@@ -68,8 +70,13 @@ def decision_from_reply(reply: Sequence[int], limit: int) -> RateDecision:
 
 
 class SlidingWindowLimiter:
-    def __init__(self, redis: Redis, keys: KeySpace) -> None:
+    """Runs the script by its SHA1 (loading it once Redis says it does not know it), through a batcher
+    when one is given, so that concurrent checks share a round trip."""
+
+    def __init__(self, redis: Redis, keys: KeySpace, batcher: PipelineBatcher | None = None) -> None:
+        self._redis = redis
         self._keys = keys
+        self._batcher = batcher
         self._script = redis.register_script(_SLIDING_WINDOW_LOG)
 
     async def hit(self, key_parts: tuple[str, ...], limit: int, window_seconds: int = 60) -> RateDecision:
@@ -81,8 +88,14 @@ class SlidingWindowLimiter:
             raise ValueError("a rate limit key needs at least one part")
         if limit < 1 or window_seconds < 1:
             raise ValueError("limit and window_seconds must be at least 1")
-        reply = await self._script(
-            keys=[self._keys.rate_limit(*key_parts)],
-            args=[limit, window_seconds * _MICROSECONDS, secrets.token_hex(8)],
-        )
+        key = self._keys.rate_limit(*key_parts)
+        args = (limit, window_seconds * _MICROSECONDS, secrets.token_hex(8))
+        if self._batcher is None:
+            reply = await self._script(keys=[key], args=args)
+        else:
+            try:
+                reply = await self._batcher.call("EVALSHA", self._script.sha, 1, key, *args)
+            except NoScriptError:  # a restarted or flushed Redis: load it and try once more
+                await self._redis.script_load(_SLIDING_WINDOW_LOG)
+                reply = await self._batcher.call("EVALSHA", self._script.sha, 1, key, *args)
         return decision_from_reply(reply, limit)

@@ -1,0 +1,85 @@
+"""Coalesces the Redis commands issued in one turn of the event loop into one pipeline (one round trip).
+
+Under load many requests reach the same step at once — a rate-limit check, a command's XADD, a
+worker's reply and acknowledgement — and each would otherwise be its own round trip through
+redis-py, which costs more CPU than the command itself. Callers here submit commands and await
+their replies; the first submission of a loop turn schedules a flush for the end of that turn,
+which sends everything queued as one non-transactional pipeline. A group of commands submitted
+together travels in the same pipeline, in order. Each caller gets its own reply or its own error;
+a failure to reach Redis fails every caller of that flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+
+log = logging.getLogger(__name__)
+
+RedisCommand = tuple[Any, ...]
+
+
+class PipelineBatcher:
+    def __init__(self, client: Redis) -> None:
+        self._client = client
+        self._queued: list[tuple[Sequence[RedisCommand], asyncio.Future[list[Any]]]] = []
+        self._flushing: set[asyncio.Task[None]] = set()
+        self._scheduled = False
+
+    async def call(self, *command: Any) -> Any:
+        """One command's reply (its error raised, e.g. NoScriptError for an unknown EVALSHA)."""
+        replies = await self.group([command])
+        return replies[0]
+
+    async def group(self, commands: Sequence[RedisCommand]) -> list[Any]:
+        """The replies of commands that travel together, in order; the first error among them is raised."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Any]] = loop.create_future()
+        self._queued.append((commands, future))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        batch, self._queued = self._queued, []
+        task = asyncio.create_task(self._send(batch))
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def _send(self, batch: list[tuple[Sequence[RedisCommand], asyncio.Future[list[Any]]]]) -> None:
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for commands, _ in batch:
+                    for command in commands:
+                        pipe.execute_command(*command)
+                replies = await pipe.execute(raise_on_error=False)
+        except BaseException as exc:  # Redis unreachable, or cancelled at shutdown: every caller hears of it
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else ConnectionError("batch cancelled"))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        position = 0
+        for commands, future in batch:
+            mine = replies[position : position + len(commands)]
+            position += len(commands)
+            if future.done():  # its caller was cancelled; the commands were sent all the same
+                continue
+            error = next((reply for reply in mine if isinstance(reply, Exception)), None)
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(list(mine))
+
+    async def close(self) -> None:
+        """Let the flushes in progress finish (their callers may still be waiting)."""
+        if self._queued:
+            self._flush()
+        await asyncio.gather(*self._flushing, return_exceptions=True)
