@@ -32,6 +32,7 @@ from redis.exceptions import RedisError
 
 from amss.auth.keys import KeyPair, generate_key_pair
 from amss.auth.tokens import TokenService
+from amss.bench.http_client import BenchHttpClient
 from amss.bench.mesh import (
     BenchError,
     Child,
@@ -343,12 +344,11 @@ class TasksBench:
         _progress(f"{name}: starting server{' and worker' if mesh else ''}")
         tokens = TokenService(self.keys, self.settings.jwt_issuer, timedelta(hours=2))
         token = tokens.issue_access(self.user_id, self.org_id, Role.SCHEDULER, datetime.now(UTC)).token
-        url = f"http://127.0.0.1:{port}/api/v1/maintenance-tasks"
-        connector = aiohttp.TCPConnector(limit=0)
-        headers = {"Authorization": f"Bearer {token}"}
+        path = "/api/v1/maintenance-tasks"
+        load = BenchHttpClient("127.0.0.1", port, {"Authorization": f"Bearer {token}"})
         redis = create_redis(self.settings.effective_redis_url)
         try:
-            async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+            async with aiohttp.ClientSession() as session:
                 await self._wait_ready(
                     session, f"http://127.0.0.1:{port}/health", started, keys if mesh else None, redis
                 )
@@ -360,19 +360,17 @@ class TasksBench:
                         "start_time": plan.start.isoformat(),
                         "end_time": plan.end.isoformat(),
                     }
-                    async with session.post(
-                        url, data=orjson.dumps(body), headers={"Content-Type": "application/json"}
-                    ) as r:
-                        payload = await r.read()
-                        if r.status == 201:
-                            return 201, uuid.UUID(orjson.loads(payload)["id"])
-                        if r.status not in (409,) and not getattr(self, "_shown", False):
-                            self._shown = True
-                            _progress(f"{name}: unexpected {r.status}: {payload[:300]!r}")
-                        return r.status, None
+                    status, payload = await load.post_json(path, orjson.dumps(body))
+                    if status == 201:
+                        return 201, uuid.UUID(orjson.loads(payload)["id"])
+                    if status != 409 and not getattr(self, "_shown", False):
+                        self._shown = True
+                        _progress(f"{name}: unexpected {status}: {payload[:300]!r}")
+                    return status, None
 
                 return await self.measure(name, create, {c.process.pid: "server/worker" for c in started})
         finally:
+            load.close()
             await self.children.stop(started)
             with contextlib.suppress(RedisError, OSError):
                 found = [key async for key in redis.scan_iter(match=f"{keys.prefix}*", count=1000)]
