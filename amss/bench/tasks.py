@@ -234,6 +234,7 @@ class TasksBench:
     async def measure(self, name: str, create: Create, pids: dict[int, str]) -> Row:
         args = self.args
         await run_closed(create, self.plans(args.warmup), args.inflight)
+        await self.settle()
         before = cpu_snapshot()
         peak = await run_closed(create, self.plans(args.requests), args.inflight)
         cpu = CpuUsage()
@@ -242,6 +243,13 @@ class TasksBench:
         half = await run_open(create, self.plans(max(1, args.requests // 2)), rate)
         await self.verify(name, peak.created + half.created)
         return Row(name, peak, half, rate, cpu.describe(os.cpu_count()))
+
+    async def settle(self) -> None:
+        """Start each row's measurement with the earlier rows' dead tuples vacuumed and statistics
+        current, so that autovacuum is less likely to wake up in the middle of a row."""
+        assert self.pool is not None
+        async with self.pool.acquire() as conn:
+            await conn.execute("VACUUM (ANALYZE) maintenance_tasks, audit_logs, outbox_events, commands")
 
     async def verify(self, name: str, created: list[uuid.UUID]) -> None:
         assert self.pool is not None
