@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import redis.asyncio as redis
+from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -34,6 +35,7 @@ from amss.actors.metrics import MeshMetrics
 from amss.actors.node import MeshConfig, MeshWorker
 from amss.actors.partitioning import aircraft_actor, partitions_of
 from amss.actors.replies import ReplyListener
+from amss.api.rest.handlers.commands import submit_command
 from amss.domain.principal import Actor
 from amss.infra.postgres.pool import create_pool
 from amss.infra.redis.client import create_redis
@@ -387,6 +389,13 @@ async def mesh_worker(
 
 
 # --- submitting ----------------------------------------------------------------------------------
+
+
+async def submit_diagnostic(request: web.Request) -> web.Response:
+    """A test-only route (`/test/diag/{org_id}/{aircraft_id}`): `diag.record` through the command endpoints' path."""
+    org_id = uuid.UUID(request.match_info["org_id"])
+    actor = aircraft_actor(org_id, uuid.UUID(request.match_info["aircraft_id"]))
+    return await submit_command(request, org_id, actor, "diag.record", await request.json())
 
 
 class MeshClient:

@@ -20,23 +20,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from amss.actors.node import MeshWorker
-from amss.actors.partitioning import aircraft_actor
 from amss.api.rest.app import init_app
-from amss.api.rest.handlers.commands import submit_command
 from amss.config import Settings
 from amss.infra.redis.keys import KeySpace
 from tests.api_support import Member, Tenant
 from tests.backends import Backends
-from tests.mesh_support import PARTITIONS, drop_key_space, mesh_prefix, mesh_worker, wait_until
+from tests.mesh_support import PARTITIONS, drop_key_space, mesh_prefix, mesh_worker, submit_diagnostic, wait_until
 
 if TYPE_CHECKING:
     ApiClient = TestClient[web.Request, web.Application]
-
-
-async def submit_diagnostic(request: web.Request) -> web.Response:
-    org_id = uuid.UUID(request.match_info["org_id"])
-    actor = aircraft_actor(org_id, uuid.UUID(request.match_info["aircraft_id"]))
-    return await submit_command(request, org_id, actor, "diag.record", await request.json())
 
 
 @pytest.fixture

@@ -23,22 +23,15 @@ from amss.actors import diagnostics
 from amss.actors.executor import CommandContext, CommandExecutor
 from amss.actors.partitioning import aircraft_actor
 from amss.api.rest.app import init_app
-from amss.api.rest.handlers.commands import submit_command
 from amss.app.commands import Command, CommandResult
 from amss.config import Settings
 from amss.domain.errors import Conflict
 from amss.infra.postgres.commands_repo import insert_command
 from tests.api_support import Tenant
-from tests.mesh_support import wait_until
+from tests.mesh_support import submit_diagnostic, wait_until
 
 if TYPE_CHECKING:
     ApiClient = TestClient[web.Request, web.Application]
-
-
-async def submit_diagnostic(request: web.Request) -> web.Response:
-    org_id = uuid.UUID(request.match_info["org_id"])
-    actor = aircraft_actor(org_id, uuid.UUID(request.match_info["aircraft_id"]))
-    return await submit_command(request, org_id, actor, "diag.record", await request.json())
 
 
 @pytest.fixture
