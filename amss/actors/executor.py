@@ -17,7 +17,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -25,9 +25,10 @@ from amss.api.error_shape import STATUS_BY_CODE, error_body
 from amss.app.commands import Command, CommandResult
 from amss.app.ports import UnitOfWork
 from amss.domain.errors import DomainError, ValidationFailed
-from amss.infra.postgres.commands_repo import complete_command, lock_command, store_result
+from amss.infra.postgres.commands_repo import complete_command, completion, lock_command, result_row
 from amss.infra.postgres.errors import translate
-from amss.infra.postgres.sql import Connection
+from amss.infra.postgres.journal import Journal
+from amss.infra.postgres.sql import Connection, Statement
 from amss.infra.postgres.uow import BoundUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,12 @@ class CommandContext:
     command: Command
     connection: Connection
     worker_id: str
+    # the audit rows and events of every unit of work the handler opens, written with the result
+    journal: Journal = field(default_factory=Journal)
 
     def unit_of_work(self) -> UnitOfWork:
         """A unit of work inside the command's transaction: services run unchanged, committed with the result."""
-        return BoundUnitOfWork(self.connection)
+        return BoundUnitOfWork(self.connection, self.journal)
 
 
 CommandHandler = Callable[[CommandContext], Awaitable[CommandResult]]
@@ -89,8 +92,8 @@ class CommandExecutor:
                         return None
                     if locked.result is not None:
                         return locked.command, locked.result
-                    result = await self._run(conn, locked.command)
-                    await complete_command(conn, locked.command.id, result)
+                    result, journal = await self._run(conn, locked.command)
+                    await self._store(conn, journal, completion(locked.command.id, result))
                     return locked.command, result
             except _Rejected as rejected:
                 return await self._record(conn, command_id, rejected.error)
@@ -108,13 +111,13 @@ class CommandExecutor:
         async with asyncio.timeout(self._timeout), self._pool.acquire() as conn:
             try:
                 async with conn.transaction():
-                    result = await self._run(conn, command)
-                    if not await self._finish(conn, command, result, row_exists):
+                    result, journal = await self._run(conn, command)
+                    if not await self._store(conn, journal, _final(command, result, row_exists)):
                         raise _AlreadyFinal
                     return result
             except _Rejected as rejected:
                 result = rejection(command, rejected.error)
-                if await self._finish(conn, command, result, row_exists):
+                if await self._store(conn, Journal(), _final(command, result, row_exists)):
                     return result
             except _AlreadyFinal:
                 pass
@@ -122,10 +125,16 @@ class CommandExecutor:
         return stored.result if stored is not None else None
 
     @staticmethod
-    async def _finish(conn: Connection, command: Command, result: CommandResult, row_exists: bool) -> bool:
-        if row_exists:
-            return await complete_command(conn, command.id, result)
-        return await store_result(conn, command, result)
+    async def _store(conn: Connection, journal: Journal, final: Statement) -> bool:
+        """The handler's audit rows and events and the command's result, in one statement; false when the
+        command was final already. A rule the journal breaks (a repeated event) is a rejection."""
+        try:
+            return bool(await journal.write_with(conn, final))
+        except asyncpg.PostgresError as exc:
+            translated = translate(exc)
+            if translated is None:
+                raise
+            raise _Rejected(translated) from exc
 
     async def _record(
         self, conn: Connection, command_id: uuid.UUID, error: DomainError
@@ -163,12 +172,14 @@ class CommandExecutor:
             await complete_command(conn, locked.command.id, result, error=reason[:2000])
             return locked.command, result
 
-    async def _run(self, conn: Connection, command: Command) -> CommandResult:
+    async def _run(self, conn: Connection, command: Command) -> tuple[CommandResult, Journal]:
+        """The handler's result and the journal its units of work collected (not written yet)."""
         handler = self._handlers.get(command.type)
         if handler is None:
             raise _Rejected(_unknown(command))
+        context = CommandContext(command, conn, self._worker_id)
         try:
-            return await handler(CommandContext(command, conn, self._worker_id))
+            return await handler(context), context.journal
         except DomainError as error:
             raise _Rejected(error) from error
         except asyncpg.PostgresError as exc:
@@ -176,6 +187,11 @@ class CommandExecutor:
             if translated is None:
                 raise
             raise _Rejected(translated) from exc
+
+
+def _final(command: Command, result: CommandResult, row_exists: bool) -> Statement:
+    """Mesh off: complete the accepted row a 202 wrote, or write the row with its result."""
+    return completion(command.id, result) if row_exists else result_row(command, result)
 
 
 class _AlreadyFinal(Exception):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import asyncpg
 import orjson
@@ -12,7 +14,10 @@ import pytest
 from amss.actors.executor import CommandContext, CommandExecutor
 from amss.actors.partitioning import aircraft_actor
 from amss.app.commands import Command, CommandResult
+from amss.domain.audit import AuditEntry
+from amss.domain.enums import AuditAction
 from amss.domain.errors import Conflict
+from amss.domain.events import DomainEvent, dedupe_key
 from amss.infra.postgres.commands_repo import insert_command
 from tests.integration.factories import make_org
 
@@ -226,3 +231,64 @@ async def test_an_unlocked_run_of_a_command_without_a_row_keeps_no_effects(
     assert recorder.calls == 1
     async with pg_pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM command_probe_log WHERE command_id = $1", ghost.id) == 0
+
+
+# --- the journal: a handler's audit rows and events travel with the command's result ------------------
+
+
+def _journal_handler(events: int) -> Callable[[CommandContext], Awaitable[CommandResult]]:
+    async def handler(context: CommandContext) -> CommandResult:
+        async with context.unit_of_work() as uow:
+            await _probe(context)
+            entity = context.command.id
+            await uow.audit.add(AuditEntry(context.command.org_id, "probe", entity, AuditAction.CREATE, 1))
+            for _ in range(events):  # a second event of one effect repeats its dedupe key
+                await uow.outbox.add(
+                    DomainEvent(
+                        "task_created",
+                        context.command.org_id,
+                        "task",
+                        entity,
+                        datetime.now(UTC),
+                        dedupe_key("task_created", context.command.org_id, entity),
+                    )
+                )
+            await uow.commit()
+        return CommandResult(201, b"{}")
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    ("locked", "row_exists"), [(True, True), (False, True), (False, False)], ids=["locked", "unlocked", "no-row"]
+)
+async def test_the_journal_commits_with_the_result_and_a_rule_it_breaks_is_a_rejection_without_effects(
+    pg_pool: asyncpg.Pool, locked: bool, row_exists: bool
+) -> None:
+    executor = CommandExecutor(
+        pg_pool, {"t.ok": _journal_handler(1), "t.repeats": _journal_handler(2)}, timeout=5, worker_id="test"
+    )
+    outcomes: dict[str, CommandResult | None] = {}
+    for command_type in ("t.ok", "t.repeats"):
+        command = await _command(pg_pool, command_type)
+        if not row_exists:
+            async with pg_pool.acquire() as conn:
+                await conn.execute("DELETE FROM commands WHERE id = $1", command.id)
+        if locked:
+            outcome = await executor.execute(command.id)
+            outcomes[command_type] = outcome[1] if outcome else None
+        else:
+            outcomes[command_type] = await executor.execute_unlocked(command, row_exists=row_exists)
+        async with pg_pool.acquire() as conn:
+            written = await conn.fetchrow(
+                "SELECT (SELECT count(*) FROM audit_logs WHERE entity_id = $1) AS audit,"
+                " (SELECT count(*) FROM outbox_events WHERE aggregate_id = $1) AS events,"
+                " (SELECT count(*) FROM command_probe_log WHERE command_id = $1) AS effects,"
+                " (SELECT status::text FROM commands WHERE id = $1) AS status",
+                command.id,
+            )
+        expected = (1, 1, 1, "succeeded") if command_type == "t.ok" else (0, 0, 0, "failed")
+        assert tuple(written) == expected, command_type
+    rejected = outcomes["t.repeats"]
+    assert rejected is not None and rejected.status_code == 409
+    assert orjson.loads(rejected.body)["code"] == "CONFLICT"

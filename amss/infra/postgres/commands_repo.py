@@ -14,7 +14,7 @@ import asyncpg
 
 from amss.app.commands import Command, CommandResult
 from amss.domain.enums import CommandStatus
-from amss.infra.postgres.sql import Connection
+from amss.infra.postgres.sql import Connection, Statement
 
 _COMMAND_COLUMNS = "id, org_id, actor, type, payload, principal, request_id, reply_to, created_at"
 
@@ -92,15 +92,15 @@ async def insert_command_if_absent(conn: Connection, command: Command) -> None:
     await conn.execute(f"{_INSERT_COMMAND} ON CONFLICT (id) DO NOTHING", *_command_args(command))
 
 
-async def store_result(conn: Connection, command: Command, result: CommandResult) -> bool:
-    """Write the command's row with its final result, or complete its accepted row; False when it is final already.
+def result_row(command: Command, result: CommandResult) -> Statement:
+    """Write the command's row with its final result, or complete its accepted row; true unless final already.
 
     Mesh off: one statement at the end of the command's own transaction, instead of an insert
     before it and a lock and an update inside it. A row another execution completed meanwhile is
     left as it is (the caller rolls its own effects back); an accepted row (written for a 202, or
     redriven) is completed."""
     status = CommandStatus.SUCCEEDED if result.succeeded else CommandStatus.FAILED
-    stored = await conn.fetchval(
+    return Statement(
         "INSERT INTO commands (id, org_id, actor, type, payload, principal, request_id, reply_to, status,"
         " result_status, result_body, result_headers, completed_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11::text, '')::json, $12, clock_timestamp())"
@@ -108,13 +108,8 @@ async def store_result(conn: Connection, command: Command, result: CommandResult
         " result_body = excluded.result_body, result_headers = excluded.result_headers,"
         " completed_at = excluded.completed_at, updated_at = clock_timestamp()"
         " WHERE commands.status = 'accepted' RETURNING true",
-        *_command_args(command),
-        status.value,
-        result.status_code,
-        result.body.decode(),
-        result.headers or None,
+        (*_command_args(command), status.value, result.status_code, result.body.decode(), result.headers or None),
     )
-    return stored is not None
 
 
 async def lock_command(conn: Connection, command_id: uuid.UUID) -> LockedCommand | None:
@@ -129,25 +124,23 @@ async def lock_command(conn: Connection, command_id: uuid.UUID) -> LockedCommand
     return LockedCommand(_command(row), CommandStatus(row["status"]), _result(row))
 
 
+def completion(command_id: uuid.UUID, result: CommandResult, error: str | None = None) -> Statement:
+    """Store the final result on an accepted row; true unless the row is final already (or missing)."""
+    status = CommandStatus.SUCCEEDED if result.succeeded else CommandStatus.FAILED
+    return Statement(
+        # an empty body (204) is stored as NULL: '' is not JSON
+        "UPDATE commands SET status = $2, result_status = $3, result_body = NULLIF($4::text, '')::json,"
+        " result_headers = $5, error = $6, completed_at = clock_timestamp(), updated_at = clock_timestamp()"
+        " WHERE id = $1 AND status = 'accepted' RETURNING true",
+        (command_id, status.value, result.status_code, result.body.decode(), result.headers or None, error),
+    )
+
+
 async def complete_command(
     conn: Connection, command_id: uuid.UUID, result: CommandResult, error: str | None = None
 ) -> bool:
-    """Store the final result on an accepted row; False when the row is final already (or missing)."""
-    status = CommandStatus.SUCCEEDED if result.succeeded else CommandStatus.FAILED
-    outcome: str = await conn.execute(
-        # an empty body (204) is stored as NULL: '' is not JSON
-        "UPDATE commands SET status = $2, result_status = $3, result_body = NULLIF($4::text, '')::json,"
-        " result_headers = $5,"
-        " error = $6, completed_at = clock_timestamp(), updated_at = clock_timestamp()"
-        " WHERE id = $1 AND status = 'accepted'",
-        command_id,
-        status.value,
-        result.status_code,
-        result.body.decode(),
-        result.headers or None,
-        error,
-    )
-    return outcome == "UPDATE 1"
+    statement = completion(command_id, result, error)
+    return await conn.fetchval(statement.sql, *statement.args) is not None
 
 
 async def get_command(conn: Connection, org_id: uuid.UUID, command_id: uuid.UUID) -> StoredCommand | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -11,6 +13,21 @@ from amss.domain.errors import Conflict
 
 # a plain connection or one borrowed from a pool: repositories accept either
 Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
+
+
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A repository's statement and its arguments, to run alone or as the last part of a bigger one."""
+
+    sql: str
+    args: tuple[Any, ...]
+
+    def numbered_after(self, taken: int) -> str:
+        """The SQL with its parameters renumbered to follow `taken` others ($1 becomes ${taken + 1})."""
+        return _PARAMETER.sub(lambda match: f"${int(match.group(1)) + taken}", self.sql)
 
 
 async def fetch_one(conn: Connection, sql: str, *args: Any) -> asyncpg.Record:
