@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 
@@ -25,6 +26,10 @@ async def serve(app: web.Application, address: str, *, name: str, shutdown_timeo
         host, port = split_address(address)
         site = web.TCPSite(runner, host, port, reuse_address=True)
         await site.start()
+        # everything built so far (modules, app, pools) lives as long as the process: keep it out of
+        # the cyclic collector's generations, so a full collection walks only what requests create
+        # (a full walk of the start-up heap takes tens of milliseconds, paid by whichever request waits)
+        gc.freeze()
         log.info("listening", extra={"service": name, "address": address})
         await stop.wait()
         log.info("stopping", extra={"service": name})
