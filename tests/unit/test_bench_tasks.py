@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import argparse
+import asyncio
+import time
+import uuid
 from datetime import UTC, datetime
 
-from amss.bench.tasks import Phase, plan_requests
+from amss.bench.tasks import FLOOR_ROW, Phase, Planned, Row, plan_requests, report, run_open
 
 BASE = datetime(2031, 1, 1, tzinfo=UTC)
 
@@ -38,3 +42,38 @@ def test_phase_throughput_and_counts() -> None:
     assert phase.count(201) == 8
     assert phase.count(409, 503) == 2
     assert Phase().throughput == 0.0
+
+
+async def test_open_loop_starts_each_request_at_its_due_time_and_counts_latency_from_it() -> None:
+    started_at: list[float] = []
+
+    async def create(plan: Planned) -> tuple[int, uuid.UUID | None]:
+        started_at.append(time.perf_counter())
+        await asyncio.sleep(0.02)
+        return (201, uuid.uuid4()) if not plan.overlapping else (409, None)
+
+    plans = plan_requests(40, 4, 0.0, 4, BASE)
+    began = time.perf_counter()
+    phase = await run_open(create, plans, rate=400.0)
+    offsets = [moment - began for moment in started_at]
+    assert len(phase.latencies) == 40 and phase.count(201) == 40 and len(phase.created) == 40
+    # request i starts at about i/400 s: never early, and not all at once
+    assert all(offset >= i / 400 - 0.002 for i, offset in enumerate(offsets))
+    assert offsets[-1] >= 39 / 400 - 0.002
+    # each latency spans the 20 ms the request took, counted from its due time
+    assert min(phase.latencies) >= 0.02
+    assert phase.elapsed >= 39 / 400 + 0.02
+
+
+def test_the_report_judges_only_the_rows_that_ran() -> None:
+    def row(name: str, throughput: float) -> Row:
+        peak = Phase(latencies=[0.01] * int(throughput), elapsed=1.0, statuses={201: int(throughput)})
+        half = Phase(latencies=[0.005] * 10, elapsed=1.0, statuses={201: 10})
+        return Row(name, peak, half, throughput / 2, "cpu")
+
+    args = argparse.Namespace(requests=100, inflight=8, warmup=0, aircraft=2, overlap=0.1)
+    full = report([row(FLOOR_ROW, 1000), row("http mesh off", 450), row("http mesh on", 250)], args)
+    assert "http mesh off: throughput 0.45 x floor (target >= 0.40: met)" in full
+    assert "http mesh on: throughput 0.25 x floor (target >= 0.30: MISSED)" in full
+    alone = report([row("http mesh on", 250)], args)
+    assert "x floor" not in alone and "http mesh on: p99 @half rate" in alone
