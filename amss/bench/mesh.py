@@ -17,26 +17,20 @@ machine spreads over all rows; `commands` is vacuumed before each row. Every run
 Ctrl-C or SIGTERM.
 """
 
-from __future__ import annotations
-
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import dataclasses
-import itertools
-import math
 import os
 import platform
 import secrets
 import signal
-import socket
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -51,7 +45,19 @@ from amss.actors.bus import CommandBus, stream_entry
 from amss.actors.partitioning import aircraft_actor, owner_of
 from amss.actors.replies import ReplyListener
 from amss.app.commands import Command, record_actor
+from amss.bench.common import (
+    BenchError,
+    Child,
+    Children,
+    CpuUsage,
+    cpu_snapshot,
+    free_port,
+    ms,
+    percentile,
+    progress,
+)
 from amss.bench.floor_echo import ready_key
+from amss.bench.mesh_report import RowResult, format_report
 from amss.config import Settings
 from amss.domain.principal import Actor
 from amss.infra.postgres.commands_repo import complete_command, insert_command, lock_command
@@ -64,32 +70,10 @@ COMMAND_TYPE: Final = "diag.noop"
 ECHO_GROUP: Final = "bench.echo"
 ACTOR_COUNT: Final = 1024
 BENCH_ACTING: Final = Actor.for_job("bench")
-STOP_GRACE_SECONDS: Final = 15.0
 READY_TIMEOUT_SECONDS: Final = 60.0
-TARGET_P50_RATIO: Final = 1.5
-TARGET_THROUGHPUT_RATIO: Final = 0.6
-# cores used by processes that are not the bench's above which a phase is flagged as disturbed
-OTHER_LOAD_WARNING: Final = 0.15
 
 
-class BenchError(Exception):
-    """The bench cannot go on (a process died, a command got no reply, …)."""
-
-
-# --- pure helpers: statistics and the report --------------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0..100) with linear interpolation between closest ranks; NaN when empty."""
-    if not 0 <= q <= 100:
-        raise ValueError("q must be within 0..100")
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+# --- pure helpers -----------------------------------------------------------------------------------
 
 
 def parse_worker_counts(text: str) -> list[int]:
@@ -106,260 +90,6 @@ def parse_worker_counts(text: str) -> list[int]:
     if not counts:
         raise ValueError("expected at least one worker count")
     return counts
-
-
-@dataclasses.dataclass(frozen=True)
-class RowResult:
-    """One row of the table; latencies in seconds."""
-
-    name: str
-    sequential: Sequence[float]
-    loaded: Sequence[float]
-    throughput: float
-    errors: int = 0
-    # extra lines printed under the table for this row (breakdowns, CPU)
-    notes: tuple[str, ...] = ()
-
-
-def _ms(seconds: float) -> str:
-    return "-" if math.isnan(seconds) else f"{seconds * 1000:.2f}"
-
-
-def _ratio(value: float, base: float) -> float:
-    return value / base if base > 0 and not math.isnan(value) and not math.isnan(base) else math.nan
-
-
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
-
-
-def format_report(rows: Sequence[RowResult], inflight: int, header: Sequence[str], machine: str) -> str:
-    """The printed report: header lines, the table, notes, ratios against the first row (the floor), machine."""
-    columns = ("seq p50 ms", "seq p99 ms", f"p50 ms @{inflight}", f"p99 ms @{inflight}", f"throughput/s @{inflight}")
-    name_width = max([len("configuration"), *(len(row.name) for row in rows)])
-    widths = [max(len(c), 10) for c in columns]
-    lines = list(header)
-    lines.append("")
-    lines.append(
-        "  ".join([f"{'configuration':<{name_width}}", *(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))])
-        + "  errors"
-    )
-    for row in rows:
-        cells = [
-            _ms(percentile(row.sequential, 50)),
-            _ms(percentile(row.sequential, 99)),
-            _ms(percentile(row.loaded, 50)),
-            _ms(percentile(row.loaded, 99)),
-            f"{row.throughput:.0f}",
-        ]
-        lines.append(
-            "  ".join([f"{row.name:<{name_width}}", *(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))])
-            + f"  {row.errors:>6}"
-        )
-    noted = [row for row in rows if row.notes]
-    if noted:
-        lines.append("")
-        for row in noted:
-            lines.append(f"{row.name}:")
-            lines.extend(f"  {note}" for note in row.notes)
-    if len(rows) > 1:
-        floor = rows[0]
-        floor_p50 = percentile(floor.sequential, 50)
-        lines.append("")
-        lines.append(
-            f"ratios vs {floor.name}    seq p50 mesh/floor (target <= {TARGET_P50_RATIO:g}x)"
-            f"    throughput mesh/floor (target >= {TARGET_THROUGHPUT_RATIO:.0%})"
-        )
-        for row in rows[1:]:
-            p50_ratio = _ratio(percentile(row.sequential, 50), floor_p50)
-            throughput_ratio = _ratio(row.throughput, floor.throughput)
-            lines.append(
-                f"  {row.name:<{name_width}}  {p50_ratio:5.2f}x {_verdict(p50_ratio <= TARGET_P50_RATIO):<6}{'':26}"
-                f"{throughput_ratio:6.0%} {_verdict(throughput_ratio >= TARGET_THROUGHPUT_RATIO)}"
-            )
-        mesh_rows = rows[1:]
-        for before, after in itertools.pairwise(mesh_rows):
-            lines.append(
-                f"  {after.name} / {before.name} throughput: {_ratio(after.throughput, before.throughput):.2f}x"
-            )
-    lines.append("")
-    lines.append(machine)
-    return "\n".join(lines)
-
-
-# --- CPU accounting from /proc (Linux; "not measured" elsewhere) ------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class CpuSnapshot:
-    at: float
-    # clock ticks of the whole machine: busy, and given by the hypervisor to someone else
-    machine_busy: int
-    machine_steal: int
-    # pid -> (comm, clock ticks of user + system time)
-    processes: Mapping[int, tuple[str, int]]
-
-
-def cpu_snapshot() -> CpuSnapshot | None:
-    try:
-        with open("/proc/stat") as stat:
-            fields = [int(x) for x in stat.readline().split()[1:]]
-    except OSError:
-        return None
-    # user nice system idle iowait irq softirq steal (guest time is already counted in user)
-    busy = fields[0] + fields[1] + fields[2] + sum(fields[5:7])
-    steal = fields[7] if len(fields) > 7 else 0
-    processes: dict[int, tuple[str, int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                text = stat.read()
-        except OSError:
-            continue
-        comm = text[text.find("(") + 1 : text.rfind(")")]
-        rest = text[text.rfind(")") + 2 :].split()
-        processes[int(entry)] = (comm, int(rest[11]) + int(rest[12]))
-    return CpuSnapshot(time.monotonic(), busy, steal, processes)
-
-
-@dataclasses.dataclass
-class CpuUsage:
-    """CPU seconds per part of the system over one or more measured intervals."""
-
-    elapsed: float = 0.0
-    seconds: dict[str, float] = dataclasses.field(default_factory=dict)
-    machine: float = 0.0
-    steal: float = 0.0
-    commands: int = 0
-    measured: bool = True
-
-    def add(
-        self,
-        before: CpuSnapshot | None,
-        after: CpuSnapshot | None,
-        groups: Mapping[int, str],
-        commands: int,
-        foreign: Collection[int] = (),
-        tick: float = 0.0,
-    ) -> None:
-        """Charge one interval: `groups` names the bench's own processes; Postgres processes in `foreign`
-        (backends of other databases) and every unnamed process are "other", load that is not the bench's."""
-        if before is None or after is None or after.at <= before.at:
-            self.measured = False
-            return
-        tick = tick or os.sysconf("SC_CLK_TCK")
-        for pid, (comm, ticks) in after.processes.items():
-            previous = before.processes.get(pid)
-            delta = ticks - (previous[1] if previous and previous[0] == comm else 0)
-            if pid in groups:
-                group = groups[pid]
-            elif comm.startswith("postgres") and pid not in foreign:
-                group = "postgres"
-            elif comm.startswith("redis-server"):
-                group = "redis"
-            else:
-                continue
-            self.seconds[group] = self.seconds.get(group, 0.0) + delta / tick
-        self.elapsed += after.at - before.at
-        self.machine += (after.machine_busy - before.machine_busy) / tick
-        self.steal += (after.machine_steal - before.machine_steal) / tick
-        self.commands += commands
-
-    def describe(self, cores: int | None) -> str:
-        """'cores busy: bench 0.50, …, other 0.02 (total 1.90 of 2; …); CPU per command …'."""
-        if not self.measured or self.elapsed <= 0:
-            return "cores busy: not measured (no /proc)"
-        ours = sum(self.seconds.values())
-        busy = {name: value / self.elapsed for name, value in sorted(self.seconds.items())}
-        busy["other"] = max(0.0, self.machine - ours) / self.elapsed
-        parts = ", ".join(f"{name} {value:.2f}" for name, value in busy.items())
-        line = (
-            f"cores busy @inflight: {parts} (total {self.machine / self.elapsed:.2f} of {cores};"
-            f" stolen by the hypervisor {self.steal / self.elapsed:.2f})"
-        )
-        if self.commands > 0:
-            line += f"; CPU per command, other excluded: {ours / self.commands * 1000:.2f} ms"
-        if busy["other"] > OTHER_LOAD_WARNING:
-            line += " - other load disturbed these phases"
-        return line
-
-
-# --- child processes --------------------------------------------------------------------------------
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: get SIGTERM when the bench dies, even by SIGKILL (Linux)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclasses.dataclass
-class Child:
-    name: str
-    process: asyncio.subprocess.Process
-    log_path: Path
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-class Children:
-    """Every process the bench starts; stopped with SIGTERM, then SIGKILL after a bound."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self._log_dir = log_dir
-        self._children: list[Child] = []
-
-    async def spawn(self, name: str, args: Sequence[str], env: Mapping[str, str]) -> Child:
-        log_path = self._log_dir / f"{name}.log"
-        with log_path.open("wb") as log_file:
-            process = await asyncio.create_subprocess_exec(
-                *args,
-                env=dict(env),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=log_file,
-                preexec_fn=_die_with_parent,
-            )
-        child = Child(name, process, log_path)
-        self._children.append(child)
-        return child
-
-    async def stop(self, children: Sequence[Child], grace: float = STOP_GRACE_SECONDS) -> None:
-        for child in children:
-            if child.process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    child.process.send_signal(signal.SIGTERM)
-        waits = [asyncio.ensure_future(child.process.wait()) for child in children]
-        if waits:
-            _, late = await asyncio.wait(waits, timeout=grace)
-            if late:
-                self.kill(children)
-                await asyncio.wait(waits, timeout=5)
-        for child in children:
-            if child.process.returncode is not None and child in self._children:
-                self._children.remove(child)
-
-    async def stop_all(self) -> None:
-        await self.stop(list(self._children))
-
-    def kill(self, children: Sequence[Child] | None = None) -> None:
-        for child in list(self._children) if children is None else children:
-            if child.process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    child.process.kill()
 
 
 # --- the bench --------------------------------------------------------------------------------------
@@ -415,10 +145,6 @@ async def run_concurrent(operation: Operation, count: int, inflight: int) -> tup
     started = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(min(inflight, count))))
     return latencies, time.perf_counter() - started, failures
-
-
-def _progress(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
 @dataclasses.dataclass
@@ -586,7 +312,7 @@ class MeshBench:
             for configuration, tally in zip(configurations, tallies, strict=True):
                 label = f"round {round_index + 1}/{options.rounds}, {configuration.name}"
                 await self.vacuum()
-                _progress(f"{label}: starting")
+                progress(f"{label}: starting")
                 await configuration.start()
                 try:
                     await self._measure(label, configuration, tally, sequential[round_index], concurrent[round_index])
@@ -608,15 +334,15 @@ class MeshBench:
         self, label: str, configuration: Configuration, tally: Tally, sequential: int, concurrent: int
     ) -> None:
         options = self.options
-        _progress(f"{label}: warm-up, {options.warmup} at {options.inflight} in flight")
+        progress(f"{label}: warm-up, {options.warmup} at {options.inflight} in flight")
         _, _, warm_failures = await run_concurrent(configuration.operation, options.warmup, options.inflight)
         if warm_failures:
             raise BenchError(f"{configuration.name}: {warm_failures} of {options.warmup} warm-up commands failed")
         await configuration.mark("warm")
-        _progress(f"{label}: {sequential} sequential")
+        progress(f"{label}: {sequential} sequential")
         tally.sequential += await run_sequential(configuration.operation, sequential)
         await configuration.mark("sequential")
-        _progress(f"{label}: {concurrent} at {options.inflight} in flight")
+        progress(f"{label}: {concurrent} at {options.inflight} in flight")
         foreign = await self.foreign_backends()
         before = cpu_snapshot()
         loaded, elapsed, failures = await run_concurrent(configuration.operation, concurrent, options.inflight)
@@ -717,7 +443,7 @@ class FloorRun(Configuration):
     def notes(self) -> list[str]:
         if not self._steps:
             return []
-        p50s = [_ms(percentile([step[k] for step in self._steps], 50)) for k in range(3)]
+        p50s = [ms(percentile([step[k] for step in self._steps], 50)) for k in range(3)]
         return [
             f"sequential p50 of its steps: insert {p50s[0]} ms, redis round trip {p50s[1]} ms, lock+update {p50s[2]} ms"
         ]
@@ -840,7 +566,7 @@ async def scrape_mesh_metrics(ports: Sequence[int]) -> dict[str, float]:
 def _worker_means(totals: Mapping[str, float]) -> str:
     def mean(metric: str) -> str:
         count = totals.get(f"{metric}_count", 0.0)
-        return _ms(totals.get(f"{metric}_sum", 0.0) / count) if count > 0 else "-"
+        return ms(totals.get(f"{metric}_sum", 0.0) / count) if count > 0 else "-"
 
     return (
         f"mean queue wait {mean('command_queue_wait_seconds')} ms (entry-id clock: +0.5 ms bias),"
@@ -908,7 +634,7 @@ async def bench_mesh(settings: Settings, args: argparse.Namespace) -> None:
         nonlocal signals
         signals += 1
         if signals == 1:
-            _progress("interrupted; stopping the bench's processes and removing its data")
+            progress("interrupted; stopping the bench's processes and removing its data")
             task.cancel()
         else:
             bench.children.kill()
@@ -918,7 +644,7 @@ async def bench_mesh(settings: Settings, args: argparse.Namespace) -> None:
     report: str | None = None
     try:
         machine = await bench.setup()
-        _progress(f"redis prefix {bench.prefix}, {options.partitions} partitions, workers {options.workers}")
+        progress(f"redis prefix {bench.prefix}, {options.partitions} partitions, workers {options.workers}")
         rows = await bench.run()
         header = [
             f"amss bench mesh: {COMMAND_TYPE}, {options.partitions} partitions, {ACTOR_COUNT} actors;"

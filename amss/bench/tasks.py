@@ -32,20 +32,20 @@ from redis.exceptions import RedisError
 
 from amss.auth.keys import KeyPair, generate_key_pair
 from amss.auth.tokens import TokenService
-from amss.bench.http_client import BenchHttpClient
-from amss.bench.mesh import (
+from amss.bench.common import (
     BenchError,
     Child,
     Children,
     CpuUsage,
-    _ms,
-    _progress,
-    _ratio,
-    _verdict,
     cpu_snapshot,
     free_port,
+    ms,
     percentile,
+    progress,
+    ratio,
+    verdict,
 )
+from amss.bench.http_client import BenchHttpClient
 from amss.config import Settings
 from amss.domain.enums import Role
 from amss.infra.postgres.database import drop_database, ensure_database
@@ -177,9 +177,9 @@ def format_table(rows: Sequence[Row], inflight: int) -> str:
         other = sum(r.peak.statuses.values()) + sum(r.half.statuses.values()) - sum(both)
         cells = [
             f"{r.peak.throughput:.0f}",
-            _ms(percentile(r.peak.latencies, 50)),
-            _ms(percentile(r.peak.latencies, 99)),
-            _ms(percentile(r.half.latencies, 99)) + f" ({r.half_rate:.0f}/s)",
+            ms(percentile(r.peak.latencies, 50)),
+            ms(percentile(r.peak.latencies, 99)),
+            ms(percentile(r.half.latencies, 99)) + f" ({r.half_rate:.0f}/s)",
             str(both[0]),
             str(both[1]),
             str(other),
@@ -273,7 +273,7 @@ class TasksBench:
             )
         if overlaps or unaudited:
             raise BenchError(f"{name}: {overlaps} overlapping active pairs, {unaudited} 201s without one audit row")
-        _progress(f"{name}: verified, no overlaps; each of {len(created)} 201s has its audit row")
+        progress(f"{name}: verified, no overlaps; each of {len(created)} 201s has its audit row")
 
     async def floor_create(self, plan: Planned) -> tuple[int, uuid.UUID | None]:
         assert self.pool is not None
@@ -317,7 +317,7 @@ class TasksBench:
         return 201, task_id
 
     async def run_floor(self) -> Row:
-        _progress("floor: direct asyncpg transactions")
+        progress("floor: direct asyncpg transactions")
         row = await self.measure(FLOOR_ROW, self.floor_create, {})
         # the floor's 64 connections would stay open idle and starve the server and worker of
         # Postgres connections (max_connections) in the HTTP rows
@@ -355,7 +355,7 @@ class TasksBench:
         if mesh:
             worker_env = {**env, "WORKER_HTTP_ADDR": f"127.0.0.1:{free_port()}", "WORKER_ID": f"{keys.prefix}-w"}
             started.append(await self.children.spawn(f"{name}-worker", [*cli, "worker"], worker_env))
-        _progress(f"{name}: starting server{' and worker' if mesh else ''}")
+        progress(f"{name}: starting server{' and worker' if mesh else ''}")
         tokens = TokenService(self.keys, self.settings.jwt_issuer, timedelta(hours=2))
         token = tokens.issue_access(self.user_id, self.org_id, Role.SCHEDULER, datetime.now(UTC)).token
         path = "/api/v1/maintenance-tasks"
@@ -379,7 +379,7 @@ class TasksBench:
                         return 201, uuid.UUID(orjson.loads(payload)["id"])
                     if status != 409 and not getattr(self, "_shown", False):
                         self._shown = True
-                        _progress(f"{name}: unexpected {status}: {payload[:300]!r}")
+                        progress(f"{name}: unexpected {status}: {payload[:300]!r}")
                     return status, None
 
                 return await self.measure(name, create, {c.process.pid: "server/worker" for c in started})
@@ -437,11 +437,11 @@ def report(rows: Sequence[Row], args: argparse.Namespace) -> str:
         if target is None:
             continue
         p99 = percentile(row.half.latencies, 99)
-        verdict = f"p99 @half rate {_ms(p99)} ms (target < 50: {_verdict(p99 < TARGET_P99_SECONDS)})"
+        summary = f"p99 @half rate {ms(p99)} ms (target < 50: {verdict(p99 < TARGET_P99_SECONDS)})"
         if floor is not None:
-            ratio = _ratio(row.peak.throughput, floor.peak.throughput)
-            verdict = f"throughput {ratio:.2f} x floor (target >= {target:.2f}: {_verdict(ratio >= target)}); {verdict}"
-        lines.append(f"{row.name}: {verdict}")
+            share = ratio(row.peak.throughput, floor.peak.throughput)
+            summary = f"throughput {share:.2f} x floor (target >= {target:.2f}: {verdict(share >= target)}); {summary}"
+        lines.append(f"{row.name}: {summary}")
     lines.append("verified per row: no two active tasks of an aircraft overlap; every 201 has exactly one audit row")
     return "\n".join(lines)
 

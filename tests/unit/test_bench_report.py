@@ -6,15 +6,9 @@ import math
 
 import pytest
 
-from amss.bench.mesh import (
-    CpuSnapshot,
-    CpuUsage,
-    RowResult,
-    format_report,
-    parse_worker_counts,
-    percentile,
-    split_evenly,
-)
+from amss.bench.common import CpuSnapshot, CpuUsage, percentile
+from amss.bench.mesh import parse_worker_counts, split_evenly
+from amss.bench.mesh_report import RowResult, format_report
 
 
 def test_percentile_interpolates_between_closest_ranks() -> None:
