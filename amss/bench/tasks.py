@@ -50,6 +50,7 @@ from amss.config import Settings
 from amss.domain.enums import Role
 from amss.infra.postgres.database import drop_database, ensure_database
 from amss.infra.postgres.migrations import Migrator, load_migrations
+from amss.infra.postgres.pool import create_pool
 from amss.infra.redis.client import create_redis
 from amss.infra.redis.keys import KeySpace
 from amss.observability.logging import configure_logging
@@ -230,7 +231,9 @@ class TasksBench:
             self.aircraft = [row["id"] for row in rows]
         finally:
             await conn.close()
-        self.pool = await asyncpg.create_pool(self.db_url, min_size=2, max_size=self.args.inflight)
+        # the application's own pool factory (JSON codecs, no per-release reset query): the floor pays
+        # nothing the server does not
+        self.pool = await create_pool(self.db_url, min_size=2, max_size=self.args.inflight)
 
     def plans(self, count: int) -> list[Planned]:
         self.phases += 1
@@ -296,20 +299,17 @@ class TasksBench:
                         "type": "inspection",
                         "start_time": plan.start.isoformat(),
                     }
+                    # the audit row and the event in one statement, as the application writes them
                     await conn.execute(
-                        "INSERT INTO audit_logs (org_id, entity_type, entity_id, action, user_id, entity_version,"
-                        " details) VALUES ($1, 'maintenance_task', $2, 'create', $3, 1, $4::jsonb)",
+                        "WITH audit AS (INSERT INTO audit_logs (org_id, entity_type, entity_id, action, user_id,"
+                        " entity_version, details) VALUES ($1, 'maintenance_task', $2, 'create', $3, 1, $4::jsonb))"
+                        " INSERT INTO outbox_events (org_id, aggregate_type, aggregate_id, event_type, payload,"
+                        " dedupe_key) VALUES ($1, 'task', $2, 'task_created', $5::jsonb, $6)",
                         self.org_id,
                         task_id,
                         self.user_id,
-                        orjson.dumps(details).decode(),
-                    )
-                    await conn.execute(
-                        "INSERT INTO outbox_events (org_id, aggregate_type, aggregate_id, event_type, payload,"
-                        " dedupe_key) VALUES ($1, 'task', $2, 'task_created', $3::jsonb, $4)",
-                        self.org_id,
-                        task_id,
-                        orjson.dumps({"task_id": str(task_id), "data": details}).decode(),
+                        details,
+                        {"task_id": str(task_id), "data": details},
                         f"task_created:{task_id}",
                     )
             except asyncpg.ExclusionViolationError:
@@ -323,7 +323,7 @@ class TasksBench:
         # Postgres connections (max_connections) in the HTTP rows
         assert self.pool is not None
         await self.pool.close()
-        self.pool = await asyncpg.create_pool(self.db_url, min_size=1, max_size=4)
+        self.pool = await create_pool(self.db_url, min_size=1, max_size=4)
         return row
 
     def runners(self) -> dict[str, Callable[[], Awaitable[Row]]]:
