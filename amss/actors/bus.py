@@ -97,10 +97,13 @@ class CommandBus:
         self._background.add(task)
         task.add_done_callback(self._finished)
         if wait > 0:
-            done, _ = await asyncio.wait((task,), timeout=wait)
-            if done:
+            await asyncio.wait((task,), timeout=wait)
+            if task.done() and not task.cancelled() and task.exception() is None:
                 return Submission(command.id, task.result())
-            await self._accept(command)  # still running: the 202's Location must resolve
+            # still running, or failed for an infrastructure reason (a timeout may even have struck after
+            # the commit went through): make it pollable. A final row stays as it is; a command that rolled
+            # back stays accepted, and the worker's redriver retries it as the mesh would.
+            await self._accept(command)
         return Submission(command.id, None)
 
     def _finished(self, task: asyncio.Task[CommandResult | None]) -> None:

@@ -37,6 +37,7 @@ from amss.domain.principal import Actor
 from amss.domain.programs import program_due
 from amss.infra.postgres.aircraft_repo import PgAircraftRepository
 from amss.infra.postgres.programs_repo import PgProgramRepository
+from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.keys import KeySpace
 from amss.jobs.runner import Job
 
@@ -170,7 +171,9 @@ async def ground_due_aircraft(
 
 
 @asynccontextmanager
-async def job_command_bus(settings: Settings, pool: asyncpg.Pool, redis: Redis) -> AsyncIterator[CommandBus]:
+async def job_command_bus(
+    settings: Settings, pool: asyncpg.Pool, redis: Redis, batcher: PipelineBatcher | None = None
+) -> AsyncIterator[CommandBus]:
     """The bus the worker's jobs submit through: its own reply stream (mesh on) or a local executor (mesh off)."""
     keys = KeySpace(settings.amss_redis_prefix)
     replies: ReplyListener | None = None
@@ -182,7 +185,7 @@ async def job_command_bus(settings: Settings, pool: asyncpg.Pool, redis: Redis) 
         local = CommandExecutor(
             pool, command_handlers(settings, redis), settings.amss_command_timeout.total_seconds(), "jobs-local"
         )
-    bus = CommandBus(pool, redis, keys, settings.amss_partitions, replies, local)
+    bus = CommandBus(pool, redis, keys, settings.amss_partitions, replies, local, batcher)
     try:
         yield bus
     finally:

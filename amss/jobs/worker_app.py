@@ -13,7 +13,7 @@ from amss.jobs.idempotency_purge import PURGE_SCHEDULE, purge_expired_keys
 from amss.jobs.maintenance_jobs import job_command_bus, maintenance_jobs
 from amss.jobs.runner import Job, JobRunner
 from amss.observability.health import add_health_routes
-from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS, base_application
+from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, REDIS_BATCHER, SETTINGS, base_application
 
 
 async def jobs_context(app: web.Application) -> AsyncIterator[None]:
@@ -21,7 +21,7 @@ async def jobs_context(app: web.Application) -> AsyncIterator[None]:
     runner = JobRunner(app[METRICS_REGISTRY])
     settings, pool = app[SETTINGS], app[PG_POOL]
     # program task generation and the grounding check submit commands to the aircraft actors
-    async with job_command_bus(settings, pool, app[REDIS]) as bus:
+    async with job_command_bus(settings, pool, app[REDIS], app[REDIS_BATCHER]) as bus:
         runner.start(
             [
                 Job("idempotency-purge", PURGE_SCHEDULE, partial(purge_expired_keys, pool)),

@@ -20,15 +20,18 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from amss.actors import diagnostics
+from amss.actors.bus import CommandBus
 from amss.actors.executor import CommandContext, CommandExecutor
 from amss.actors.partitioning import aircraft_actor
 from amss.api.rest.app import init_app
 from amss.app.commands import Command, CommandResult
 from amss.config import Settings
 from amss.domain.errors import Conflict
+from amss.domain.principal import Actor
 from amss.infra.postgres.commands_repo import insert_command
+from amss.infra.redis.keys import KeySpace
 from tests.api_support import Tenant
-from tests.mesh_support import submit_diagnostic, wait_until
+from tests.mesh_support import mesh_prefix, submit_diagnostic, wait_until
 
 if TYPE_CHECKING:
     ApiClient = TestClient[web.Request, web.Application]
@@ -198,3 +201,20 @@ async def test_a_rejected_in_process_command_is_stored_failed_without_its_effect
     unknown = dataclasses.replace(command, id=uuid.uuid4(), type="diag.nonexistent")
     result = await executor.execute_unlocked(unknown, row_exists=False)
     assert (result.status_code, orjson.loads(result.body)["code"]) == (400, "VALIDATION_ERROR")
+
+
+async def test_an_infrastructure_failure_within_the_wait_answers_202_and_leaves_the_command_to_the_redriver(
+    pg_pool: asyncpg.Pool, redis_client: Any, tenant: Tenant, conn: asyncpg.Connection
+) -> None:
+    """A timeout may strike after the commit went through: the caller gets a Location either way."""
+    executor = CommandExecutor(pg_pool, {"diag.fail": diagnostics.fail}, 30.0, "api-in-process")
+    bus = CommandBus(pg_pool, redis_client, KeySpace(mesh_prefix()), 4, None, executor)
+    try:
+        failed = await bus.submit(
+            tenant.org_id, aircraft_actor(tenant.org_id, uuid.uuid4()), "diag.fail", {}, Actor.for_job("test"), 5.0
+        )
+    finally:
+        await bus.close()
+    assert failed.result is None, "no answer to give: the caller polls"
+    row = await command_row(conn, failed.command_id)
+    assert row is not None and row["status"] == "accepted", "the redriver retries what rolled back"

@@ -93,7 +93,9 @@ class PgTaskRepository:
             "INSERT INTO maintenance_tasks (org_id, aircraft_id, program_id, type, start_time, end_time,"
             " assigned_mechanic_id, notes)"
             " SELECT a.org_id, a.id, $3::uuid, $4::task_type, $5::timestamptz, $6::timestamptz, $7::uuid, $8::text"
-            " FROM aircraft a WHERE a.org_id = $1 AND a.id = $2 AND a.deleted_at IS NULL"
+            # FOR SHARE: an aircraft being deleted (its row locked FOR UPDATE) is waited for and then
+            # re-checked, so no task lands on an aircraft deleted meanwhile; a delete waits for this insert
+            " FROM aircraft a WHERE a.org_id = $1 AND a.id = $2 AND a.deleted_at IS NULL FOR SHARE OF a"
             f" ON CONFLICT ON CONSTRAINT {_NO_OVERLAP} DO NOTHING RETURNING {TASK_COLUMNS}",
             org_id,
             new.aircraft_id,
