@@ -23,6 +23,7 @@ class CountingClient:
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
+        self.connection_pool = client.connection_pool
         self.pipelines = 0
 
     def pipeline(self, transaction: bool = True) -> Any:
@@ -101,3 +102,16 @@ async def test_a_cancelled_caller_does_not_disturb_the_others(
     assert sum(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes) == 1
     assert sorted(outcome for outcome in outcomes if isinstance(outcome, int)) in ([1, 2], [1, 3], [2, 3])
     assert await redis_client.get(counter) == b"3", "a cancelled caller's command was queued: it is still sent"
+
+
+async def test_an_argument_redis_cannot_take_fails_only_its_caller(
+    redis_client: redis.Redis, key_space: KeySpace
+) -> None:
+    batcher = PipelineBatcher(redis_client)
+    good = key(key_space, "good")
+    outcomes = await asyncio.gather(
+        batcher.call("SET", good, "1"), batcher.call("SET", key(key_space, "bad"), None), return_exceptions=True
+    )
+    assert outcomes[0] is True
+    assert isinstance(outcomes[1], redis.DataError)
+    assert await redis_client.get(good) == b"1"

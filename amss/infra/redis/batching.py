@@ -26,6 +26,7 @@ RedisCommand = tuple[Any, ...]
 class PipelineBatcher:
     def __init__(self, client: Redis) -> None:
         self._client = client
+        self._encoder = client.connection_pool.get_encoder()  # type: ignore[no-untyped-call]
         self._queued: list[tuple[Sequence[RedisCommand], asyncio.Future[list[Any]]]] = []
         self._flushing: set[asyncio.Task[None]] = set()
         self._scheduled = False
@@ -36,10 +37,13 @@ class PipelineBatcher:
         return replies[0]
 
     async def group(self, commands: Sequence[RedisCommand]) -> list[Any]:
-        """The replies of commands that travel together, in order; the first error among them is raised."""
+        """The replies of commands that travel together, in order; the first error among them is raised.
+
+        Arguments are encoded here, so one that Redis cannot take (DataError) fails only its caller."""
+        encoded = [(name, *(self._encoder.encode(argument) for argument in arguments)) for name, *arguments in commands]
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[Any]] = loop.create_future()
-        self._queued.append((commands, future))
+        self._queued.append((encoded, future))
         if not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._flush)
