@@ -20,12 +20,13 @@ import asyncpg
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from amss.actors.acceptance import CommandAcceptor
 from amss.actors.executor import CommandExecutor
 from amss.actors.partitioning import partition_of
 from amss.actors.replies import ReplyListener
 from amss.app.commands import Command, CommandResult, record_actor
 from amss.domain.principal import Actor
-from amss.infra.postgres.commands_repo import insert_command, insert_command_if_absent
+from amss.infra.postgres.commands_repo import insert_command_if_absent
 from amss.infra.redis.batching import PipelineBatcher, RedisCommand
 from amss.infra.redis.keys import KeySpace
 
@@ -67,6 +68,8 @@ class CommandBus:
         self._local = local_executor
         # XADDs of requests submitting at the same moment share a round trip
         self._batcher = batcher or PipelineBatcher(client)
+        # accepted rows of requests submitting at the same moment share a statement and a commit
+        self._acceptor = CommandAcceptor(pool)
         self._background: set[asyncio.Task[Any]] = set()
 
     async def submit(
@@ -84,8 +87,7 @@ class CommandBus:
         )
         if self._local is not None:
             return await self._run_locally(command, wait)
-        async with self._pool.acquire() as conn:
-            await insert_command(conn, command)
+        await self._acceptor.accept(command)
         return await self._enqueue_and_wait(command, wait)
 
     async def _run_locally(self, command: Command, wait: float) -> Submission:
@@ -138,6 +140,7 @@ class CommandBus:
             self._replies.forget(command.id)
 
     async def close(self) -> None:
+        await self._acceptor.close()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

@@ -84,6 +84,23 @@ async def insert_command(conn: Connection, command: Command) -> datetime:
     return created_at
 
 
+async def insert_commands(conn: Connection, commands: list[Command]) -> None:
+    """Accept several commands in one statement (one commit): all of them, or none if one is refused."""
+    await conn.execute(
+        "INSERT INTO commands (id, org_id, actor, type, payload, principal, request_id, reply_to)"
+        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[],"
+        " $7::uuid[], $8::text[])",
+        [c.id for c in commands],
+        [c.org_id for c in commands],
+        [c.actor for c in commands],
+        [c.type for c in commands],
+        [c.payload for c in commands],
+        [c.principal for c in commands],
+        [c.request_id for c in commands],
+        [c.reply_to for c in commands],
+    )
+
+
 async def insert_command_if_absent(conn: Connection, command: Command) -> None:
     """Make an in-process command (mesh off) pollable: its accepted row, unless its result is stored already.
 

@@ -1,0 +1,83 @@
+"""Accepting commands: the rows of the commands submitted in one turn of the event loop go in together.
+
+Every command's row must be committed before its stream entry is added (ARCHITECTURE.md, step 1).
+Under load many requests reach that step at once; each would otherwise be its own statement and
+its own commit. The first submission of a loop turn schedules a write for the end of that turn,
+which inserts every row queued so far in one statement; each submitter then adds its own stream
+entry. If that statement is refused (one row breaks a rule), the rows are inserted one by one, so
+each submitter hears only of its own refusal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from amss.app.commands import Command
+from amss.infra.postgres.commands_repo import insert_command, insert_commands
+from amss.infra.postgres.sql import Connection
+
+
+class CommandAcceptor:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._queued: list[tuple[Command, asyncio.Future[None]]] = []
+        self._writing: set[asyncio.Task[None]] = set()
+        self._scheduled = False
+
+    async def accept(self, command: Command) -> None:
+        """Returns once the command's row is committed; raises what refused it."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._queued.append((command, future))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        await future
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        batch, self._queued = self._queued, []
+        task = asyncio.create_task(self._write(batch))
+        self._writing.add(task)
+        task.add_done_callback(self._writing.discard)
+
+    async def _write(self, batch: list[tuple[Command, asyncio.Future[None]]]) -> None:
+        try:
+            async with self._pool.acquire() as conn:
+                if len(batch) == 1:
+                    await insert_command(conn, batch[0][0])
+                else:
+                    try:
+                        await insert_commands(conn, [command for command, _ in batch])
+                    except asyncpg.PostgresError:
+                        await self._one_by_one(conn, batch)
+                        return
+        except BaseException as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc if isinstance(exc, Exception) else ConnectionError("acceptance cancelled"))
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for _, future in batch:
+            if not future.done():
+                future.set_result(None)
+
+    @staticmethod
+    async def _one_by_one(conn: Connection, batch: list[tuple[Command, asyncio.Future[None]]]) -> None:
+        for command, future in batch:
+            try:
+                await insert_command(conn, command)
+            except Exception as exc:  # this submitter's own refusal
+                if not future.done():
+                    future.set_exception(exc)
+                continue
+            if not future.done():
+                future.set_result(None)
+
+    async def close(self) -> None:
+        if self._queued:
+            self._flush()
+        await asyncio.gather(*self._writing, return_exceptions=True)
