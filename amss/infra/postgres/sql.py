@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -27,7 +28,13 @@ class Statement:
 
     def numbered_after(self, taken: int) -> str:
         """The SQL with its parameters renumbered to follow `taken` others ($1 becomes ${taken + 1})."""
-        return _PARAMETER.sub(lambda match: f"${int(match.group(1)) + taken}", self.sql)
+        return _renumbered(self.sql, taken)
+
+
+@functools.lru_cache(maxsize=256)
+def _renumbered(sql: str, taken: int) -> str:
+    """Statements are the repositories' constants: each is renumbered once per process."""
+    return _PARAMETER.sub(lambda match: f"${int(match.group(1)) + taken}", sql)
 
 
 async def fetch_one(conn: Connection, sql: str, *args: Any) -> asyncpg.Record:
