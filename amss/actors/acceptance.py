@@ -15,6 +15,7 @@ import asyncio
 import asyncpg
 
 from amss.app.commands import Command
+from amss.infra.coalescing import Coalescer
 from amss.infra.postgres.commands_repo import insert_command, insert_commands
 from amss.infra.postgres.sql import Connection
 
@@ -22,45 +23,22 @@ from amss.infra.postgres.sql import Connection
 class CommandAcceptor:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        self._queued: list[tuple[Command, asyncio.Future[None]]] = []
-        self._writing: set[asyncio.Task[None]] = set()
-        self._scheduled = False
+        self._turn: Coalescer[Command, None] = Coalescer(self._write)
 
     async def accept(self, command: Command) -> None:
         """Returns once the command's row is committed; raises what refused it."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._queued.append((command, future))
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
-        await future
-
-    def _flush(self) -> None:
-        self._scheduled = False
-        batch, self._queued = self._queued, []
-        task = asyncio.create_task(self._write(batch))
-        self._writing.add(task)
-        task.add_done_callback(self._writing.discard)
+        await self._turn.submit(command)
 
     async def _write(self, batch: list[tuple[Command, asyncio.Future[None]]]) -> None:
-        try:
-            async with self._pool.acquire() as conn:
-                if len(batch) == 1:
-                    await insert_command(conn, batch[0][0])
-                else:
-                    try:
-                        await insert_commands(conn, [command for command, _ in batch])
-                    except asyncpg.PostgresError:
-                        await self._one_by_one(conn, batch)
-                        return
-        except BaseException as exc:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else ConnectionError("acceptance cancelled"))
-            if not isinstance(exc, Exception):
-                raise
-            return
+        async with self._pool.acquire() as conn:
+            if len(batch) == 1:
+                await insert_command(conn, batch[0][0])
+            else:
+                try:
+                    await insert_commands(conn, [command for command, _ in batch])
+                except asyncpg.PostgresError:
+                    await self._one_by_one(conn, batch)
+                    return
         for _, future in batch:
             if not future.done():
                 future.set_result(None)
@@ -78,6 +56,4 @@ class CommandAcceptor:
                 future.set_result(None)
 
     async def close(self) -> None:
-        if self._queued:
-            self._flush()
-        await asyncio.gather(*self._writing, return_exceptions=True)
+        await self._turn.close()

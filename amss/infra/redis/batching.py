@@ -12,13 +12,12 @@ a failure to reach Redis fails every caller of that flush.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
 
-log = logging.getLogger(__name__)
+from amss.infra.coalescing import Coalescer
 
 RedisCommand = tuple[Any, ...]
 
@@ -27,9 +26,7 @@ class PipelineBatcher:
     def __init__(self, client: Redis) -> None:
         self._client = client
         self._encoder = client.connection_pool.get_encoder()  # type: ignore[no-untyped-call]
-        self._queued: list[tuple[Sequence[RedisCommand], asyncio.Future[list[Any]]]] = []
-        self._flushing: set[asyncio.Task[None]] = set()
-        self._scheduled = False
+        self._turn: Coalescer[Sequence[RedisCommand], list[Any]] = Coalescer(self._send)
 
     async def call(self, *command: Any) -> Any:
         """One command's reply (its error raised, e.g. NoScriptError for an unknown EVALSHA)."""
@@ -41,35 +38,15 @@ class PipelineBatcher:
 
         Arguments are encoded here, so one that Redis cannot take (DataError) fails only its caller."""
         encoded = [(name, *(self._encoder.encode(argument) for argument in arguments)) for name, *arguments in commands]
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[Any]] = loop.create_future()
-        self._queued.append((encoded, future))
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
-        return await future
-
-    def _flush(self) -> None:
-        self._scheduled = False
-        batch, self._queued = self._queued, []
-        task = asyncio.create_task(self._send(batch))
-        self._flushing.add(task)
-        task.add_done_callback(self._flushing.discard)
+        return await self._turn.submit(encoded)
 
     async def _send(self, batch: list[tuple[Sequence[RedisCommand], asyncio.Future[list[Any]]]]) -> None:
-        try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for commands, _ in batch:
-                    for command in commands:
-                        pipe.execute_command(*command)
-                replies = await pipe.execute(raise_on_error=False)
-        except BaseException as exc:  # Redis unreachable, or cancelled at shutdown: every caller hears of it
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc if isinstance(exc, Exception) else ConnectionError("batch cancelled"))
-            if not isinstance(exc, Exception):
-                raise
-            return
+        """One pipeline for the whole batch; a failure to reach Redis fails every caller (Coalescer)."""
+        async with self._client.pipeline(transaction=False) as pipe:
+            for commands, _ in batch:
+                for command in commands:
+                    pipe.execute_command(*command)
+            replies = await pipe.execute(raise_on_error=False)
         position = 0
         for commands, future in batch:
             mine = replies[position : position + len(commands)]
@@ -84,6 +61,4 @@ class PipelineBatcher:
 
     async def close(self) -> None:
         """Let the flushes in progress finish (their callers may still be waiting)."""
-        if self._queued:
-            self._flush()
-        await asyncio.gather(*self._flushing, return_exceptions=True)
+        await self._turn.close()
