@@ -2,10 +2,12 @@
 
 Three rows, measured in one run on this machine against DB_URL and REDIS_URL:
 
-- **floor**: per command, in series, from the bench process: INSERT the command row
-  (`insert_command`); a bare Redis round trip (XADD to a stream, a separate echo process does
-  XREADGROUP + XADD to our reply stream + XACK/XDEL, one listener task here resolves the future);
-  then the lock-and-update transaction on the row (`lock_command` + `complete_command`).
+- **floor**: per command, in series, from the bench process: INSERT the command row; a bare Redis
+  round trip (XADD to a stream, a separate echo process does XREADGROUP + XADD to our reply stream
+  + XACK/XDEL, one listener task here resolves the future); then the lock-and-update transaction
+  on the row (`lock_command` + `complete_command`). The row inserts and XADDs of commands in
+  flight together are batched per event-loop turn exactly as the API batches them
+  (`CommandAcceptor`, `PipelineBatcher`), so the floor stays a bound on the mesh.
 - **mesh, N workers**: `diag.noop` submitted through `CommandBus` (with a `ReplyListener`) to N
   real `amss worker` processes started here.
 
@@ -41,6 +43,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from amss.actors.acceptance import CommandAcceptor
 from amss.actors.bus import CommandBus, stream_entry
 from amss.actors.partitioning import aircraft_actor, owner_of
 from amss.actors.replies import ReplyListener
@@ -60,8 +63,9 @@ from amss.bench.floor_echo import ready_key
 from amss.bench.mesh_report import RowResult, format_report
 from amss.config import Settings
 from amss.domain.principal import Actor
-from amss.infra.postgres.commands_repo import complete_command, insert_command, lock_command
+from amss.infra.postgres.commands_repo import complete_command, lock_command
 from amss.infra.postgres.pool import create_pool
+from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.client import create_redis
 from amss.infra.redis.keys import KeySpace
 from amss.observability.logging import configure_logging
@@ -369,7 +373,8 @@ class MeshBench:
 
 
 class FloorRun(Configuration):
-    """The same durable work done bare: insert, a bare Redis round trip through the echo process, lock+update."""
+    """The same durable work done bare: insert, a bare Redis round trip through the echo process, lock+update
+    (the inserts and XADDs batched per loop turn, as the API does)."""
 
     name = "floor"
 
@@ -379,6 +384,8 @@ class FloorRun(Configuration):
         self._stream = f"{keys.prefix}:floor:{{0}}"
         self._reply_stream = keys.reply_stream(bench.run_id)
         self._listener: ReplyListener | None = None
+        self._acceptor: CommandAcceptor | None = None
+        self._batcher: PipelineBatcher | None = None
         self._echo: Child | None = None
         self._recording = False
         self._steps: list[tuple[float, float, float]] = []
@@ -386,6 +393,7 @@ class FloorRun(Configuration):
     async def start(self) -> None:
         bench = self._bench
         await bench.redis.xgroup_create(self._stream, ECHO_GROUP, id="0", mkstream=True)
+        self._acceptor, self._batcher = CommandAcceptor(bench.pool), PipelineBatcher(bench.redis)
         self._listener = ReplyListener(bench.redis, self._reply_stream)
         self._listener.start()
         self._echo = await bench.children.spawn(
@@ -402,17 +410,18 @@ class FloorRun(Configuration):
             await asyncio.sleep(0.05)
 
     async def operation(self, i: int) -> None:
-        bench, listener = self._bench, self._listener
+        bench, listener, acceptor, batcher = self._bench, self._listener, self._acceptor, self._batcher
         assert listener is not None
+        assert acceptor is not None
+        assert batcher is not None
         command = bench.command(i, listener.stream)
         started = time.perf_counter()
-        async with bench.pool.acquire() as conn:
-            await insert_command(conn, command)
+        await acceptor.accept(command)
         inserted = time.perf_counter()
         future = listener.expect(command.id)
         try:
-            entry: dict[Any, Any] = {**stream_entry(command), "reply_to": listener.stream}
-            await bench.redis.xadd(self._stream, entry)
+            entry = {**stream_entry(command), "reply_to": listener.stream}
+            await batcher.call("XADD", self._stream, "*", *(item for pair in entry.items() for item in pair))
             result = await asyncio.wait_for(future, bench.options.wait)
         finally:
             listener.forget(command.id)
@@ -436,7 +445,11 @@ class FloorRun(Configuration):
             await self._bench.children.stop([self._echo])
         if self._listener is not None:
             await self._listener.stop()
+        if self._acceptor is not None and self._batcher is not None:
+            await self._acceptor.close()
+            await self._batcher.close()
         self._echo = self._listener = None
+        self._acceptor, self._batcher = None, None
         with contextlib.suppress(RedisError, OSError):
             await self._bench.redis.delete(self._stream, ready_key(self._stream))
 
