@@ -24,6 +24,9 @@ from amss.infra.redis.keys import KeySpace
 from tests.api_support import TEST_PASSWORD, Tenant, make_tenant
 from tests.backends import Backends, provide_backends, unique_name, with_database
 
+# the mesh-on API fixtures (mesh_settings, worker, mesh_app, mesh_api, crew) for the modules that ask for them
+pytest_plugins = ["tests.integration.mesh_api"]
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

@@ -9,105 +9,22 @@ or polled after a 202, are byte for byte what a read of the aircraft gives.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import orjson
-import pytest
-import redis.asyncio as redis
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
-from prometheus_client import CollectorRegistry
+from aiohttp.test_utils import TestClient
 
-from amss.actors.metrics import MeshMetrics
 from amss.actors.node import MeshWorker
-from amss.actors.registry import command_handlers
-from amss.actors.wiring import mesh_config
-from amss.api.rest.app import init_app
-from amss.config import Settings
-from amss.infra.postgres.pool import create_pool
-from amss.infra.redis.client import create_redis
-from amss.infra.redis.keys import KeySpace
-from tests.api_support import Member, Tenant, call, make_tenant
-from tests.backends import Backends
+from tests.api_support import Member, Tenant, call
 from tests.integration.factories import make_task, soon
-
-PARTITIONS = 4
-
-
-async def _eventually(check: Callable[[], Awaitable[bool]], what: str, within: float = 20.0) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+from tests.mesh_support import wait_until
 
 
-@pytest.fixture
-async def mesh_settings(api_settings: Settings, redis_client: redis.Redis) -> AsyncIterator[Settings]:
-    keys = KeySpace(f"aircraft-mesh-{uuid.uuid4().hex[:8]}")
-    yield api_settings.model_copy(
-        update={
-            "amss_mesh": True,
-            "amss_redis_prefix": keys.prefix,
-            "amss_partitions": PARTITIONS,
-            "worker_id": f"aircraft-worker-{uuid.uuid4().hex[:6]}",
-        }
-    )
-    async for key in redis_client.scan_iter(match=keys.pattern, count=500):
-        await redis_client.delete(key)
-
-
-@pytest.fixture
-async def worker(mesh_settings: Settings, database_url: str, backends: Backends) -> AsyncIterator[MeshWorker]:
-    pool = await create_pool(database_url, min_size=1, max_size=12)
-    client = create_redis(backends.redis_url)
-    running = MeshWorker(
-        mesh_config(mesh_settings),
-        pool,
-        client,
-        KeySpace(mesh_settings.amss_redis_prefix),
-        command_handlers(mesh_settings),
-        MeshMetrics.register(CollectorRegistry()),
-    )
-    try:
-        await running.start()
-
-        async def owns_all() -> bool:
-            return len(running.owned_partitions) == PARTITIONS
-
-        await _eventually(owns_all, "the worker to own every partition")
-        yield running
-    finally:
-        await running.stop()
-        await client.aclose()
-        await pool.close()
-
-
-@pytest.fixture
-async def mesh_app(mesh_settings: Settings) -> web.Application:
-    return init_app(mesh_settings)
-
-
-@pytest.fixture
-async def mesh_api(mesh_app: web.Application, worker: MeshWorker) -> AsyncIterator[TestClient]:
-    client = TestClient(TestServer(mesh_app))
-    await client.start_server()
-    yield client
-    await client.close()
-
-
-@pytest.fixture
-async def crew(conn: asyncpg.Connection, mesh_app: web.Application, test_password_hash: str) -> Tenant:
-    tenant = await make_tenant(conn, mesh_app, test_password_hash)
-    await conn.execute(
-        "UPDATE org_policies SET api_rate_limit_per_min = 1000000, rate_limits = '{}'::jsonb WHERE org_id = $1",
-        tenant.org_id,
-    )
-    return tenant
+async def _eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    await wait_until(check, what, within=20, step=0.05)
 
 
 async def _raw(api: TestClient, method: str, path: str, member: Member, **kwargs: Any) -> tuple[int, bytes, Any]:

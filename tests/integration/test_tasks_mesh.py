@@ -20,11 +20,6 @@ from tests.integration import test_aircraft_mesh as aircraft_mesh
 from tests.integration.factories import make_aircraft, soon
 
 # the aircraft mesh test's fixtures: a worker of this process and an API with the mesh on
-mesh_settings = aircraft_mesh.mesh_settings
-worker = aircraft_mesh.worker
-mesh_app = aircraft_mesh.mesh_app
-mesh_api = aircraft_mesh.mesh_api
-crew = aircraft_mesh.crew
 _raw = aircraft_mesh._raw
 _polled = aircraft_mesh._polled
 
