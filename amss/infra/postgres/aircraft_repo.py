@@ -20,7 +20,7 @@ from amss.domain.errors import Conflict
 from amss.domain.tasks import MaintenanceTask
 from amss.infra.postgres.listing import Where, fetch_page
 from amss.infra.postgres.organizations_repo import set_clause
-from amss.infra.postgres.sql import Connection, fetch_one, soft_delete_row
+from amss.infra.postgres.sql import Connection, fetch_live_row, fetch_one, soft_delete_row
 
 _COLUMNS = (
     "id, org_id, tail_number, model, last_maintenance, next_due, status::text AS status, capacity_slots,"
@@ -74,12 +74,7 @@ class PgAircraftRepository:
         return _aircraft(row)
 
     async def get(self, org_id: uuid.UUID, aircraft_id: uuid.UUID, *, for_update: bool = False) -> Aircraft | None:
-        lock = " FOR UPDATE" if for_update else ""
-        row = await self._conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM aircraft WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL{lock}",
-            org_id,
-            aircraft_id,
-        )
+        row = await fetch_live_row(self._conn, "aircraft", _COLUMNS, org_id, aircraft_id, for_update=for_update)
         return _aircraft(row) if row else None
 
     async def list_page(self, org_id: uuid.UUID, page: PageRequest, aircraft_filter: AircraftFilter) -> Page[Aircraft]:

@@ -17,7 +17,7 @@ from amss.domain.compliance import ComplianceItem
 from amss.domain.enums import ComplianceResult
 from amss.domain.errors import Conflict
 from amss.infra.postgres.listing import Where, fetch_page
-from amss.infra.postgres.sql import Connection, fetch_one
+from amss.infra.postgres.sql import Connection, fetch_live_row, fetch_one
 
 _COLUMNS = (
     "id, org_id, task_id, description, result::text AS result, sign_off_user_id, sign_off_time, version,"
@@ -47,12 +47,7 @@ class PgComplianceRepository:
         return compliance_from_row(row)
 
     async def get(self, org_id: uuid.UUID, item_id: uuid.UUID, *, for_update: bool = False) -> ComplianceItem | None:
-        lock = " FOR UPDATE" if for_update else ""
-        row = await self._conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM compliance_items WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL{lock}",
-            org_id,
-            item_id,
-        )
+        row = await fetch_live_row(self._conn, "compliance_items", _COLUMNS, org_id, item_id, for_update=for_update)
         return compliance_from_row(row) if row else None
 
     async def for_task(self, org_id: uuid.UUID, task_id: uuid.UUID) -> list[ComplianceItem]:

@@ -27,7 +27,7 @@ from amss.domain.errors import Conflict, ValidationFailed
 from amss.domain.parts import PartDefinition, PartItem, PartReservation
 from amss.infra.postgres.listing import Where, fetch_page
 from amss.infra.postgres.organizations_repo import set_clause
-from amss.infra.postgres.sql import Connection, fetch_one, soft_delete_row
+from amss.infra.postgres.sql import Connection, fetch_live_row, fetch_one, soft_delete_row
 
 _DEFINITION_COLUMNS = "id, org_id, name, category, version, created_at, updated_at, deleted_at"
 _ITEM_COLUMNS = (
@@ -78,12 +78,8 @@ class PgPartDefinitionRepository:
     async def get(
         self, org_id: uuid.UUID, definition_id: uuid.UUID, *, for_update: bool = False
     ) -> PartDefinition | None:
-        lock = " FOR UPDATE" if for_update else ""
-        row = await self._conn.fetchrow(
-            f"SELECT {_DEFINITION_COLUMNS} FROM part_definitions WHERE org_id = $1 AND id = $2"
-            f" AND deleted_at IS NULL{lock}",
-            org_id,
-            definition_id,
+        row = await fetch_live_row(
+            self._conn, "part_definitions", _DEFINITION_COLUMNS, org_id, definition_id, for_update=for_update
         )
         return _definition(row) if row else None
 

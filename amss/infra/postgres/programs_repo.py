@@ -20,7 +20,7 @@ from amss.domain.errors import Conflict
 from amss.domain.programs import MaintenanceProgram
 from amss.infra.postgres.listing import Where, fetch_page
 from amss.infra.postgres.organizations_repo import set_clause
-from amss.infra.postgres.sql import Connection, fetch_one, soft_delete_row
+from amss.infra.postgres.sql import Connection, fetch_live_row, fetch_one, soft_delete_row
 
 PROGRAM_COLUMNS: Final = (
     "id, org_id, aircraft_id, name, interval_type::text AS interval_type, interval_value, last_performed,"
@@ -59,12 +59,8 @@ class PgProgramRepository:
     async def get(
         self, org_id: uuid.UUID, program_id: uuid.UUID, *, for_update: bool = False
     ) -> MaintenanceProgram | None:
-        lock = " FOR UPDATE" if for_update else ""
-        row = await self._conn.fetchrow(
-            f"SELECT {PROGRAM_COLUMNS} FROM maintenance_programs WHERE org_id = $1 AND id = $2"
-            f" AND deleted_at IS NULL{lock}",
-            org_id,
-            program_id,
+        row = await fetch_live_row(
+            self._conn, "maintenance_programs", PROGRAM_COLUMNS, org_id, program_id, for_update=for_update
         )
         return program_from_row(row) if row else None
 

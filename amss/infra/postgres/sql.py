@@ -45,6 +45,18 @@ async def fetch_one(conn: Connection, sql: str, *args: Any) -> asyncpg.Record:
     return row
 
 
+async def fetch_live_row(
+    conn: Connection, table: str, columns: str, org_id: Any, row_id: Any, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    """The organization's row `row_id` of `table` unless it is soft-deleted, locked FOR UPDATE if asked.
+
+    `table` and `columns` are the repository's constants."""
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(
+        f"SELECT {columns} FROM {table} WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL{lock}", org_id, row_id
+    )
+
+
 async def soft_delete_row(
     conn: Connection, table: str, returning: str, current: Any, at: Any, changed_message: str
 ) -> asyncpg.Record:

@@ -26,7 +26,7 @@ from amss.domain.tasks import MaintenanceTask, check_no_overlap
 from amss.domain.users import User
 from amss.infra.postgres.listing import Where, fetch_page
 from amss.infra.postgres.organizations_repo import set_clause
-from amss.infra.postgres.sql import Connection, soft_delete_row
+from amss.infra.postgres.sql import Connection, fetch_live_row, soft_delete_row
 
 TASK_COLUMNS: Final = (
     "id, org_id, aircraft_id, program_id, type::text AS type, state::text AS state, start_time, end_time,"
@@ -118,11 +118,8 @@ class PgTaskRepository:
         raise await self._overlap_error(org_id, new.aircraft_id, None, new.start_time, new.end_time)
 
     async def get(self, org_id: uuid.UUID, task_id: uuid.UUID, *, for_update: bool = False) -> MaintenanceTask | None:
-        lock = " FOR UPDATE" if for_update else ""
-        row = await self._conn.fetchrow(
-            f"SELECT {TASK_COLUMNS} FROM maintenance_tasks WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL{lock}",
-            org_id,
-            task_id,
+        row = await fetch_live_row(
+            self._conn, "maintenance_tasks", TASK_COLUMNS, org_id, task_id, for_update=for_update
         )
         return task_from_row(row) if row else None
 

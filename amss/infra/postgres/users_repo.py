@@ -14,7 +14,7 @@ from amss.domain.errors import Conflict
 from amss.domain.users import Credentials, User
 from amss.infra.postgres.listing import Where, fetch_page
 from amss.infra.postgres.organizations_repo import set_clause
-from amss.infra.postgres.sql import Connection, fetch_one, soft_delete_row
+from amss.infra.postgres.sql import Connection, fetch_live_row, fetch_one, soft_delete_row
 
 _COLUMNS = (
     "id, org_id, email::text AS email, role::text AS role, version, created_at, updated_at, last_login, deleted_at"
@@ -48,10 +48,7 @@ class PgUserRepository:
         return _user(row)
 
     async def get(self, org_id: uuid.UUID, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
-        lock = " FOR UPDATE" if for_update else ""
-        row = await self._conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM users WHERE org_id = $1 AND id = $2 AND deleted_at IS NULL{lock}", org_id, user_id
-        )
+        row = await fetch_live_row(self._conn, "users", _COLUMNS, org_id, user_id, for_update=for_update)
         return _user(row) if row else None
 
     async def list_page(self, org_id: uuid.UUID, page: PageRequest, role: Role | None, email: str | None) -> Page[User]:
