@@ -45,6 +45,9 @@ class RefreshTokenMinter(Protocol):
 
 class PasswordVerifier(Protocol):
     async def verify(self, password: str, password_hash: str) -> bool: ...
+    async def hash(self, password: str) -> str: ...
+    # a stored hash made at another cost than the configured one: re-hashed after a successful login
+    def needs_rehash(self, password_hash: str) -> bool: ...
 
     # a hash no password matches, checked when no account exists so both paths take as long
     @property
@@ -73,14 +76,17 @@ class IdentityService:
             candidates = await uow.users.login_candidates(email, org_id)
             if not candidates:
                 await self._passwords.verify(password, self._passwords.decoy_hash)
-            matching = [c.user for c in candidates if await self._passwords.verify(password, c.password_hash)]
+            matching = [c for c in candidates if await self._passwords.verify(password, c.password_hash)]
             if not matching:
                 raise Unauthorized(INVALID_CREDENTIALS)
             if len(matching) > 1:
                 raise ValidationFailed.on_field("org_id", "required: this account exists in several organizations")
-            user = matching[0]
+            user, stored_hash = matching[0].user, matching[0].password_hash
             now = self._clock()
             await uow.users.record_login(user, now)
+            if self._passwords.needs_rehash(stored_hash):
+                # one cost for every account, so no login's timing stands out (seeded or older hashes)
+                await uow.users.replace_password_hash(user, stored_hash, await self._passwords.hash(password))
             pair = await self._issue(uow, user, uuid.uuid4(), now + self._refresh_ttl, now, client)
             await uow.commit()
         return pair

@@ -100,3 +100,14 @@ async def test_refresh_rereads_the_user_role(world: World) -> None:
     await uow.users.update(user, {"role": Role.ADMIN})
     second = await service.refresh(first.refresh_token, CLIENT)
     assert second.access_token.endswith(":admin")
+
+
+async def test_a_login_rehashes_a_hash_of_another_cost_and_only_after_the_right_password(world: World) -> None:
+    service, uow, _, _ = world
+    user = uow.users.put(uuid.uuid4(), "a@example.test", Role.SCHEDULER, "old:pw-123456789")
+    with pytest.raises(Unauthorized):
+        await service.login("a@example.test", "wrong-password", None, CLIENT)
+    assert uow.users.rows[user.id][1] == "old:pw-123456789"
+    await service.login("a@example.test", "pw-123456789", None, CLIENT)
+    assert uow.users.rows[user.id][1] == "hash:pw-123456789"
+    assert uow.users.rows[user.id][0].version == user.version
