@@ -104,7 +104,8 @@ async def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
     password = _read_admin_password()
     conn = await _connect(settings)
     try:
-        provisioned = await create_admin(conn, args.org, args.email, await hash_password_async(password))
+        password_hash = await hash_password_async(password, settings.bcrypt_rounds)
+        provisioned = await create_admin(conn, args.org, args.email, password_hash)
     except Conflict as exc:
         _fail(exc.message)
     finally:
@@ -117,7 +118,7 @@ async def _seed(settings: Settings, _: argparse.Namespace) -> None:
 
     conn = await _connect(settings)
     try:
-        print(orjson.dumps(await seed_demo(conn)).decode())
+        print(orjson.dumps(await seed_demo(conn, bcrypt_rounds=settings.bcrypt_rounds)).decode())
     finally:
         await conn.close()
 

@@ -140,6 +140,9 @@ class Settings(BaseModel):
     jwt_issuer: str = "amss"
     access_token_ttl: Duration = timedelta(minutes=15)
     refresh_token_ttl: Duration = timedelta(days=7)
+    # presenting a just-rotated refresh token again within this long gets a fresh pair of its family
+    # (a lost response retried, a race of one client's tabs) instead of revoking the family; 0 turns it off
+    refresh_reuse_grace: Duration = timedelta(seconds=10)
     otel_exporter_otlp_endpoint: str | None = None
     prometheus_enabled: bool = True
     log_level: Annotated[Literal["debug", "info", "warning", "error"], BeforeValidator(_log_level)] = "info"
@@ -192,6 +195,9 @@ class Settings(BaseModel):
             problems.append("ACCESS_TOKEN_TTL: expected a positive duration")
         if self.refresh_token_ttl <= self.access_token_ttl:
             problems.append("REFRESH_TOKEN_TTL: expected a duration longer than ACCESS_TOKEN_TTL")
+        if self.refresh_reuse_grace > timedelta(minutes=1):
+            # a longer grace would let a stolen, already rotated token through: reuse detection is the point
+            problems.append("REFRESH_REUSE_GRACE: expected a duration from 0s to 1m")
         if not timedelta(0) <= self.amss_command_wait <= timedelta(seconds=30):
             problems.append("AMSS_COMMAND_WAIT: expected a duration from 0s to 30s")
         if self.amss_command_timeout >= self.amss_lease_ttl:

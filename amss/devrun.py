@@ -38,7 +38,7 @@ def _local_keys(keys_dir: Path) -> dict[str, str]:
     return {"JWT_PRIVATE_KEY_PEM": private_path.read_text(), "JWT_PUBLIC_KEY_PEM": public_path.read_text()}
 
 
-async def _prepare(db_url: str, seed: bool) -> None:
+async def _prepare(db_url: str, seed: bool, bcrypt_rounds: int) -> None:
     import asyncpg
 
     from amss.infra.postgres.pool import init_connection
@@ -53,7 +53,7 @@ async def _prepare(db_url: str, seed: bool) -> None:
             done = await migrator.up()
             log.info("migrations applied", extra={"count": len(done)})
         if seed:
-            log.info("seed", extra=await seed_demo(conn))
+            log.info("seed", extra=await seed_demo(conn, bcrypt_rounds=bcrypt_rounds))
     finally:
         await conn.close()
 
@@ -90,5 +90,5 @@ def run_dev(args: argparse.Namespace) -> None:
             print(f"config: {line}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.log_level)
-    uvloop.run(_prepare(settings.db_url, seed=not args.no_seed))
+    uvloop.run(_prepare(settings.db_url, seed=not args.no_seed, bcrypt_rounds=settings.bcrypt_rounds))
     raise SystemExit(uvloop.run(_supervise(env)))

@@ -1,8 +1,11 @@
 """Log in, refresh and log out: access tokens plus rotating, family-revocable refresh tokens.
 
 A refresh token is spent by its first use. Presenting a spent one again means it was stolen
-or replayed, so the whole family (every token from that login) is revoked. The family's
-expiry is fixed at login; rotation never extends it.
+or replayed, so the whole family (every token from that login) is revoked — except within
+REFRESH_REUSE_GRACE of that first use, when it is a client that lost the response or raced
+itself: it gets a fresh pair of the same family, and nothing is revoked. The grace runs from the
+first use and is never extended; a revoked family (logout, new password, demotion) stays revoked.
+The family's expiry is fixed at login; rotation never extends it.
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ class RefreshTokenMinter(Protocol):
 
 class PasswordVerifier(Protocol):
     async def verify(self, password: str, password_hash: str) -> bool: ...
+    async def hash(self, password: str) -> str: ...
+    # a stored hash made at another cost than the configured one: re-hashed after a successful login
+    def needs_rehash(self, password_hash: str) -> bool: ...
 
     # a hash no password matches, checked when no account exists so both paths take as long
     @property
@@ -60,6 +66,8 @@ class IdentityService:
         passwords: PasswordVerifier,
         refresh_ttl: timedelta,
         clock: Clock,
+        *,
+        refresh_reuse_grace: timedelta,
     ) -> None:
         self._uow = uow
         self._access_tokens = access_tokens
@@ -67,20 +75,24 @@ class IdentityService:
         self._passwords = passwords
         self._refresh_ttl = refresh_ttl
         self._clock = clock
+        self._refresh_reuse_grace = refresh_reuse_grace
 
     async def login(self, email: str, password: str, org_id: uuid.UUID | None, client: ClientInfo) -> TokenPair:
         async with self._uow() as uow:
             candidates = await uow.users.login_candidates(email, org_id)
             if not candidates:
                 await self._passwords.verify(password, self._passwords.decoy_hash)
-            matching = [c.user for c in candidates if await self._passwords.verify(password, c.password_hash)]
+            matching = [c for c in candidates if await self._passwords.verify(password, c.password_hash)]
             if not matching:
                 raise Unauthorized(INVALID_CREDENTIALS)
             if len(matching) > 1:
                 raise ValidationFailed.on_field("org_id", "required: this account exists in several organizations")
-            user = matching[0]
+            user, stored_hash = matching[0].user, matching[0].password_hash
             now = self._clock()
             await uow.users.record_login(user, now)
+            if self._passwords.needs_rehash(stored_hash):
+                # one cost for every account, so no login's timing stands out (seeded or older hashes)
+                await uow.users.replace_password_hash(user, stored_hash, await self._passwords.hash(password))
             pair = await self._issue(uow, user, uuid.uuid4(), now + self._refresh_ttl, now, client)
             await uow.commit()
         return pair
@@ -94,7 +106,9 @@ class IdentityService:
                 raise Unauthorized("invalid refresh token")
             if record.revoked_at is not None:
                 raise Unauthorized("refresh token revoked")
-            if record.used_at is not None:
+            # within the grace a spent token is a retry: it gets a pair of its own and does not spend again
+            retried = record.used_at is not None and now - record.used_at < self._refresh_reuse_grace
+            if record.used_at is not None and not retried:
                 problem = "refresh token reuse detected: every session of this login is revoked"
             elif record.expires_at <= now:
                 raise Unauthorized("refresh token expired")
@@ -105,7 +119,8 @@ class IdentityService:
                 await uow.refresh_tokens.revoke_family(record.family_id, now)
                 await uow.commit()
                 raise Unauthorized(problem or "invalid refresh token")
-            pair = await self._issue(uow, user, record.family_id, record.expires_at, now, client, replaces=record.id)
+            replaces = None if retried else record.id
+            pair = await self._issue(uow, user, record.family_id, record.expires_at, now, client, replaces=replaces)
             await uow.commit()
         return pair
 

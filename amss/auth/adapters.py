@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from amss.auth.passwords import hash_password, hash_password_async, verify_password_async
+from amss.auth.passwords import hash_cost, hash_password, hash_password_async, verify_password_async
 from amss.auth.tokens import TokenService, hash_refresh_token, new_refresh_token
 from amss.domain.enums import Role
 
@@ -25,6 +25,10 @@ class BcryptPasswords:
 
     async def verify(self, password: str, password_hash: str) -> bool:
         return await verify_password_async(password, password_hash)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """A stored hash made at another cost than BCRYPT_ROUNDS (seeded or set before the setting changed)."""
+        return hash_cost(password_hash) != self._rounds
 
 
 class JwtAccessTokens:

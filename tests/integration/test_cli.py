@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import orjson
 
-from amss.auth.passwords import verify_password
+from amss.auth.passwords import hash_cost, verify_password
 from amss.infra.postgres.migrations import load_migrations
 from amss.infra.postgres.seed import DEMO_ORG_NAME, DEMO_PASSWORD, DEMO_USERS
 from tests.cli_helpers import cli_env, run_cli
@@ -64,6 +64,14 @@ async def test_create_admin_creates_organization_policy_and_admin(database_url: 
     ]
 
 
+async def test_create_admin_hashes_at_the_configured_cost(database_url: str, conn: asyncpg.Connection) -> None:
+    email = f"cost-{short_id()}@example.test"
+    env = cli_env(database_url, AMSS_ADMIN_PASSWORD="a-long-password-1", BCRYPT_ROUNDS="5")
+    result = run_cli(["create-admin", "--org", f"Cost {short_id()}", "--email", email], env)
+    assert result.returncode == 0, result.stderr
+    assert hash_cost(await conn.fetchval("SELECT password_hash FROM users WHERE email = $1", email)) == 5
+
+
 async def test_create_admin_reads_the_password_from_stdin(database_url: str, conn: asyncpg.Connection) -> None:
     email = f"stdin-{short_id()}@example.test"
     result = run_cli(
@@ -99,7 +107,8 @@ async def test_create_admin_refuses_a_short_password(database_url: str) -> None:
 async def test_seed_creates_demo_data_once_and_rerunning_changes_nothing(
     database_url: str, conn: asyncpg.Connection
 ) -> None:
-    first = run_cli(["seed"], cli_env(database_url))
+    # hashed at BCRYPT_ROUNDS, like every other hash, so login timing does not single out the demo accounts
+    first = run_cli(["seed"], cli_env(database_url, BCRYPT_ROUNDS="5"))
     assert first.returncode == 0, first.stderr
     org_id = await conn.fetchval("SELECT id FROM organizations WHERE name = $1", DEMO_ORG_NAME)
     roles = {
@@ -110,6 +119,7 @@ async def test_seed_creates_demo_data_once_and_rerunning_changes_nothing(
     }
     assert set(roles) == {role.value for role in DEMO_USERS}
     assert verify_password(DEMO_PASSWORD, roles["mechanic"]["password_hash"])
+    assert {hash_cost(row["password_hash"]) for row in roles.values()} == {5}
     for table in ("aircraft", "part_items", "maintenance_programs", "maintenance_tasks"):
         assert await conn.fetchval(f"SELECT count(*) FROM {table} WHERE org_id = $1", org_id) > 0
     assert (

@@ -69,6 +69,11 @@ class FakeUsers:
         stored, password_hash = self.rows[user.id]
         self.rows[user.id] = (replace(stored, last_login=at), password_hash)
 
+    async def replace_password_hash(self, user: User, old_hash: str, new_hash: str) -> None:
+        stored, password_hash = self.rows[user.id]
+        if password_hash == old_hash:
+            self.rows[user.id] = (stored, new_hash)
+
 
 class FakeRefreshTokens:
     def __init__(self) -> None:
@@ -142,7 +147,8 @@ class FakeUnitOfWork:
 
 
 class CountingPasswords:
-    """Passwords are stored as 'hash:<password>'; records every verification."""
+    """Passwords are stored as 'hash:<password>' ('old:<password>' for a hash of another cost); records
+    every verification."""
 
     decoy_hash = "hash:<decoy>"
 
@@ -154,7 +160,10 @@ class CountingPasswords:
 
     async def verify(self, password: str, password_hash: str) -> bool:
         self.verified.append(password_hash)
-        return password_hash == f"hash:{password}"
+        return password_hash.partition(":")[2] == password and password_hash.startswith(("hash:", "old:"))
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return not password_hash.startswith("hash:")
 
 
 class FakeAccessTokens:

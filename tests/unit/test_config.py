@@ -133,3 +133,17 @@ def test_addresses_split_into_host_and_port(address: str, expected: tuple[str, i
 def test_bad_addresses_are_refused(address: str) -> None:
     with pytest.raises(ConfigError, match="HTTP_ADDR: expected host:port"):
         load_settings({"HTTP_ADDR": address})
+
+
+def test_refresh_reuse_grace_defaults_to_10s_and_takes_durations() -> None:
+    assert load_settings({}).refresh_reuse_grace == timedelta(seconds=10)
+    assert load_settings({"REFRESH_REUSE_GRACE": "0"}).refresh_reuse_grace == timedelta(0)
+    assert load_settings({"REFRESH_REUSE_GRACE": "500ms"}).refresh_reuse_grace == timedelta(milliseconds=500)
+    assert load_settings({"REFRESH_REUSE_GRACE": "1m"}).refresh_reuse_grace == timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("value", ["-1s", "soon", "2m"])
+def test_a_bad_refresh_reuse_grace_is_refused_naming_the_variable(value: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"REFRESH_REUSE_GRACE": value})
+    assert [line.split(":")[0] for line in refused.value.lines] == ["REFRESH_REUSE_GRACE"]

@@ -1,4 +1,4 @@
-"""IdentityService rules with in-memory ports: decoy verification, rotation, reuse, expiry."""
+"""IdentityService rules with in-memory ports: decoy verification, rotation, reuse (and its grace), expiry."""
 
 from __future__ import annotations
 
@@ -19,14 +19,21 @@ from tests.unit.fakes import (
 )
 
 CLIENT = ClientInfo("10.0.0.1", "pytest")
+GRACE = timedelta(seconds=10)
 World = tuple[IdentityService, FakeUnitOfWork, CountingPasswords, FakeClock]
+
+
+def make_world(grace: timedelta) -> World:
+    uow, passwords, clock = FakeUnitOfWork(), CountingPasswords(), FakeClock()
+    service = IdentityService(
+        uow, FakeAccessTokens(), FakeRefreshMinter(), passwords, timedelta(days=7), clock, refresh_reuse_grace=grace
+    )
+    return service, uow, passwords, clock
 
 
 @pytest.fixture
 def world() -> World:
-    uow, passwords, clock = FakeUnitOfWork(), CountingPasswords(), FakeClock()
-    service = IdentityService(uow, FakeAccessTokens(), FakeRefreshMinter(), passwords, timedelta(days=7), clock)
-    return service, uow, passwords, clock
+    return make_world(GRACE)
 
 
 async def test_unknown_email_still_costs_one_password_verification(world: World) -> None:
@@ -71,10 +78,11 @@ async def test_rotation_keeps_family_and_expiry_and_spends_the_old_token(world: 
 
 
 async def test_reuse_revokes_the_family_and_commits_the_revocation(world: World) -> None:
-    service, uow, _, _ = world
+    service, uow, _, clock = world
     uow.users.put(uuid.uuid4(), "a@example.test", Role.SCHEDULER, "hash:pw-123456789")
     first = await service.login("a@example.test", "pw-123456789", None, CLIENT)
     second = await service.refresh(first.refresh_token, CLIENT)
+    clock.now += GRACE  # the grace is over: this is reuse
     commits = uow.commits
     with pytest.raises(Unauthorized, match="reuse"):
         await service.refresh(first.refresh_token, CLIENT)
@@ -100,3 +108,85 @@ async def test_refresh_rereads_the_user_role(world: World) -> None:
     await uow.users.update(user, {"role": Role.ADMIN})
     second = await service.refresh(first.refresh_token, CLIENT)
     assert second.access_token.endswith(":admin")
+
+
+async def test_a_login_rehashes_a_hash_of_another_cost_and_only_after_the_right_password(world: World) -> None:
+    service, uow, _, _ = world
+    user = uow.users.put(uuid.uuid4(), "a@example.test", Role.SCHEDULER, "old:pw-123456789")
+    with pytest.raises(Unauthorized):
+        await service.login("a@example.test", "wrong-password", None, CLIENT)
+    assert uow.users.rows[user.id][1] == "old:pw-123456789"
+    await service.login("a@example.test", "pw-123456789", None, CLIENT)
+    assert uow.users.rows[user.id][1] == "hash:pw-123456789"
+    assert uow.users.rows[user.id][0].version == user.version
+
+
+def _live(uow: FakeUnitOfWork) -> int:
+    return sum(1 for row in uow.refresh_tokens.rows.values() if row["revoked_at"] is None)
+
+
+async def test_a_spent_token_within_the_grace_gets_a_fresh_pair_of_its_family(world: World) -> None:
+    service, uow, _, clock = world
+    uow.users.put(uuid.uuid4(), "a@example.test", Role.SCHEDULER, "hash:pw-123456789")
+    first = await service.login("a@example.test", "pw-123456789", None, CLIENT)
+    second = await service.refresh(first.refresh_token, CLIENT)
+    spent_at = clock.now
+    clock.now += GRACE - timedelta(milliseconds=1)
+    retried = await service.refresh(first.refresh_token, CLIENT)
+    assert retried.refresh_token not in (first.refresh_token, second.refresh_token)
+    rows = list(uow.refresh_tokens.rows.values())
+    assert len(rows) == 3 and _live(uow) == 3
+    assert {row["token"].family_id for row in rows} == {rows[0]["token"].family_id}
+    # the grace runs from the first use and a retry does not extend it
+    assert rows[0]["used_at"] == spent_at
+    # both pairs go on rotating
+    await service.refresh(second.refresh_token, CLIENT)
+    await service.refresh(retried.refresh_token, CLIENT)
+    assert _live(uow) == 5
+
+
+async def test_a_spent_token_past_the_grace_revokes_the_family_even_after_retries(world: World) -> None:
+    service, uow, _, clock = world
+    uow.users.put(uuid.uuid4(), "a@example.test", Role.SCHEDULER, "hash:pw-123456789")
+    first = await service.login("a@example.test", "pw-123456789", None, CLIENT)
+    await service.refresh(first.refresh_token, CLIENT)
+    clock.now += timedelta(seconds=5)
+    retried = await service.refresh(first.refresh_token, CLIENT)
+    clock.now += timedelta(seconds=5)
+    with pytest.raises(Unauthorized, match="reuse"):
+        await service.refresh(first.refresh_token, CLIENT)
+    assert _live(uow) == 0
+    with pytest.raises(Unauthorized, match="revoked"):
+        await service.refresh(retried.refresh_token, CLIENT)
+
+
+async def test_a_grace_of_zero_revokes_on_the_first_reuse() -> None:
+    service, uow, _, _ = make_world(timedelta(0))
+    uow.users.put(uuid.uuid4(), "a@example.test", Role.SCHEDULER, "hash:pw-123456789")
+    first = await service.login("a@example.test", "pw-123456789", None, CLIENT)
+    await service.refresh(first.refresh_token, CLIENT)
+    with pytest.raises(Unauthorized, match="reuse"):
+        await service.refresh(first.refresh_token, CLIENT)
+    assert _live(uow) == 0
+
+
+async def test_no_grace_after_logout(world: World) -> None:
+    service, uow, _, _ = world
+    uow.users.put(uuid.uuid4(), "a@example.test", Role.SCHEDULER, "hash:pw-123456789")
+    first = await service.login("a@example.test", "pw-123456789", None, CLIENT)
+    second = await service.refresh(first.refresh_token, CLIENT)
+    await service.logout(second.refresh_token)
+    with pytest.raises(Unauthorized, match="revoked"):
+        await service.refresh(first.refresh_token, CLIENT)
+    assert _live(uow) == 0
+
+
+async def test_no_grace_for_a_deleted_user(world: World) -> None:
+    service, uow, _, clock = world
+    user = uow.users.put(uuid.uuid4(), "a@example.test", Role.SCHEDULER, "hash:pw-123456789")
+    first = await service.login("a@example.test", "pw-123456789", None, CLIENT)
+    await service.refresh(first.refresh_token, CLIENT)
+    await uow.users.soft_delete(user, clock.now)
+    with pytest.raises(Unauthorized):
+        await service.refresh(first.refresh_token, CLIENT)
+    assert _live(uow) == 0

@@ -82,6 +82,7 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
             passwords,
             settings.refresh_token_ttl,
             utc_now,
+            refresh_reuse_grace=settings.refresh_reuse_grace,
         ),
         organizations=OrganizationService(unit_of_work),
         parts=PartsService(unit_of_work, utc_now, RedisPartItemLocks(app[REDIS], KeySpace(settings.amss_redis_prefix))),

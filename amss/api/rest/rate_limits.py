@@ -1,5 +1,5 @@
 """Rate limits in front of the handlers: per organization and category, per client IP on the
-anonymous auth routes, and per e-mail address on login.
+anonymous auth routes, and per e-mail address on *failed* logins.
 
 Limits are per minute over a sliding window kept in Redis. When Redis cannot be reached, the
 auth category fails closed (503: an unthrottled login is a password-guessing oracle) and every
@@ -182,7 +182,13 @@ async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.S
     return await handler(request)
 
 
-async def check_login_allowed(request: web.Request, email: str) -> None:
-    """The per-e-mail login limit (LOGIN_RATE_LIMIT_PER_EMAIL a minute), whatever the client's address."""
+async def record_login_failure(request: web.Request, email: str) -> None:
+    """Count one failed login for `email` (LOGIN_RATE_LIMIT_PER_EMAIL a minute, whatever the client's address):
+    past the limit raise 429 in place of the caller's 401.
+
+    Only failures are counted and only after the password was checked, so nobody's failures can keep the
+    right password out (no lock-out); a wrong password still gets no more than this many 401s a minute.
+    Unknown e-mails are counted alike, so the 429 does not tell which accounts exist.
+    """
     limit = request.app[RATE_LIMITS].login_per_email
-    await _enforce(request, "auth", login_email_key(email), limit, "too many login attempts for this account")
+    await _enforce(request, "auth", login_email_key(email), limit, "too many failed logins for this account")

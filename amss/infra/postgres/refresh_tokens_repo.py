@@ -31,7 +31,20 @@ class PgRefreshTokenRepository:
         return token_id
 
     async def lock_by_hash(self, token_hash: bytes) -> RefreshTokenRecord | None:
-        """The token's row, locked until the transaction ends, so two refreshes of it run one after the other."""
+        """The token's row, locked until the transaction ends, after its user's row.
+
+        The user's row lock (FOR NO KEY UPDATE) puts every refresh and logout of the user's tokens in
+        line with each other and with the user's own changes (which lock it FOR UPDATE, then revoke):
+        so a logout or a revocation never misses a pair that a concurrent refresh (a retry within the
+        reuse grace, say) was issuing, and both take their locks in the same order (user, then tokens).
+        """
+        owner = await self._conn.fetchval(
+            "SELECT u.id FROM refresh_tokens t JOIN users u ON u.org_id = t.org_id AND u.id = t.user_id"
+            " WHERE t.token_hash = $1 FOR NO KEY UPDATE OF u",
+            token_hash,
+        )
+        if owner is None:
+            return None
         row = await self._conn.fetchrow(
             f"SELECT {_COLUMNS} FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE", token_hash
         )

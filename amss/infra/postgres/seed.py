@@ -48,10 +48,10 @@ async def _insert(
     return entity_id
 
 
-async def seed_demo(conn: asyncpg.Connection, now: datetime | None = None) -> dict[str, Any]:
-    """Create the demo data unless it exists; returns what was done."""
+async def seed_demo(conn: asyncpg.Connection, *, bcrypt_rounds: int, now: datetime | None = None) -> dict[str, Any]:
+    """Create the demo data unless it exists (passwords hashed at BCRYPT_ROUNDS); returns what was done."""
     now = now or datetime.now(UTC)
-    password_hash = await hash_password_async(DEMO_PASSWORD)
+    password_hash = await hash_password_async(DEMO_PASSWORD, bcrypt_rounds)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('amss.seed'))")
         org_id, created = await ensure_organization(conn, DEMO_ORG_NAME, _JOB)

@@ -94,3 +94,14 @@ class PgUserRepository:
         await self._conn.execute(
             "UPDATE users SET last_login = $3 WHERE org_id = $1 AND id = $2", user.org_id, user.id, at
         )
+
+    async def replace_password_hash(self, user: User, old_hash: str, new_hash: str) -> None:
+        """Re-hash at the configured cost: bookkeeping like last_login (version stays), and only while the
+        stored hash is still `old_hash`, so a password changed meanwhile is never overwritten."""
+        await self._conn.execute(
+            "UPDATE users SET password_hash = $4 WHERE org_id = $1 AND id = $2 AND password_hash = $3",
+            user.org_id,
+            user.id,
+            old_hash,
+            new_hash,
+        )

@@ -12,8 +12,9 @@ import asyncpg
 import jwt
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
+from amss.api.rest.app import init_app
 from amss.api.rest.middlewares import TOKEN_SERVICE
 from amss.auth.keys import generate_key_pair
 from amss.auth.tokens import TokenService
@@ -222,9 +223,18 @@ async def test_refresh_rotates_and_the_spent_token_cannot_be_used_again(
     assert abs((expiries[0]["expires_at"] - expected).total_seconds()) < 60
 
 
-async def test_reusing_a_spent_refresh_token_revokes_the_whole_family(api: TestClient, tenant: Tenant) -> None:
+async def test_reusing_a_spent_refresh_token_revokes_the_whole_family(
+    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+) -> None:
+    import hashlib
+
     _, first = await _login(api, tenant["scheduler"].email)
     _, second, _ = await call(api, "POST", "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    # past REFRESH_REUSE_GRACE (10 s): within it a spent token is a retry (tests/integration/api/test_refresh_grace.py)
+    await conn.execute(
+        "UPDATE refresh_tokens SET used_at = used_at - interval '11 seconds' WHERE token_hash = $1",
+        hashlib.sha256(first["refresh_token"].encode()).digest(),
+    )
     status, body, _ = await call(api, "POST", "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert status == 401
     assert "reuse" in body["error"]
@@ -232,11 +242,22 @@ async def test_reusing_a_spent_refresh_token_revokes_the_whole_family(api: TestC
     assert status == 401
 
 
-async def test_two_concurrent_refreshes_of_one_token_cannot_both_succeed(api: TestClient, tenant: Tenant) -> None:
-    _, first = await _login(api, tenant["mechanic"].email)
-    results = await asyncio.gather(
-        *(call(api, "POST", "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}) for _ in range(2))
-    )
+async def test_without_a_grace_two_concurrent_refreshes_of_one_token_cannot_both_succeed(
+    api_settings: Settings, tenant: Tenant
+) -> None:
+    """REFRESH_REUSE_GRACE=0: one use per token, strictly (with the default grace both succeed)."""
+    api = TestClient(TestServer(init_app(api_settings.model_copy(update={"refresh_reuse_grace": timedelta(0)}))))
+    await api.start_server()
+    try:
+        _, first = await _login(api, tenant["mechanic"].email)
+        results = await asyncio.gather(
+            *(
+                call(api, "POST", "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+                for _ in range(2)
+            )
+        )
+    finally:
+        await api.close()
     statuses = sorted(status for status, _, _ in results)
     assert statuses == [200, 401]
 

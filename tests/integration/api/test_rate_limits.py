@@ -7,6 +7,7 @@ import ipaddress
 import secrets
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -179,36 +180,84 @@ async def test_unlimited_routes_carry_no_rate_limit_headers(api: TestClient) -> 
         assert not any(name in response.headers for name in RATE_LIMIT_HEADERS)
 
 
-async def test_sixth_login_for_one_email_within_a_minute_is_429(
-    api: TestClient,
-    tenant: Tenant,
-    from_new_address: dict[str, str],
-    redis_client: redis.Redis,
-    key_space: KeySpace,
+async def login(api: TestClient, email: str, password: str, address: dict[str, str]) -> tuple[int, Any, Any]:
+    return await call(api, "POST", "/api/v1/auth/login", json={"email": email, "password": password}, headers=address)
+
+
+async def test_sixth_failed_login_for_one_email_within_a_minute_is_429(
+    api: TestClient, tenant: Tenant, redis_client: redis.Redis, key_space: KeySpace
 ) -> None:
+    """Failures are counted per e-mail whatever the address: past five a minute a wrong password gets 429."""
     email = tenant[Role.MECHANIC].email
-    wrong = {"email": email, "password": "not-the-password"}
     for remaining in (4, 3, 2, 1, 0):
-        status, body, headers = await call(api, "POST", "/api/v1/auth/login", json=wrong, headers=from_new_address)
+        status, body, headers = await login(api, email, "not-the-password", new_address())
         assert status == 401, body
         # the per-e-mail limit (5) is tighter than the per-address one (10), so its state is shown
         assert headers["RateLimit-Limit"] == "5"
         assert headers["RateLimit-Remaining"] == str(remaining)
-    right = {"email": email, "password": TEST_PASSWORD}
-    status, body, headers = await call(api, "POST", "/api/v1/auth/login", json=right, headers=from_new_address)
+    status, body, headers = await login(api, email, "still-not-the-password", new_address())
     assert status == 429, body
     assert body["code"] == "RATE_LIMITED"
     assert body["details"]["category"] == "auth"
     assert int(headers["Retry-After"]) >= 1
     assert headers["RateLimit-Remaining"] == "0"
     assert email not in body["error"]
-    # another account from the same address is not affected
-    other = {"email": tenant[Role.AUDITOR].email, "password": TEST_PASSWORD}
-    assert (await call(api, "POST", "/api/v1/auth/login", json=other, headers=from_new_address))[0] == 200
     # the address is kept in Redis only as a hash
     keys = [key.decode() async for key in redis_client.scan_iter(match=key_space.pattern, count=500)]
     assert key_space.rate_limit(*login_email_key(email)) in keys
     assert not any(email.split("@")[0] in key for key in keys)
+
+
+async def test_failures_from_rotating_addresses_never_lock_the_right_password_out(
+    api: TestClient, tenant: Tenant
+) -> None:
+    """Issue 9 item 7: others' failures (here from six addresses) must not refuse the account's own password."""
+    email = tenant[Role.ADMIN].email
+    statuses = [(await login(api, email, f"guess-{n}", new_address()))[0] for n in range(6)]
+    assert statuses == [401, 401, 401, 401, 401, 429]
+    for _ in range(3):
+        status, body, _ = await login(api, email, TEST_PASSWORD, new_address())
+        assert status == 200, body
+    # ... from an address that itself failed, too: the per-e-mail counter only ever answers failures
+    address = new_address()
+    assert (await login(api, email, "guess-again", address))[0] == 429
+    assert (await login(api, email, TEST_PASSWORD, address))[0] == 200
+    # and a wrong password still gets no other answer than 429 while the e-mail is over its limit
+    assert (await login(api, email, "guess-7", new_address()))[0] == 429
+    # another account is not affected
+    other = tenant[Role.AUDITOR].email
+    assert (await login(api, other, "typo-password", new_address()))[0] == 401
+
+
+async def test_successful_logins_do_not_count_against_the_email(api: TestClient, tenant: Tenant) -> None:
+    email = tenant[Role.SCHEDULER].email
+    for _ in range(6):
+        status, body, _ = await login(api, email, TEST_PASSWORD, new_address())
+        assert status == 200, body
+    status, _, headers = await login(api, email, "not-the-password", new_address())
+    assert status == 401
+    assert headers["RateLimit-Remaining"] == "4"
+
+
+async def test_an_unknown_email_is_limited_exactly_like_an_account(api: TestClient, tenant: Tenant) -> None:
+    """The 429 must not tell which e-mails exist: failures of an unknown address count the same way."""
+    answers = []
+    for email in (f"nobody-{uuid.uuid4().hex[:8]}@example.test", tenant[Role.TENANT_ADMIN].email):
+        answers.append([await login(api, email, f"guess-{n}", new_address()) for n in range(6)])
+    shapes = [[(status, body["code"], body["error"].split(";")[0]) for status, body, _ in run] for run in answers]
+    assert shapes[0] == shapes[1]
+    assert [status for status, _, _ in answers[0]] == [401] * 5 + [429]
+
+
+async def test_the_per_address_limit_still_applies_to_the_right_password(
+    api: TestClient, tenant: Tenant, from_new_address: dict[str, str]
+) -> None:
+    email = tenant[Role.MECHANIC].email
+    for _ in range(10):
+        assert (await login(api, email, TEST_PASSWORD, from_new_address))[0] == 200
+    status, body, headers = await login(api, email, TEST_PASSWORD, from_new_address)
+    assert status == 429, body
+    assert headers["RateLimit-Limit"] == "10"
 
 
 async def test_eleventh_auth_request_from_one_address_is_429(api: TestClient, from_new_address: dict[str, str]) -> None:

@@ -10,11 +10,12 @@ from pydantic import Field
 from amss.api.rest.bodies import json_response, read_json
 from amss.api.rest.context import CLIENT_IP
 from amss.api.rest.middlewares import TOKEN_SERVICE
-from amss.api.rest.rate_limits import check_login_allowed
+from amss.api.rest.rate_limits import record_login_failure
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body, Email, Out
 from amss.api.rest.services import SERVICES
 from amss.app.identity import ClientInfo, TokenPair
+from amss.domain.errors import Unauthorized
 
 
 class LoginBody(Body):
@@ -44,8 +45,13 @@ def _tokens(pair: TokenPair) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     body = await read_json(request, LoginBody)
-    await check_login_allowed(request, body.email)
-    pair = await request.app[SERVICES].identity.login(body.email, body.password, body.org_id, _client(request))
+    try:
+        pair = await request.app[SERVICES].identity.login(body.email, body.password, body.org_id, _client(request))
+    except Unauthorized:
+        # the per-e-mail limit counts failures only: it turns this 401 into a 429 past the limit and
+        # never refuses the right password (the per-address limit, in the middleware, applies to every try)
+        await record_login_failure(request, body.email)
+        raise
     return _tokens(pair)
 
 
