@@ -33,7 +33,7 @@ from amss.domain.enums import AircraftStatus, AuditAction
 from amss.domain.errors import Forbidden, NotFound
 from amss.domain.events import DomainEvent, dedupe_key
 from amss.domain.principal import Actor
-from amss.domain.versioning import check_expected_version
+from amss.domain.versioning import changed_values, check_expected_version
 
 ENTITY: Final = "aircraft"
 STATUS_EVENT: Final = "aircraft_status_updated"
@@ -138,7 +138,7 @@ class AircraftService:
         async with self._uow() as uow:
             current = await _locked(uow, org_id, aircraft_id)
             check_expected_version(current.version, expected_version)
-            changed = {name: value for name, value in changes.items() if getattr(current, name) != value}
+            changed = changed_values(current, changes)
             if not changed:
                 return current
             check_maintenance_dates(

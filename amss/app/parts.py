@@ -50,7 +50,7 @@ from amss.domain.parts import (
     check_reservable,
 )
 from amss.domain.principal import Actor
-from amss.domain.versioning import check_expected_version
+from amss.domain.versioning import changed_values, check_expected_version
 
 DEFINITION_ENTITY: Final = "part_definition"
 ITEM_ENTITY: Final = "part_item"
@@ -154,7 +154,7 @@ class PartsService:
         async with self._uow() as uow:
             current = await _locked_definition(uow, org_id, definition_id)
             check_expected_version(current.version, expected_version)
-            changed = {name: value for name, value in changes.items() if getattr(current, name) != value}
+            changed = changed_values(current, changes)
             if not changed:
                 return current
             updated = await uow.part_definitions.update(current, changed)
