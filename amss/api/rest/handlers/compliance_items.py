@@ -152,7 +152,7 @@ ROUTES = [
         "/api/v1/compliance-items/{id}/sign-off",
         sign_off_item,
         "compliance_items.sign_off",
-        "Sign a compliance item off with pass or fail (mechanics only); it is immutable afterwards",
+        "Sign a compliance item off with pass or fail (its task's mechanic or an admin); immutable afterwards",
         (_ITEMS, _S),
         "write",
         idempotent=True,
