@@ -194,8 +194,8 @@ class PartsService:
     # --- part items ------------------------------------------------------------------------------
 
     async def create_item(self, actor: Actor, org_id: uuid.UUID, new: NewPartItem) -> PartItem:
-        serial_number = check_new_item(new.serial_number, new.expiry_date, self._clock())
-        new = NewPartItem(new.part_definition_id, serial_number, new.expiry_date)
+        serial_number = check_new_item(new.serial_number, new.expiry_date, self._clock(), new.status)
+        new = NewPartItem(new.part_definition_id, serial_number, new.expiry_date, new.status)
         async with self._uow() as uow:
             item = await uow.part_items.add(org_id, new)
             details = {

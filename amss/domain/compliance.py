@@ -134,6 +134,12 @@ def normalized_description(description: str) -> str:
     return text
 
 
+def check_new_result(result: ComplianceResult) -> None:
+    """A new item is pending: only sign-off records pass or fail."""
+    if result is not ComplianceResult.PENDING:
+        raise ValidationFailed.on_field("result", "a new item is pending; sign-off records pass or fail")
+
+
 def check_may_create(actor_role: Role, task_state: TaskState) -> None:
     if actor_role not in EDITOR_ROLES:
         raise Forbidden("only a mechanic can create compliance items")

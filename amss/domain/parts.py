@@ -244,8 +244,20 @@ def check_expiry_date(expiry_date: datetime, now: datetime) -> None:
         raise ValidationFailed.on_field("expiry_date", "must be in the future")
 
 
-def check_new_item(serial_number: str, expiry_date: datetime | None, now: datetime) -> str:
-    """The normalised serial number of a new item; its expiry, if any, must be in the future."""
+# a new item is in stock, or a record of existing inventory already used or disposed of; every
+# status a part item can have is one it may be created with (reservation is a separate entity)
+NEW_ITEM_STATUSES: Final = frozenset({PartItemStatus.IN_STOCK, PartItemStatus.USED, PartItemStatus.DISPOSED})
+
+
+def check_new_item(
+    serial_number: str, expiry_date: datetime | None, now: datetime, status: PartItemStatus = PartItemStatus.IN_STOCK
+) -> str:
+    """The normalised serial number of a new item; its expiry, if any, must be in the future.
+
+    The expiry rule is the same whatever the status (the trigger underneath enforces it on every
+    insert): a used or disposed item whose expiry has passed is recorded without one."""
+    if status not in NEW_ITEM_STATUSES:
+        raise ValidationFailed.on_field("status", f"a new item is one of {', '.join(sorted(NEW_ITEM_STATUSES))}")
     if expiry_date is not None:
         check_expiry_date(expiry_date, now)
     return normalized_serial_number(serial_number)

@@ -16,6 +16,7 @@ from amss.domain.compliance import (
     SignOffFacts,
     check_may_change,
     check_may_create,
+    check_new_result,
     check_transition,
     edit,
     sign_off,
@@ -214,3 +215,13 @@ def test_a_signed_item_with_a_pending_result_does_not_satisfy_completion() -> No
 def test_an_admin_acting_for_another_organization_cannot_sign_off() -> None:
     with pytest.raises(Forbidden):
         sign_off(PASS, facts(actor_role=Role.ADMIN, actor_user_id=uuid.uuid4(), actor_in_org=False))
+
+
+@pytest.mark.parametrize("result", list(ComplianceResult))
+def test_a_new_item_is_pending_only_sign_off_records_pass_or_fail(result: ComplianceResult) -> None:
+    if result is PENDING:
+        check_new_result(result)
+    else:
+        with pytest.raises(ValidationFailed) as caught:
+            check_new_result(result)
+        assert "result" in caught.value.details["fields"]

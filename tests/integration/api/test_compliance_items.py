@@ -110,6 +110,21 @@ async def test_create_refusals(api: TestClient, conn: asyncpg.Connection, home: 
     assert await conn.fetchval("SELECT count(*) FROM compliance_items WHERE task_id = $1", closed) == 0
 
 
+async def test_a_new_item_may_say_it_is_pending_and_nothing_else(
+    api: TestClient, conn: asyncpg.Connection, home: Tenant
+) -> None:
+    task_id = await _task(conn, home)
+    body = {"task_id": str(task_id), "description": "check torque", "result": "pending"}
+    status, created, _ = await call(api, "POST", ITEMS, home["mechanic"], json=body)
+    assert status == 201, created
+    assert (created["result"], created["signed_off"]) == ("pending", False)
+    for result in ("pass", "fail", "maybe", None):
+        status, error, _ = await call(api, "POST", ITEMS, home["mechanic"], json={**body, "result": result})
+        assert (status, code_of(error)) == (400, "VALIDATION_ERROR"), (result, error)
+        assert "result" in error["details"]["fields"], error
+    assert await conn.fetchval("SELECT count(*) FROM compliance_items WHERE task_id = $1", task_id) == 1
+
+
 async def test_list_filters(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
     task_id = await _task(conn, home)
     open_item = await make_compliance_item(conn, home.org_id, task_id)
