@@ -24,6 +24,7 @@ from amss.domain.aircraft import (
     check_maintenance_dates,
     check_may_delete,
     check_transition,
+    grounding_origin,
     normalized_model,
     normalized_tail_number,
     record_usage,
@@ -32,8 +33,8 @@ from amss.domain.audit import audit_entry
 from amss.domain.enums import AircraftStatus, AuditAction
 from amss.domain.errors import Forbidden, NotFound
 from amss.domain.events import DomainEvent, dedupe_key
-from amss.domain.principal import Actor
-from amss.domain.versioning import check_expected_version
+from amss.domain.principal import Actor, Principal
+from amss.domain.versioning import changed_values, check_expected_version
 
 ENTITY: Final = "aircraft"
 STATUS_EVENT: Final = "aircraft_status_updated"
@@ -51,6 +52,7 @@ def checked_new(new: NewAircraft) -> NewAircraft:
         tail_number=normalized_tail_number(new.tail_number),
         model=normalized_model(new.model),
         status=new.status,
+        grounded_by=grounding_origin(new.status, automatic=False),
         capacity_slots=new.capacity_slots,
         last_maintenance=new.last_maintenance,
         next_due=new.next_due,
@@ -138,7 +140,11 @@ class AircraftService:
         async with self._uow() as uow:
             current = await _locked(uow, org_id, aircraft_id)
             check_expected_version(current.version, expected_version)
-            changed = {name: value for name, value in changes.items() if getattr(current, name) != value}
+            if isinstance(status := changes.get("status"), AircraftStatus):
+                # a person's explicit status: a grounding is theirs (manual), even one a task made
+                _person(actor)
+                changes = {**changes, "grounded_by": grounding_origin(status, automatic=False)}
+            changed = changed_values(current, changes)
             if not changed:
                 return current
             check_maintenance_dates(
@@ -208,12 +214,22 @@ class AircraftService:
             current = await _locked(uow, org_id, aircraft_id)
             tasks = tuple(await uow.aircraft.active_tasks(org_id, aircraft_id))
             now = self._clock()
-            target = automatic_status(current.status, tasks, now, self._lead_time, task_finished=task_finished)
+            target = automatic_status(
+                current.status,
+                tasks,
+                now,
+                self._lead_time,
+                task_finished=task_finished,
+                grounded_by=current.grounded_by,
+            )
             if target is None:
                 return None
-            check_transition(current.status, target, StatusFacts(now, self._lead_time, None, tasks))
-            updated = await uow.aircraft.update(current, {"status": target})
-            details = {"changes": _changes_detail(current, updated, ["status"]), "automatic": True}
+            check_transition(
+                current.status, target, StatusFacts(now, self._lead_time, None, tasks, current.grounded_by)
+            )
+            changes = {"status": target, "grounded_by": grounding_origin(target, automatic=True)}
+            updated = await uow.aircraft.update(current, changes)
+            details = {"changes": _changes_detail(current, updated, sorted(changes)), "automatic": True}
             await uow.audit.add(
                 audit_entry(actor, org_id, ENTITY, updated.id, AuditAction.STATE_CHANGE, updated.version, details)
             )
@@ -224,11 +240,15 @@ class AircraftService:
     async def _check_explicit_status(
         self, uow: UnitOfWork, actor: Actor, current: Aircraft, target: AircraftStatus
     ) -> None:
-        if actor.principal is None:
-            raise Forbidden("an explicit status change needs a user; jobs apply the grounding rules")
         tasks = tuple(await uow.aircraft.active_tasks(current.org_id, current.id))
-        facts = StatusFacts(self._clock(), self._lead_time, actor.principal.role, tasks)
+        facts = StatusFacts(self._clock(), self._lead_time, _person(actor).role, tasks, current.grounded_by)
         check_transition(current.status, target, facts)
+
+
+def _person(actor: Actor) -> Principal:
+    if actor.principal is None:
+        raise Forbidden("an explicit status change needs a user; jobs apply the grounding rules")
+    return actor.principal
 
 
 async def _locked(uow: UnitOfWork, org_id: uuid.UUID, aircraft_id: uuid.UUID) -> Aircraft:

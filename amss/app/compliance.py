@@ -133,7 +133,15 @@ class ComplianceService:
         principal = _principal(actor)
         async with self._uow() as uow:
             item, task = await _locked(uow, org_id, item_id)
-            facts = SignOffFacts(item, self._clock(), principal.role, principal.user_id, task.state)
+            facts = SignOffFacts(
+                item,
+                self._clock(),
+                principal.role,
+                principal.user_id,
+                task.state,
+                task.assigned_mechanic_id,
+                actor_in_org=not principal.acts_for_other_org,
+            )
             signed = sign_off(result, facts)
             saved = await uow.compliance_items.save(item, signed)
             details = {

@@ -13,7 +13,7 @@ from amss.domain.enums import AuditAction, Role
 from amss.domain.errors import Forbidden, NotFound, ValidationFailed
 from amss.domain.organizations import Organization, OrgPolicy, policy_problems
 from amss.domain.principal import Actor, Principal
-from amss.domain.versioning import check_expected_version
+from amss.domain.versioning import changed_values, check_expected_version
 
 
 def _visible(principal: Principal, org_id: uuid.UUID) -> bool:
@@ -67,6 +67,7 @@ class OrganizationService:
             if current is None:
                 raise NotFound("organization not found")
             check_expected_version(current.version, expected_version)
+            changes = changed_values(current, changes)
             if not changes:
                 return current
             updated = await uow.organizations.update(current, changes)
@@ -107,6 +108,7 @@ class OrganizationService:
             if current is None:
                 raise NotFound("organization not found")
             check_expected_version(current.version, expected_version)
+            changes = changed_values(current, changes)
             if not changes:
                 return current
             updated = await uow.organizations.update_policy(current, changes)

@@ -50,7 +50,7 @@ from amss.domain.parts import (
     check_reservable,
 )
 from amss.domain.principal import Actor
-from amss.domain.versioning import check_expected_version
+from amss.domain.versioning import changed_values, check_expected_version
 
 DEFINITION_ENTITY: Final = "part_definition"
 ITEM_ENTITY: Final = "part_item"
@@ -154,7 +154,7 @@ class PartsService:
         async with self._uow() as uow:
             current = await _locked_definition(uow, org_id, definition_id)
             check_expected_version(current.version, expected_version)
-            changed = {name: value for name, value in changes.items() if getattr(current, name) != value}
+            changed = changed_values(current, changes)
             if not changed:
                 return current
             updated = await uow.part_definitions.update(current, changed)
@@ -194,8 +194,8 @@ class PartsService:
     # --- part items ------------------------------------------------------------------------------
 
     async def create_item(self, actor: Actor, org_id: uuid.UUID, new: NewPartItem) -> PartItem:
-        serial_number = check_new_item(new.serial_number, new.expiry_date, self._clock())
-        new = NewPartItem(new.part_definition_id, serial_number, new.expiry_date)
+        serial_number = check_new_item(new.serial_number, new.expiry_date, self._clock(), new.status)
+        new = NewPartItem(new.part_definition_id, serial_number, new.expiry_date, new.status)
         async with self._uow() as uow:
             item = await uow.part_items.add(org_id, new)
             details = {

@@ -33,6 +33,8 @@ class NewPartItem:
     part_definition_id: uuid.UUID
     serial_number: str
     expiry_date: datetime | None = None
+    # in_stock, or used / disposed to record existing inventory
+    status: PartItemStatus = PartItemStatus.IN_STOCK
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from amss.app.programs_ports import ProgramRepository
 from amss.app.tasks_ports import ComplianceRepository, TaskRepository
 from amss.domain.aircraft import Aircraft
 from amss.domain.audit import AuditEntry, AuditFilter, AuditRecord
-from amss.domain.enums import AircraftStatus, Role
+from amss.domain.enums import AircraftStatus, GroundingOrigin, Role
 from amss.domain.events import DomainEvent
 from amss.domain.organizations import Organization, OrgPolicy
 from amss.domain.tasks import MaintenanceTask
@@ -58,6 +58,8 @@ class NewAircraft:
     capacity_slots: int = 1
     last_maintenance: datetime | None = None
     next_due: datetime | None = None
+    # set from status by checked_new: a new grounded aircraft was grounded by a person
+    grounded_by: GroundingOrigin | None = None
 
 
 @dataclass(frozen=True)

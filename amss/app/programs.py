@@ -22,7 +22,7 @@ from amss.domain.enums import AuditAction
 from amss.domain.errors import NotFound, ValidationFailed
 from amss.domain.principal import Actor
 from amss.domain.programs import MaintenanceProgram, check_interval, check_last_performed, normalized_name
-from amss.domain.versioning import check_expected_version
+from amss.domain.versioning import changed_values, check_expected_version
 
 ENTITY: Final = "maintenance_program"
 EDITABLE: Final = ("name", "interval_value", "last_performed", "last_performed_usage")
@@ -132,7 +132,7 @@ class ProgramService:
             check_expected_version(current.version, expected_version)
             if isinstance(interval := checked.get("interval_value"), int):
                 check_interval(current.interval_type, interval)
-            changed = {name: value for name, value in checked.items() if getattr(current, name) != value}
+            changed = changed_values(current, checked)
             if not changed:
                 return current
             updated = await repo.update(current, changed)

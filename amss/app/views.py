@@ -39,6 +39,7 @@ def aircraft_view(aircraft: Aircraft) -> dict[str, Any]:
         "tail_number": aircraft.tail_number,
         "model": aircraft.model,
         "status": aircraft.status.value,
+        "grounded_by": aircraft.grounded_by.value if aircraft.grounded_by else None,
         "capacity_slots": aircraft.capacity_slots,
         "flight_hours_total": aircraft.flight_hours_total,
         "cycles_total": aircraft.cycles_total,

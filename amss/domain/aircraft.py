@@ -4,8 +4,13 @@ Status changes come from two sources. Explicitly, PATCH by a scheduler, mechanic
 Automatically (facts.actor_role None), by the system when tasks change: an operational
 aircraft is grounded when a confirmed task (scheduled, mechanic assigned) starts within the
 lead time; a grounded aircraft returns to operational when one of its tasks completes or is
-cancelled and nothing in progress or confirmed within the lead time remains. Decisions where
-the specification is silent:
+cancelled (or a scheduled one is deleted) and nothing in progress or confirmed within the lead
+time remains. Decisions where the specification is silent:
+- Every grounding records who made it (`grounded_by`): `task` when the system grounded the
+  aircraft for a task, `manual` when a person did (PATCH, or created grounded). The automatic
+  release undoes only a `task` grounding: a person's grounding (a defect, say) stays until a
+  person releases it. A person setting `grounded` on an aircraft a task grounded takes the
+  grounding over (it becomes `manual`), so it outlives the task.
 - `maintenance` is an explicit out-of-service status for work outside the task workflow; the
   automatic rules never enter or leave it, and tasks start only on a grounded aircraft.
 - No aircraft leaves grounded or maintenance for operational while a task is in progress.
@@ -24,7 +29,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Final
 
-from amss.domain.enums import AircraftStatus, Role, TaskState
+from amss.domain.enums import AircraftStatus, GroundingOrigin, Role, TaskState
 from amss.domain.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from amss.domain.tasks import MaintenanceTask
 
@@ -48,6 +53,15 @@ class Aircraft:
     last_maintenance: datetime | None = None
     next_due: datetime | None = None
     deleted_at: datetime | None = None
+    # set exactly while grounded: who grounded it
+    grounded_by: GroundingOrigin | None = None
+
+
+def grounding_origin(status: AircraftStatus, *, automatic: bool) -> GroundingOrigin | None:
+    """What `grounded_by` becomes with this status, set by the grounding rules or by a person."""
+    if status is not AircraftStatus.GROUNDED:
+        return None
+    return GroundingOrigin.TASK if automatic else GroundingOrigin.MANUAL
 
 
 def in_progress_task(tasks: Iterable[MaintenanceTask]) -> MaintenanceTask | None:
@@ -69,11 +83,17 @@ def should_auto_ground(
 
 
 def should_auto_release(
-    status: AircraftStatus, tasks: Iterable[MaintenanceTask], now: datetime, lead_time: timedelta
+    status: AircraftStatus,
+    tasks: Iterable[MaintenanceTask],
+    now: datetime,
+    lead_time: timedelta,
+    grounded_by: GroundingOrigin | None,
 ) -> bool:
+    """A grounding the system made for a task, and nothing left that holds the aircraft."""
     listed = tuple(tasks)
     return (
         status is AircraftStatus.GROUNDED
+        and grounded_by is GroundingOrigin.TASK
         and in_progress_task(listed) is None
         and confirmed_task_within(listed, now, lead_time) is None
     )
@@ -86,15 +106,17 @@ def automatic_status(
     lead_time: timedelta,
     *,
     task_finished: bool,
+    grounded_by: GroundingOrigin | None,
 ) -> AircraftStatus | None:
     """The status the grounding rules move the aircraft to, or None to leave it.
 
     `tasks` are the aircraft's tasks after the change; `task_finished` says the change was a
-    task completing or being cancelled, the only moment an aircraft is released."""
+    task completing or being cancelled, the only moment an aircraft is released (and only from
+    a grounding a task made)."""
     listed = tuple(tasks)
     if should_auto_ground(status, listed, now, lead_time):
         return AircraftStatus.GROUNDED
-    if task_finished and should_auto_release(status, listed, now, lead_time):
+    if task_finished and should_auto_release(status, listed, now, lead_time, grounded_by):
         return AircraftStatus.OPERATIONAL
     return None
 
@@ -107,6 +129,8 @@ class StatusFacts:
     actor_role: Role | None = None
     # the aircraft's tasks, as they are after the change that prompted the check
     tasks: tuple[MaintenanceTask, ...] = ()
+    # the aircraft's grounded_by: the system releases only a grounding it made for a task
+    grounded_by: GroundingOrigin | None = None
 
 
 def _refuse(current: AircraftStatus, target: AircraftStatus, rule: str, message: str) -> InvalidTransition:
@@ -139,6 +163,8 @@ def _guard_release(current: AircraftStatus, target: AircraftStatus, facts: Statu
         _check_explicit(facts)
         _no_task_in_progress(current, target, facts)
         return
+    if facts.grounded_by is not GroundingOrigin.TASK:
+        raise _refuse(current, target, "manual_grounding", "a person grounded it; only a person releases it")
     _no_task_in_progress(current, target, facts)
     task = confirmed_task_within(facts.tasks, facts.now, facts.lead_time)
     if task is not None:
@@ -181,7 +207,13 @@ def check_transition(current: AircraftStatus, target: AircraftStatus, facts: Sta
 
 def apply_status(aircraft: Aircraft, target: AircraftStatus, facts: StatusFacts) -> Aircraft:
     check_transition(aircraft.status, target, facts)
-    return replace(aircraft, status=target, version=aircraft.version + 1, updated_at=facts.now)
+    return replace(
+        aircraft,
+        status=target,
+        grounded_by=grounding_origin(target, automatic=facts.actor_role is None),
+        version=aircraft.version + 1,
+        updated_at=facts.now,
+    )
 
 
 def normalized_tail_number(tail_number: str) -> str:

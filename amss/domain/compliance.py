@@ -2,7 +2,8 @@
 
 The result moves only through sign-off, so the result is the state: `pending` means open,
 `pass` or `fail` means signed and immutable. Before sign-off a mechanic (or an admin, per the
-role table) edits the description; only a mechanic signs off, not even an admin.
+role table) edits the description; the mechanic assigned to the item's task signs it off (an
+admin any item; the table of amss/domain/assignment.py, as for start, complete and mark-used).
 Items belong to a live task: once the task is completed or cancelled, its items are closed.
 """
 
@@ -15,11 +16,11 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Final
 
+from amss.domain.assignment import TaskWork, check_may_work
 from amss.domain.enums import ComplianceResult, Role, TaskState
 from amss.domain.errors import Conflict, Forbidden, Immutable, InvalidTransition, ValidationFailed
 
 EDITOR_ROLES: Final = frozenset({Role.MECHANIC, Role.ADMIN})
-SIGN_OFF_ROLES: Final = frozenset({Role.MECHANIC})
 OPEN_TASK_STATES: Final = frozenset({TaskState.SCHEDULED, TaskState.IN_PROGRESS})
 
 
@@ -56,6 +57,11 @@ class SignOffFacts:
     actor_role: Role
     actor_user_id: uuid.UUID
     task_state: TaskState
+    # the task's assigned_mechanic_id: a mechanic signs off only the items of their own task
+    task_assigned_mechanic_id: uuid.UUID | None
+    # the signer is recorded as a user of the item's organization: an admin acting for another
+    # organization (X-Org-ID) is not one
+    actor_in_org: bool = True
 
 
 def _refuse(current: ComplianceResult, target: ComplianceResult, rule: str, message: str) -> InvalidTransition:
@@ -66,8 +72,9 @@ def _refuse(current: ComplianceResult, target: ComplianceResult, rule: str, mess
 
 
 def _guard_sign_off(current: ComplianceResult, target: ComplianceResult, facts: SignOffFacts) -> None:
-    if facts.actor_role not in SIGN_OFF_ROLES:
-        raise Forbidden("only a mechanic can sign off a compliance item")
+    check_may_work(TaskWork.SIGN_OFF, facts.actor_role, facts.actor_user_id, facts.task_assigned_mechanic_id)
+    if not facts.actor_in_org:
+        raise Forbidden("a sign-off names a user of the organization; sign in to it to sign off")
     if facts.item.signed_off:
         raise _immutable(facts.item)
     if facts.item.deleted_at is not None:
@@ -125,6 +132,12 @@ def normalized_description(description: str) -> str:
     if not text:
         raise ValidationFailed.on_field("description", "required")
     return text
+
+
+def check_new_result(result: ComplianceResult) -> None:
+    """A new item is pending: only sign-off records pass or fail."""
+    if result is not ComplianceResult.PENDING:
+        raise ValidationFailed.on_field("result", "a new item is pending; sign-off records pass or fail")
 
 
 def check_may_create(actor_role: Role, task_state: TaskState) -> None:

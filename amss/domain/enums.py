@@ -19,6 +19,13 @@ class AircraftStatus(StrEnum):
     GROUNDED = "grounded"
 
 
+class GroundingOrigin(StrEnum):
+    """Who grounded an aircraft: a person, or the task workflow (released by it again)."""
+
+    MANUAL = "manual"
+    TASK = "task"
+
+
 class TaskType(StrEnum):
     INSPECTION = "inspection"
     REPAIR = "repair"

@@ -20,12 +20,11 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Final
 
+from amss.domain.assignment import TaskWork, check_may_work
 from amss.domain.enums import PartItemStatus, ReservationState, Role, TaskState
 from amss.domain.errors import Conflict, Forbidden, Immutable, InvalidTransition, ValidationFailed
 
 WRITER_ROLES: Final = frozenset({Role.ADMIN, Role.SCHEDULER, Role.MECHANIC})
-# besides these, the mechanic assigned to the reservation's task
-MARK_USED_ROLES: Final = frozenset({Role.ADMIN, Role.SCHEDULER})
 RESERVABLE_TASK_STATES: Final = frozenset({TaskState.SCHEDULED, TaskState.IN_PROGRESS})
 
 
@@ -119,9 +118,8 @@ def _refuse(current: ReservationState, target: ReservationState, rule: str, mess
 
 
 def _guard_use(current: ReservationState, target: ReservationState, facts: ReservationFacts) -> None:
-    assigned = facts.task_assigned_mechanic_id is not None and facts.actor_user_id == facts.task_assigned_mechanic_id
-    if facts.actor_role not in MARK_USED_ROLES and not (facts.actor_role is Role.MECHANIC and assigned):
-        raise Forbidden("only the mechanic assigned to the task or a scheduler can mark a reservation used")
+    # the mechanic assigned to the reservation's task, a scheduler or an admin (amss/domain/assignment.py)
+    check_may_work(TaskWork.MARK_USED, facts.actor_role, facts.actor_user_id, facts.task_assigned_mechanic_id)
     if facts.task_state not in RESERVABLE_TASK_STATES:
         raise _refuse(current, target, "task_closed", f"its task is {facts.task_state}")
     problem = unavailability(facts.item, facts.now)
@@ -246,8 +244,20 @@ def check_expiry_date(expiry_date: datetime, now: datetime) -> None:
         raise ValidationFailed.on_field("expiry_date", "must be in the future")
 
 
-def check_new_item(serial_number: str, expiry_date: datetime | None, now: datetime) -> str:
-    """The normalised serial number of a new item; its expiry, if any, must be in the future."""
+# a new item is in stock, or a record of existing inventory already used or disposed of; every
+# status a part item can have is one it may be created with (reservation is a separate entity)
+NEW_ITEM_STATUSES: Final = frozenset({PartItemStatus.IN_STOCK, PartItemStatus.USED, PartItemStatus.DISPOSED})
+
+
+def check_new_item(
+    serial_number: str, expiry_date: datetime | None, now: datetime, status: PartItemStatus = PartItemStatus.IN_STOCK
+) -> str:
+    """The normalised serial number of a new item; its expiry, if any, must be in the future.
+
+    The expiry rule is the same whatever the status (the trigger underneath enforces it on every
+    insert): a used or disposed item whose expiry has passed is recorded without one."""
+    if status not in NEW_ITEM_STATUSES:
+        raise ValidationFailed.on_field("status", f"a new item is one of {', '.join(sorted(NEW_ITEM_STATUSES))}")
     if expiry_date is not None:
         check_expiry_date(expiry_date, now)
     return normalized_serial_number(serial_number)

@@ -5,7 +5,8 @@ the aircraft's other tasks, reservations, compliance items) into `TransitionFact
 domain decides. Decisions where the specification is silent:
 - A task starts from 5 minutes before start_time until end_time; past its window it is moved
   (PATCH) or cancelled.
-- A mechanic starts and completes only tasks assigned to them; schedulers and admins any task.
+- A mechanic starts and completes only tasks assigned to them; schedulers and admins any task
+  (the table of amss/domain/assignment.py, shared with marking parts used and sign-off).
 - An override covers early completion (scheduler or admin) and late cancellation (admin) only;
   asking for one elsewhere is a validation error, by a role that may not override Forbidden.
 - Notes sent with a transition replace the task's notes; completion needs non-blank notes,
@@ -26,6 +27,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Final
 
+from amss.domain.assignment import TaskWork, check_may_work
 from amss.domain.compliance import ComplianceItem
 from amss.domain.enums import AircraftStatus, ReservationState, Role, TaskState, TaskType
 from amss.domain.errors import Conflict, Forbidden, InvalidTransition, ScheduleOverlap, ValidationFailed
@@ -38,8 +40,6 @@ ACTIVE_STATES: Final = frozenset({TaskState.SCHEDULED, TaskState.IN_PROGRESS})
 FINAL_STATES: Final = frozenset({TaskState.COMPLETED, TaskState.CANCELLED})
 # who plans: create, PATCH, cancel, override an early completion
 PLANNER_ROLES: Final = frozenset({Role.ADMIN, Role.SCHEDULER})
-# who works: start and complete (a mechanic only on a task assigned to them)
-WORKER_ROLES: Final = frozenset({Role.ADMIN, Role.SCHEDULER, Role.MECHANIC})
 CANCEL_OVERRIDE_ROLES: Final = frozenset({Role.ADMIN})
 
 
@@ -177,18 +177,12 @@ def _refuse(current: TaskState, target: TaskState, rule: str, message: str, **de
     )
 
 
-def _check_worker(facts: TransitionFacts) -> None:
-    if facts.actor_role in PLANNER_ROLES:
-        return
-    if facts.actor_role is Role.MECHANIC:
-        if facts.task.assigned_mechanic_id != facts.actor_user_id:
-            raise Forbidden("a mechanic can start or complete only a task assigned to them")
-        return
-    raise Forbidden(f"a {facts.actor_role} cannot start or complete tasks")
+def _check_worker(work: TaskWork, facts: TransitionFacts) -> None:
+    check_may_work(work, facts.actor_role, facts.actor_user_id, facts.task.assigned_mechanic_id)
 
 
 def _guard_start(current: TaskState, target: TaskState, facts: TransitionFacts) -> None:
-    _check_worker(facts)
+    _check_worker(TaskWork.START, facts)
     if facts.override:
         raise ValidationFailed.on_field("override", "starting a task takes no override")
     task, now = facts.task, facts.now
@@ -208,7 +202,7 @@ def _guard_start(current: TaskState, target: TaskState, facts: TransitionFacts) 
 
 
 def _guard_complete(current: TaskState, target: TaskState, facts: TransitionFacts) -> None:
-    _check_worker(facts)
+    _check_worker(TaskWork.COMPLETE, facts)
     if facts.override and facts.actor_role not in PLANNER_ROLES:
         raise Forbidden("only a scheduler or an admin can override the end of a task")
     notes = facts.effective_notes

@@ -1,6 +1,14 @@
-"""Optimistic concurrency: every mutable aggregate carries a version that grows by one per change."""
+"""Optimistic concurrency: every mutable aggregate carries a version that grows by one per change.
+
+A change is a value that differs from the current one: a PATCH that sends the current values
+back changes nothing, so it writes nothing (no new version, no audit row) and answers the
+current object. Services pass their PATCH through `changed_values` (or a domain rule that
+computes the changes the same way) and skip the write when it is empty.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from amss.domain.errors import PreconditionFailed
 
@@ -12,3 +20,8 @@ def check_expected_version(current_version: int, expected_version: int | None) -
             f"If-Match version {expected_version} does not match the current version {current_version}",
             {"current_version": current_version},
         )
+
+
+def changed_values(current: object, changes: Mapping[str, object]) -> dict[str, object]:
+    """The entries of `changes` (attribute -> new value) that differ from `current`'s attributes."""
+    return {name: value for name, value in changes.items() if getattr(current, name) != value}

@@ -7,6 +7,8 @@ import sys
 
 from pythonjsonlogger.json import JsonFormatter
 
+from amss.observability.client_errors import log_malformed_requests_as_warnings
+
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
@@ -26,3 +28,5 @@ def configure_logging(level: str = "info") -> None:
     root.setLevel(_LEVELS.get(level, logging.INFO))
     # aiohttp's own access log is replaced by the API's JSON access log middleware
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # a client's unparsable request is a warning, not a server error with a traceback
+    log_malformed_requests_as_warnings()

@@ -47,6 +47,9 @@ async def make_user(
 
 
 async def make_aircraft(conn: asyncpg.Connection, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
+    """A grounded aircraft is grounded by a person (`manual`) unless `grounded_by="task"` says the system did."""
+    if values.get("status") == "grounded":
+        values.setdefault("grounded_by", "manual")
     row = {"tail_number": f"N{short_id()}", "model": "A320", **values}
     return await _insert(conn, "aircraft", org_id, row)
 

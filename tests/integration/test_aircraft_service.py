@@ -83,12 +83,26 @@ async def test_a_confirmed_task_within_the_lead_time_grounds_and_its_end_release
         (
             "state_change",
             None,
-            {"changes": {"status": {"from": "operational", "to": "grounded"}}, "automatic": True, **job},
+            {
+                "changes": {
+                    "grounded_by": {"from": None, "to": "task"},
+                    "status": {"from": "operational", "to": "grounded"},
+                },
+                "automatic": True,
+                **job,
+            },
         ),
         (
             "state_change",
             None,
-            {"changes": {"status": {"from": "grounded", "to": "operational"}}, "automatic": True, **job},
+            {
+                "changes": {
+                    "grounded_by": {"from": "task", "to": None},
+                    "status": {"from": "grounded", "to": "operational"},
+                },
+                "automatic": True,
+                **job,
+            },
         ),
     ]
     assert await _keys(conn, aircraft_id) == [
@@ -119,12 +133,16 @@ async def test_the_rules_leave_alone_what_they_do_not_govern(
     await make_task(
         conn, org_id, in_maintenance, NOW + timedelta(hours=1), NOW + timedelta(hours=3), assigned_mechanic_id=mechanic
     )
-    # grounded but not released unless a task finished
-    grounded = await make_aircraft(conn, org_id, status="grounded")
-    for aircraft_id in (far, unassigned, in_maintenance, grounded):
+    # grounded for a task but not released unless a task finished
+    grounded = await make_aircraft(conn, org_id, status="grounded", grounded_by="task")
+    # grounded by a person (a defect): never released by the rules, whatever finished
+    grounded_by_hand = await make_aircraft(conn, org_id, status="grounded", grounded_by="manual")
+    for aircraft_id in (far, unassigned, in_maintenance, grounded, grounded_by_hand):
         assert await service.apply_grounding_rules(JOB, org_id, aircraft_id, task_finished=False) is None
         assert await _trail(conn, aircraft_id) == []
     assert await service.apply_grounding_rules(JOB, org_id, grounded, task_finished=True) is not None
+    assert await service.apply_grounding_rules(JOB, org_id, grounded_by_hand, task_finished=True) is None
+    assert await _trail(conn, grounded_by_hand) == []
 
 
 async def test_an_unknown_or_foreign_aircraft_is_not_found(service: AircraftService, conn: asyncpg.Connection) -> None:

@@ -28,7 +28,7 @@ async def test_task_and_compliance_commands_run_through_the_aircraft_actor(
     mesh_api: TestClient, conn: asyncpg.Connection, crew: Tenant, worker: MeshWorker
 ) -> None:
     scheduler, mechanic = crew["scheduler"], crew["mechanic"]
-    aircraft_id = await make_aircraft(conn, crew.org_id, status="grounded")
+    aircraft_id = await make_aircraft(conn, crew.org_id, status="grounded", grounded_by="task")
     actor = f"aircraft:{crew.org_id}:{aircraft_id}"
     body = {
         "aircraft_id": str(aircraft_id),

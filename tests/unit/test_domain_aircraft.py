@@ -23,10 +23,11 @@ from amss.domain.aircraft import (
     check_may_delete,
     check_transition,
     confirmed_task_within,
+    grounding_origin,
     normalized_tail_number,
     record_usage,
 )
-from amss.domain.enums import AircraftStatus, Role, TaskState, TaskType
+from amss.domain.enums import AircraftStatus, GroundingOrigin, Role, TaskState, TaskType
 from amss.domain.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from amss.domain.tasks import MaintenanceTask
 
@@ -37,6 +38,7 @@ AIRCRAFT_ID = uuid.uuid4()
 OP, GR, MT = AircraftStatus.OPERATIONAL, AircraftStatus.GROUNDED, AircraftStatus.MAINTENANCE
 ALL_PAIRS = list(itertools.product(AircraftStatus, AircraftStatus))
 EXPLICIT_ROLES = (Role.SCHEDULER, Role.MECHANIC, Role.ADMIN)
+TASK_GROUNDED = GroundingOrigin.TASK
 
 
 def make_aircraft(status: AircraftStatus = OP, **fields: Any) -> Aircraft:
@@ -85,8 +87,9 @@ def explicit(role: Role = Role.SCHEDULER, *tasks: MaintenanceTask) -> StatusFact
     return StatusFacts(now=NOW, lead_time=LEAD, actor_role=role, tasks=tasks)
 
 
-def automatic(*tasks: MaintenanceTask) -> StatusFacts:
-    return StatusFacts(now=NOW, lead_time=LEAD, actor_role=None, tasks=tasks)
+def automatic(*tasks: MaintenanceTask, grounded_by: GroundingOrigin | None = GroundingOrigin.TASK) -> StatusFacts:
+    """The system's facts; a grounded aircraft here was grounded by the system for a task."""
+    return StatusFacts(now=NOW, lead_time=LEAD, actor_role=None, tasks=tasks, grounded_by=grounded_by)
 
 
 def rule_of(current: AircraftStatus, target: AircraftStatus, facts: StatusFacts) -> str:
@@ -178,7 +181,7 @@ def test_automatic_changes_only_ground_and_release(current: AircraftStatus, targ
 def test_an_operational_aircraft_is_grounded_by_a_confirmed_task_within_the_lead_time(
     task: MaintenanceTask, grounds: bool
 ) -> None:
-    assert automatic_status(OP, [task], NOW, LEAD, task_finished=False) == (GR if grounds else None)
+    assert automatic_status(OP, [task], NOW, LEAD, task_finished=False, grounded_by=None) == (GR if grounds else None)
     if grounds:
         check_transition(OP, GR, automatic(task))
     else:
@@ -200,7 +203,9 @@ def test_an_operational_aircraft_is_grounded_by_a_confirmed_task_within_the_lead
 def test_a_grounded_aircraft_is_released_when_a_task_finishes_and_nothing_holds_it(
     tasks: tuple[MaintenanceTask, ...], releases: bool
 ) -> None:
-    assert automatic_status(GR, tasks, NOW, LEAD, task_finished=True) == (OP if releases else None)
+    assert automatic_status(GR, tasks, NOW, LEAD, task_finished=True, grounded_by=TASK_GROUNDED) == (
+        OP if releases else None
+    )
     if releases:
         check_transition(GR, OP, automatic(*tasks))
     else:
@@ -208,13 +213,48 @@ def test_a_grounded_aircraft_is_released_when_a_task_finishes_and_nothing_holds_
 
 
 def test_a_grounded_aircraft_is_not_released_unless_a_task_finished() -> None:
-    # grounded by hand for a defect, with no tasks: stays grounded until someone releases it
-    assert automatic_status(GR, (), NOW, LEAD, task_finished=False) is None
+    assert automatic_status(GR, (), NOW, LEAD, task_finished=False, grounded_by=TASK_GROUNDED) is None
 
 
 def test_the_automatic_rules_never_touch_maintenance() -> None:
-    assert automatic_status(MT, (CONFIRMED_SOON,), NOW, LEAD, task_finished=False) is None
-    assert automatic_status(MT, (), NOW, LEAD, task_finished=True) is None
+    assert automatic_status(MT, (CONFIRMED_SOON,), NOW, LEAD, task_finished=False, grounded_by=None) is None
+    assert automatic_status(MT, (), NOW, LEAD, task_finished=True, grounded_by=None) is None
+
+
+@pytest.mark.parametrize("tasks", [(), (make_task(TaskState.COMPLETED),), (make_task(mechanic=False),)])
+def test_a_grounding_a_person_made_is_never_released_automatically(tasks: tuple[MaintenanceTask, ...]) -> None:
+    # grounded by hand for a defect: an unrelated task finishing (completed, cancelled, deleted) leaves it
+    manual = GroundingOrigin.MANUAL
+    assert automatic_status(GR, tasks, NOW, LEAD, task_finished=True, grounded_by=manual) is None
+    assert rule_of(GR, OP, automatic(*tasks, grounded_by=manual)) == "manual_grounding"
+    # a person releases it, as before
+    check_transition(GR, OP, explicit(Role.MECHANIC, *tasks))
+
+
+@pytest.mark.parametrize(
+    ("status", "automatic", "origin"),
+    [
+        (GR, True, GroundingOrigin.TASK),
+        (GR, False, GroundingOrigin.MANUAL),
+        (OP, True, None),
+        (OP, False, None),
+        (MT, False, None),
+    ],
+)
+def test_every_grounding_records_who_made_it(
+    status: AircraftStatus, automatic: bool, origin: GroundingOrigin | None
+) -> None:
+    assert grounding_origin(status, automatic=automatic) is origin
+
+
+def test_applying_a_status_records_the_grounding_origin() -> None:
+    aircraft = make_aircraft()
+    grounded = apply_status(aircraft, GR, automatic(CONFIRMED_SOON, grounded_by=None))
+    assert (grounded.status, grounded.grounded_by) == (GR, GroundingOrigin.TASK)
+    released = apply_status(grounded, OP, automatic(grounded_by=grounded.grounded_by))
+    assert (released.status, released.grounded_by) == (OP, None)
+    by_hand = apply_status(aircraft, GR, explicit(Role.MECHANIC))
+    assert by_hand.grounded_by is GroundingOrigin.MANUAL
 
 
 _offsets = st.integers(min_value=-72, max_value=72).map(lambda h: timedelta(hours=h))
@@ -232,11 +272,12 @@ _tasks = st.builds(
 def test_an_automatic_status_is_always_a_legal_automatic_transition(
     status: AircraftStatus, tasks: list[MaintenanceTask], task_finished: bool
 ) -> None:
-    target = automatic_status(status, tasks, NOW, LEAD, task_finished=task_finished)
+    grounded_by = grounding_origin(status, automatic=True)
+    target = automatic_status(status, tasks, NOW, LEAD, task_finished=task_finished, grounded_by=grounded_by)
     if target is not None:
         assert target is not status
         assert MT not in (status, target)
-        check_transition(status, target, automatic(*tasks))
+        check_transition(status, target, automatic(*tasks, grounded_by=grounded_by))
 
 
 def test_the_earliest_confirmed_task_is_the_one_reported() -> None:

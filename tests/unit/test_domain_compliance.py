@@ -1,4 +1,4 @@
-"""Compliance items: edits before sign-off, sign-off by a mechanic only, immutability afterwards."""
+"""Compliance items: edits before sign-off, sign-off by the task's mechanic (or an admin), immutability afterwards."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from amss.domain.compliance import (
     SignOffFacts,
     check_may_change,
     check_may_create,
+    check_new_result,
     check_transition,
     edit,
     sign_off,
@@ -57,6 +58,7 @@ def facts(item: ComplianceItem | None = None, **fields: Any) -> SignOffFacts:
         "actor_role": Role.MECHANIC,
         "actor_user_id": MECHANIC_ID,
         "task_state": TaskState.IN_PROGRESS,
+        "task_assigned_mechanic_id": MECHANIC_ID,
     }
     values.update(fields)
     return SignOffFacts(**values)
@@ -100,10 +102,17 @@ def test_sign_off_needs_pass_or_fail(result: ComplianceResult | None) -> None:
     assert "result" in caught.value.details["fields"]
 
 
-@pytest.mark.parametrize("role", [r for r in Role if r is not Role.MECHANIC])
-def test_only_a_mechanic_signs_off_not_even_an_admin(role: Role) -> None:
+@pytest.mark.parametrize("role", [r for r in Role if r not in (Role.MECHANIC, Role.ADMIN)])
+def test_only_a_mechanic_or_an_admin_signs_off(role: Role) -> None:
     with pytest.raises(Forbidden):
         sign_off(PASS, facts(actor_role=role))
+
+
+@pytest.mark.parametrize("assigned", [MECHANIC_ID, uuid.uuid4(), None])
+def test_an_admin_signs_off_an_item_of_any_task(assigned: uuid.UUID | None) -> None:
+    admin_id = uuid.uuid4()
+    facts_now = facts(actor_role=Role.ADMIN, actor_user_id=admin_id, task_assigned_mechanic_id=assigned)
+    assert sign_off(PASS, facts_now).sign_off_user_id == admin_id
 
 
 def test_a_signed_item_cannot_be_signed_again() -> None:
@@ -129,9 +138,11 @@ def test_items_of_a_scheduled_or_in_progress_task_can_be_signed_off(task_state: 
     sign_off(PASS, facts(task_state=task_state))
 
 
-def test_any_mechanic_of_the_organization_may_sign_off_not_only_the_assignee() -> None:
-    someone_else = uuid.uuid4()
-    assert sign_off(PASS, facts(actor_user_id=someone_else)).sign_off_user_id == someone_else
+@pytest.mark.parametrize("assigned", [uuid.uuid4(), None])
+def test_a_mechanic_signs_off_only_the_items_of_a_task_assigned_to_them(assigned: uuid.UUID | None) -> None:
+    item = make_item()
+    with pytest.raises(Forbidden):
+        sign_off(PASS, facts(item, task_assigned_mechanic_id=assigned))
 
 
 # --- create and edit before sign-off ------------------------------------------------------
@@ -199,3 +210,18 @@ def test_a_deleted_item_cannot_change() -> None:
 def test_a_signed_item_with_a_pending_result_does_not_satisfy_completion() -> None:
     assert not replace(signed_item(), result=PENDING).satisfied
     assert not make_item(result=PASS).satisfied
+
+
+def test_an_admin_acting_for_another_organization_cannot_sign_off() -> None:
+    with pytest.raises(Forbidden):
+        sign_off(PASS, facts(actor_role=Role.ADMIN, actor_user_id=uuid.uuid4(), actor_in_org=False))
+
+
+@pytest.mark.parametrize("result", list(ComplianceResult))
+def test_a_new_item_is_pending_only_sign_off_records_pass_or_fail(result: ComplianceResult) -> None:
+    if result is PENDING:
+        check_new_result(result)
+    else:
+        with pytest.raises(ValidationFailed) as caught:
+            check_new_result(result)
+        assert "result" in caught.value.details["fields"]

@@ -351,3 +351,12 @@ def test_a_new_item_has_a_serial_number_and_a_future_expiry_if_any() -> None:
         check_new_item("SN-7", NOW, NOW)
     with pytest.raises(ValidationFailed):
         check_new_item("", None, NOW)
+
+
+@pytest.mark.parametrize("status", list(PartItemStatus))
+def test_a_new_item_may_record_existing_inventory_with_the_same_expiry_rule(status: PartItemStatus) -> None:
+    assert check_new_item("SN-8", None, NOW, status) == "SN-8"
+    assert check_new_item("SN-8", NOW + timedelta(days=1), NOW, status) == "SN-8"
+    with pytest.raises(ValidationFailed) as caught:
+        check_new_item("SN-8", NOW - timedelta(days=1), NOW, status)
+    assert "expiry_date" in caught.value.details["fields"]

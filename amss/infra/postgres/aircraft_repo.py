@@ -15,7 +15,7 @@ import asyncpg
 from amss.app.paging import Page, PageRequest
 from amss.app.ports import AircraftFilter, NewAircraft
 from amss.domain.aircraft import Aircraft
-from amss.domain.enums import AircraftStatus, TaskState, TaskType
+from amss.domain.enums import AircraftStatus, GroundingOrigin, TaskState, TaskType
 from amss.domain.errors import Conflict
 from amss.domain.tasks import MaintenanceTask
 from amss.infra.postgres.listing import Where, fetch_page
@@ -24,7 +24,7 @@ from amss.infra.postgres.sql import Connection, fetch_live_row, fetch_one, soft_
 
 _COLUMNS = (
     "id, org_id, tail_number, model, last_maintenance, next_due, status::text AS status, capacity_slots,"
-    " flight_hours_total, cycles_total, version, created_at, updated_at, deleted_at"
+    " flight_hours_total, cycles_total, version, created_at, updated_at, deleted_at, grounded_by::text AS grounded_by"
 )
 _TASK_COLUMNS = (
     "id, org_id, aircraft_id, program_id, type::text AS type, state::text AS state, start_time, end_time,"
@@ -37,13 +37,16 @@ AIRCRAFT_SORTS: Final = {
     "tail_number": "tail_number",
     "model": "model",
 }
-_UPDATABLE = frozenset({"tail_number", "model", "status", "capacity_slots", "last_maintenance", "next_due"})
+_UPDATABLE = frozenset(
+    {"tail_number", "model", "status", "grounded_by", "capacity_slots", "last_maintenance", "next_due"}
+)
 _CHANGED_CONCURRENTLY = "the aircraft was changed concurrently; read it again"
 
 
 def _aircraft(row: asyncpg.Record) -> Aircraft:
     values = dict(row)
     values["status"] = AircraftStatus(values["status"])
+    values["grounded_by"] = GroundingOrigin(values["grounded_by"]) if values["grounded_by"] else None
     return Aircraft(**values)
 
 
@@ -61,8 +64,9 @@ class PgAircraftRepository:
     async def add(self, org_id: uuid.UUID, new: NewAircraft) -> Aircraft:
         row = await fetch_one(
             self._conn,
-            "INSERT INTO aircraft (org_id, tail_number, model, status, capacity_slots, last_maintenance, next_due)"
-            f" VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_COLUMNS}",
+            "INSERT INTO aircraft"
+            " (org_id, tail_number, model, status, capacity_slots, last_maintenance, next_due, grounded_by)"
+            f" VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_COLUMNS}",
             org_id,
             new.tail_number,
             new.model,
@@ -70,6 +74,7 @@ class PgAircraftRepository:
             new.capacity_slots,
             new.last_maintenance,
             new.next_due,
+            new.grounded_by.value if new.grounded_by else None,
         )
         return _aircraft(row)
 
@@ -87,7 +92,8 @@ class PgAircraftRepository:
 
     async def update(self, current: Aircraft, changes: dict[str, Any]) -> Aircraft:
         values_by_column = {
-            key: (value.value if isinstance(value, AircraftStatus) else value) for key, value in changes.items()
+            key: (value.value if isinstance(value, AircraftStatus | GroundingOrigin) else value)
+            for key, value in changes.items()
         }
         assignments, values = set_clause(values_by_column, _UPDATABLE, 4)
         row = await self._conn.fetchrow(

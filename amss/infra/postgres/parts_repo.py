@@ -148,12 +148,13 @@ class PgPartItemRepository:
             raise ValidationFailed.on_field("part_definition_id", "does not exist in this organization")
         row = await fetch_one(
             self._conn,
-            "INSERT INTO part_items (org_id, part_definition_id, serial_number, expiry_date)"
-            f" VALUES ($1, $2, $3, $4) RETURNING {_ITEM_COLUMNS}",
+            "INSERT INTO part_items (org_id, part_definition_id, serial_number, expiry_date, status)"
+            f" VALUES ($1, $2, $3, $4, $5) RETURNING {_ITEM_COLUMNS}",
             org_id,
             new.part_definition_id,
             new.serial_number,
             new.expiry_date,
+            new.status.value,
         )
         return _item(row)
 

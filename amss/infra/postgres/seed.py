@@ -103,6 +103,7 @@ async def seed_demo(conn: asyncpg.Connection, *, bcrypt_rounds: int, now: dateti
                 "tail_number": "N103AM",
                 "model": "ATR 72-600",
                 "status": "grounded",
+                "grounded_by": "manual",
                 "capacity_slots": 1,
             },
         )

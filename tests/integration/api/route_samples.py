@@ -638,7 +638,9 @@ async def _compliance_update(ctx: SampleContext) -> SampleRequest:
 
 
 async def _compliance_sign_off(ctx: SampleContext) -> SampleRequest:
-    item_id = await _compliance_item(ctx)
+    # a mechanic signs off only the items of a task assigned to them (an admin any item)
+    task_id = await _sample_task(ctx, assigned_mechanic_id=_assignable_mechanic(ctx))
+    item_id = await make_compliance_item(ctx.conn, ctx.owner.org_id, task_id)
     return SampleRequest(
         "PATCH",
         f"/api/v1/compliance-items/{item_id}/sign-off",
@@ -729,6 +731,5 @@ SAMPLES.update(
 
 # (route, role) pairs the role table allows but a rule of the specification refuses: 403 FORBIDDEN
 # from the service, and nothing changes
-REFUSED_BY_RULE: Final = {
-    ("compliance_items.sign_off", Role.ADMIN): "compliance sign-off is mechanic only (API.md Roles)",
-}
+# (none today: sign-off is the assigned mechanic's or an admin's, and the sample assigns the caller)
+REFUSED_BY_RULE: Final[dict[tuple[str, Role], str]] = {}

@@ -61,7 +61,14 @@ async def test_every_explicit_status_change_is_audited_once_and_announced_once(
     rows = await audit_rows(conn, created["id"])
     assert [(row["action"], row["entity_version"]) for row in rows] == [("create", 1), ("state_change", 2)]
     assert rows[1]["user_id"] == home[role].user_id
-    assert rows[1]["details"] == {"changes": {"status": {"from": current.value, "to": target.value}}}
+    changes: dict[str, Any] = {"status": {"from": current.value, "to": target.value}}
+    # a person's grounding is recorded as theirs (grounded_by manual) and cleared on leaving grounded
+    origin_before, origin_after = (
+        "manual" if status is AircraftStatus.GROUNDED else None for status in (current, target)
+    )
+    if origin_before != origin_after:
+        changes["grounded_by"] = {"from": origin_before, "to": origin_after}
+    assert rows[1]["details"] == {"changes": changes}
 
     [event] = await status_events(conn, created["id"])
     assert (event["event_type"], event["aggregate_type"]) == ("aircraft_status_updated", "aircraft")

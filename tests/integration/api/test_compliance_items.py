@@ -1,6 +1,6 @@
-"""Compliance items over HTTP: mechanics create and edit them until sign-off; sign-off is mechanic only,
-records who and when, announces `compliance_signed`; afterwards every change is 409 from the API
-and rejected by the trigger underneath. Each mutation leaves exactly one audit row.
+"""Compliance items over HTTP: mechanics create and edit them until sign-off; sign-off is the task's
+assigned mechanic's (or an admin's), records who and when, announces `compliance_signed`; afterwards
+every change is 409 from the API and rejected by the trigger underneath. Each mutation leaves exactly one audit row.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.api_support import Tenant, call
 from tests.integration.api.aircraft_support import raw
 from tests.integration.api.route_samples import code_of, raise_rate_limits
 from tests.integration.api.task_support import audit_actions, event_keys
-from tests.integration.factories import make_aircraft, make_compliance_item, make_task, soon
+from tests.integration.factories import make_aircraft, make_compliance_item, make_task, make_user, soon
 
 ITEMS = "/api/v1/compliance-items"
 
@@ -33,6 +33,7 @@ async def home(conn: asyncpg.Connection, tenant: Tenant) -> Tenant:
 
 
 async def _task(conn: asyncpg.Connection, home: Tenant, **values: object) -> uuid.UUID:
+    values.setdefault("assigned_mechanic_id", home["mechanic"].user_id)
     return await make_task(conn, home.org_id, await make_aircraft(conn, home.org_id), soon(48), soon(50), **values)
 
 
@@ -61,8 +62,9 @@ async def test_create_edit_sign_off_then_immutable(api: TestClient, conn: asyncp
     status, error, _ = await call(api, "PATCH", path, mechanic, json={"description": "x"}, headers={"If-Match": '"1"'})
     assert (status, code_of(error)) == (412, "PRECONDITION_FAILED"), error
 
-    status, error, _ = await call(api, "PATCH", f"{path}/sign-off", home["admin"], json={"result": "pass"})
-    assert (status, code_of(error)) == (403, "FORBIDDEN"), error
+    for refused in (home["scheduler"], home["auditor"], home["tenant_admin"]):
+        status, error, _ = await call(api, "PATCH", f"{path}/sign-off", refused, json={"result": "pass"})
+        assert (status, code_of(error)) == (403, "FORBIDDEN"), error
     status, error, _ = await call(api, "PATCH", f"{path}/sign-off", mechanic, json={"result": "pending"})
     assert (status, code_of(error)) == (400, "VALIDATION_ERROR"), error
 
@@ -108,6 +110,21 @@ async def test_create_refusals(api: TestClient, conn: asyncpg.Connection, home: 
     assert await conn.fetchval("SELECT count(*) FROM compliance_items WHERE task_id = $1", closed) == 0
 
 
+async def test_a_new_item_may_say_it_is_pending_and_nothing_else(
+    api: TestClient, conn: asyncpg.Connection, home: Tenant
+) -> None:
+    task_id = await _task(conn, home)
+    body = {"task_id": str(task_id), "description": "check torque", "result": "pending"}
+    status, created, _ = await call(api, "POST", ITEMS, home["mechanic"], json=body)
+    assert status == 201, created
+    assert (created["result"], created["signed_off"]) == ("pending", False)
+    for result in ("pass", "fail", "maybe", None):
+        status, error, _ = await call(api, "POST", ITEMS, home["mechanic"], json={**body, "result": result})
+        assert (status, code_of(error)) == (400, "VALIDATION_ERROR"), (result, error)
+        assert "result" in error["details"]["fields"], error
+    assert await conn.fetchval("SELECT count(*) FROM compliance_items WHERE task_id = $1", task_id) == 1
+
+
 async def test_list_filters(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
     task_id = await _task(conn, home)
     open_item = await make_compliance_item(conn, home.org_id, task_id)
@@ -135,3 +152,22 @@ def test_compliance_view_matches_its_schema() -> None:
     now = datetime.now(UTC)
     item = ComplianceItem(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), "check", ComplianceResult.PENDING, 1, now, now)
     assert set(compliance_view(item)) == set(ComplianceItemOut.model_fields)
+
+
+async def test_only_the_assigned_mechanic_or_an_admin_signs_off(
+    api: TestClient, conn: asyncpg.Connection, home: Tenant
+) -> None:
+    other_mechanic = await make_user(conn, home.org_id, "mechanic")
+    others_task = await _task(conn, home, assigned_mechanic_id=other_mechanic)
+    unassigned_task = await _task(conn, home, assigned_mechanic_id=None)
+    for task_id in (others_task, unassigned_task):
+        item_id = await make_compliance_item(conn, home.org_id, task_id)
+        path = f"{ITEMS}/{item_id}/sign-off"
+        status, error, _ = await call(api, "PATCH", path, home["mechanic"], json={"result": "pass"})
+        assert (status, code_of(error)) == (403, "FORBIDDEN"), error
+        assert await audit_actions(conn, str(item_id)) == []
+        row = await conn.fetchrow("SELECT result::text AS result, version FROM compliance_items WHERE id = $1", item_id)
+        assert (row["result"], row["version"]) == ("pending", 1)
+        status, signed, _ = await call(api, "PATCH", path, home["admin"], json={"result": "fail"})
+        assert status == 200, signed
+        assert (signed["result"], signed["sign_off_user_id"]) == ("fail", str(home["admin"].user_id))

@@ -229,6 +229,27 @@ async def test_grounding_check_grounds_only_aircraft_with_a_confirmed_task_insid
     assert (again.candidates, again.changed) == (0, 0)
 
 
+async def test_the_grounding_check_grounds_for_a_task_and_the_task_workflow_releases_it(
+    api: TestClient, conn: asyncpg.Connection, pg_pool: asyncpg.Pool, bus: CommandBus, home: Tenant
+) -> None:
+    mechanic = home["mechanic"].user_id
+    aircraft_id = await make_aircraft(conn, home.org_id)
+    task_id = await make_task(conn, home.org_id, aircraft_id, soon(2), soon(4), assigned_mechanic_id=mechanic)
+    report = await ground_due_aircraft(pg_pool, bus, lead_time=LEAD, org_id=home.org_id)
+    assert (report.candidates, report.changed) == (1, 1)
+    row = await conn.fetchrow(
+        "SELECT status::text AS status, grounded_by::text AS grounded_by FROM aircraft WHERE id = $1", aircraft_id
+    )
+    assert (row["status"], row["grounded_by"]) == ("grounded", "task")
+
+    status, body, _ = await call(
+        api, "PATCH", f"/api/v1/maintenance-tasks/{task_id}/state", home["scheduler"], json={"state": "cancelled"}
+    )
+    assert status == 200, body
+    status, aircraft, _ = await call(api, "GET", f"/api/v1/aircraft/{aircraft_id}", home["auditor"])
+    assert (aircraft["status"], aircraft["grounded_by"], aircraft["version"]) == ("operational", None, 3)
+
+
 def test_the_worker_schedules_both_jobs(api_settings: Settings) -> None:
     jobs = {job.name: job.schedule for job in maintenance_jobs(api_settings, None, None)}  # type: ignore[arg-type]
     assert jobs == {"program-generator": "0 */6 * * *", "grounding-check": "*/5 * * * *"}

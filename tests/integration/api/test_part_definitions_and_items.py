@@ -157,6 +157,54 @@ async def test_item_create_validates_and_is_idempotent(api: TestClient, conn: as
     assert (status, code_of(error)) == (400, "VALIDATION_ERROR"), error
 
 
+@pytest.mark.parametrize("recorded", ["in_stock", "used", "disposed"])
+async def test_an_item_may_be_created_to_record_existing_inventory(
+    api: TestClient, conn: asyncpg.Connection, home: Tenant, recorded: str
+) -> None:
+    definition_id = await make_part_definition(conn, home.org_id)
+    body = {"part_definition_id": str(definition_id), "serial_number": f"SN-{short_id()}", "status": recorded}
+    status, created, _ = await call(api, "POST", "/api/v1/part-items", home["mechanic"], json=body)
+    assert status == 201, created
+    assert (created["status"], created["version"]) == (recorded, 1)
+    assert (await item_row(conn, created["id"]))["status"] == recorded
+    [row] = await audit_rows(conn, "part_item", created["id"])
+    assert row["details"]["status"] == recorded
+    if recorded != "in_stock":
+        # a used or disposed record is kept as it was: not reservable, not editable
+        task_id, _ = await reservable(conn, home.org_id)
+        reserve = {"task_id": str(task_id), "part_item_id": created["id"]}
+        status, error, _ = await call(api, "POST", "/api/v1/part-reservations", home["scheduler"], json=reserve)
+        assert (status, code_of(error)) == (409, "CONFLICT"), error
+        status, error, _ = await call(
+            api, "PATCH", f"/api/v1/part-items/{created['id']}", home["mechanic"], json={"serial_number": "SN-x"}
+        )
+        assert (status, code_of(error)) == (409, "CONFLICT"), error
+
+
+@pytest.mark.parametrize("status_value", ["reserved", "lost", "", None])
+async def test_an_item_cannot_be_created_in_another_status(
+    api: TestClient, conn: asyncpg.Connection, home: Tenant, status_value: object
+) -> None:
+    definition_id = await make_part_definition(conn, home.org_id)
+    body = {"part_definition_id": str(definition_id), "serial_number": f"SN-{short_id()}", "status": status_value}
+    status, error, _ = await call(api, "POST", "/api/v1/part-items", home["mechanic"], json=body)
+    assert (status, code_of(error)) == (400, "VALIDATION_ERROR"), error
+    assert "status" in error["details"]["fields"]
+
+
+async def test_a_used_item_keeps_the_expiry_rule(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+    definition_id = await make_part_definition(conn, home.org_id)
+    body = {
+        "part_definition_id": str(definition_id),
+        "serial_number": f"SN-{short_id()}",
+        "status": "used",
+        "expiry_date": "2020-01-01T00:00:00Z",
+    }
+    status, error, _ = await call(api, "POST", "/api/v1/part-items", home["mechanic"], json=body)
+    assert (status, code_of(error)) == (400, "VALIDATION_ERROR"), error
+    assert "expiry_date" in error["details"]["fields"]
+
+
 async def test_item_list_filters(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
     definition_a = await make_part_definition(conn, home.org_id)
     definition_b = await make_part_definition(conn, home.org_id)

@@ -44,7 +44,11 @@ def state_key(home: Tenant, task_id: object, state: str, version: int) -> str:
 async def _grounded_task(
     conn: asyncpg.Connection, home: Tenant, start_hours: float, end_hours: float, **values: object
 ) -> uuid.UUID:
-    aircraft_id = await make_aircraft(conn, home.org_id, status=values.pop("aircraft_status", "grounded"))
+    # grounded for its task by the system (the grounding check), which releases it when the task is done
+    status = values.pop("aircraft_status", "grounded")
+    aircraft_id = await make_aircraft(
+        conn, home.org_id, status=status, grounded_by="task" if status == "grounded" else None
+    )
     values.setdefault("assigned_mechanic_id", home["mechanic"].user_id)
     return await make_task(conn, home.org_id, aircraft_id, soon(start_hours), soon(end_hours), **values)
 

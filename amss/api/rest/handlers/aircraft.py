@@ -22,7 +22,7 @@ from amss.app.ports import AircraftFilter, NewAircraft
 from amss.app.views import aircraft_body, aircraft_view
 from amss.auth.rbac import Action, Resource
 from amss.domain.aircraft import check_usage_values
-from amss.domain.enums import AircraftStatus
+from amss.domain.enums import AircraftStatus, GroundingOrigin
 from amss.domain.errors import ValidationFailed
 from amss.infra.postgres.aircraft_repo import AIRCRAFT_SORTS
 
@@ -62,6 +62,10 @@ class AircraftOut(Out):
     tail_number: str
     model: str
     status: AircraftStatus
+    grounded_by: GroundingOrigin | None = Field(
+        description="while grounded, who grounded it: `task` (the system, for a task; released automatically"
+        " when the aircraft's tasks are done) or `manual` (a person; released only by a person). Read-only."
+    )
     capacity_slots: int
     flight_hours_total: int
     cycles_total: int

@@ -20,7 +20,7 @@ from amss.app import task_commands
 from amss.app.task_views import compliance_body, compliance_view
 from amss.app.tasks_ports import ComplianceFilter
 from amss.auth.rbac import Action, Resource
-from amss.domain.compliance import normalized_description
+from amss.domain.compliance import check_new_result, normalized_description
 from amss.domain.enums import ComplianceResult
 from amss.infra.postgres.compliance_repo import COMPLIANCE_SORTS
 
@@ -30,6 +30,9 @@ Description = Annotated[str, Field(min_length=1, max_length=10_000)]
 class ComplianceCreate(Body):
     task_id: uuid.UUID
     description: Description
+    result: ComplianceResult = Field(
+        default=ComplianceResult.PENDING, description="pending only (the default): sign-off records pass or fail"
+    )
 
 
 class ComplianceUpdate(Body):
@@ -49,6 +52,7 @@ class ComplianceQuery(BaseModel):
 
 async def create_item(request: web.Request) -> web.Response:
     body = await read_json(request, ComplianceCreate)
+    check_new_result(body.result)
     description = normalized_description(body.description)
     org_id = principal_of(request).org_id
     aircraft_id = await request.app[SERVICES].compliance.aircraft_of_task(org_id, body.task_id)
@@ -152,7 +156,7 @@ ROUTES = [
         "/api/v1/compliance-items/{id}/sign-off",
         sign_off_item,
         "compliance_items.sign_off",
-        "Sign a compliance item off with pass or fail (mechanics only); it is immutable afterwards",
+        "Sign a compliance item off with pass or fail (its task's mechanic or an admin); immutable afterwards",
         (_ITEMS, _S),
         "write",
         idempotent=True,

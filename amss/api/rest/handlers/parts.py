@@ -80,6 +80,10 @@ class PartItemCreate(Body):
     part_definition_id: uuid.UUID
     serial_number: SerialNumber
     expiry_date: AwareDatetime | None = None
+    status: PartItemStatus = Field(
+        default=PartItemStatus.IN_STOCK,
+        description="in_stock (default), or used / disposed to record existing inventory",
+    )
 
 
 class PartItemUpdate(Body):
@@ -205,7 +209,7 @@ async def create_item(request: web.Request) -> web.Response:
     item = await request.app[SERVICES].parts.create_item(
         actor_of(request),
         principal_of(request).org_id,
-        NewPartItem(body.part_definition_id, body.serial_number, body.expiry_date),
+        NewPartItem(body.part_definition_id, body.serial_number, body.expiry_date, body.status),
     )
     location = {"Location": f"/api/v1/part-items/{item.id}"}
     return _json(part_item_body(item), status=201, headers=location)
