@@ -730,5 +730,5 @@ SAMPLES.update(
 # (route, role) pairs the role table allows but a rule of the specification refuses: 403 FORBIDDEN
 # from the service, and nothing changes
 REFUSED_BY_RULE: Final = {
-    ("compliance_items.sign_off", Role.ADMIN): "compliance sign-off is mechanic only (API.md Roles)",
+    ("compliance_items.sign_off", Role.ADMIN): "compliance sign-off is mechanic only (docs/api.md Roles)",
 }
