@@ -1,6 +1,6 @@
 """Accepting commands: the rows of the commands submitted in one turn of the event loop go in together.
 
-Every command's row must be committed before its stream entry is added (ARCHITECTURE.md, step 1).
+Every command's row must be committed before its stream entry is added (docs/architecture.md, mesh step 1).
 Under load many requests reach that step at once; each would otherwise be its own statement and
 its own commit. The first submission of a loop turn schedules a write for the end of that turn,
 which inserts every row queued so far in one statement; each submitter then adds its own stream

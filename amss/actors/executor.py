@@ -1,7 +1,7 @@
 """Executes one command exactly once.
 
 One transaction: lock the command row; if it is already terminal, return the stored result;
-otherwise run the handler, store its result on the row, commit (ARCHITECTURE.md, step 4). With the
+otherwise run the handler, store its result on the row, commit (docs/architecture.md, mesh step 4). With the
 mesh off the accepting process runs the command itself, before it has a row: `execute_unlocked`
 writes the row (or completes the accepted one a 202 made) as the transaction's last statement.
 

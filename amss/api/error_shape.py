@@ -1,5 +1,5 @@
 """The error body every entry point returns: `{"error", "code", "request_id", "details"?}`, and
-the HTTP status of each code (API.md "Errors"). Shared by REST handlers and command results.
+the HTTP status of each code (docs/api.md "Errors"). Shared by REST handlers and command results.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Compliance-item use cases: create, read, list, edit the description before sign-off, sign off.
 
 Items belong to a task, so their writes are commands of the task's aircraft's actor
-(ARCHITECTURE.md "The command mesh"); the task row is locked first, which also orders them
+(docs/architecture.md "The command mesh"); the task row is locked first, which also orders them
 against the task's own completion. Every mutation writes exactly one audit row; a sign-off also
 records `compliance_signed` (dedupe `compliance_signed:{org_id}:{item_id}`: an item is signed
 once). A signed item never changes: the domain refuses it (409) and so does the trigger underneath.

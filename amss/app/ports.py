@@ -7,7 +7,7 @@ every repository reached through it shares that transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,7 +103,9 @@ class RefreshTokenRepository(Protocol):
 class AuditRepository(Protocol):
     async def add(self, entry: AuditEntry) -> None: ...
     async def list_page(self, org_id: uuid.UUID, page: PageRequest, audit_filter: AuditFilter) -> Page[AuditRecord]: ...
-    def stream(self, org_id: uuid.UUID, audit_filter: AuditFilter) -> AsyncIterator[AuditRecord]: ...
+    async def now(self) -> datetime:
+        """The database clock, which stamps every new row's `timestamp`."""
+        ...
 
 
 class OutboxRepository(Protocol):

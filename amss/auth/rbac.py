@@ -1,4 +1,4 @@
-"""The role table of API.md as data: which role may do what to which resource.
+"""The role table of docs/api.md ("Roles") as data: which role may do what to which resource.
 
 Actions: R read/list, W create/update/delete, T state transitions, S sign-off, X export,
 B basic reports, A advanced reports. Every route declares one (resource, action); the table is
@@ -47,7 +47,7 @@ def _actions(letters: str) -> frozenset[Action]:
 
 _A, _TA, _S, _M, _AU = Role.ADMIN, Role.TENANT_ADMIN, Role.SCHEDULER, Role.MECHANIC, Role.AUDITOR
 
-# resource -> role -> letters, transcribed from API.md "Roles"
+# resource -> role -> letters, transcribed from docs/api.md "Roles"
 _TABLE: Final[dict[Resource, dict[Role, str]]] = {
     Resource.ORGANIZATIONS: {_A: "RW", _TA: "RW", _S: "R", _M: "R", _AU: "R"},
     Resource.USERS: {_A: "RW", _TA: "RW", _S: "R", _M: "R", _AU: "R"},

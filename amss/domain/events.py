@@ -42,7 +42,7 @@ class DomainEvent:
             raise ValueError(f"unknown event type {self.event_type!r}")
 
     def payload(self, event_id: uuid.UUID) -> dict[str, Any]:
-        """The JSON body webhook receivers get (API.md "Webhooks")."""
+        """The event's JSON body as the outbox stores it (shape in docs/architecture.md, "Units of work")."""
         return {
             "version": PAYLOAD_VERSION,
             "event_id": str(event_id),

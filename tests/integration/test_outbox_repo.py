@@ -1,4 +1,4 @@
-"""Outbox writes: the payload shape of API.md, the dedupe key that refuses announcing one effect twice,
+"""Outbox writes: the payload shape of docs/architecture.md, the dedupe key that refuses announcing one effect twice,
 and the journal that writes a unit of work's audit rows and events in one statement."""
 
 from __future__ import annotations

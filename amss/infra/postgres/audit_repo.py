@@ -5,7 +5,7 @@ Insert only: the table's triggers reject any other change."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Final
 
 import asyncpg
@@ -22,8 +22,6 @@ _COLUMNS = (
     "id, org_id, entity_type, entity_id, action::text AS action, user_id, request_id, ip_address, user_agent,"
     ' entity_version, "timestamp", details'
 )
-# rows fetched per round trip while streaming an export
-_EXPORT_PREFETCH = 500
 
 _INSERT = """
 INSERT INTO audit_logs (org_id, entity_type, entity_id, action, user_id, request_id,
@@ -78,9 +76,6 @@ class PgAuditRepository:
         select = f"SELECT {_COLUMNS} FROM audit_logs"
         return await fetch_page(self._conn, select, _where(org_id, audit_filter), page, AUDIT_SORTS, _record)
 
-    async def stream(self, org_id: uuid.UUID, audit_filter: AuditFilter) -> AsyncIterator[AuditRecord]:
-        """Every matching row, oldest first, through a server-side cursor (needs an open transaction)."""
-        where = _where(org_id, audit_filter)
-        sql = f'SELECT {_COLUMNS} FROM audit_logs WHERE {where.sql} ORDER BY "timestamp", id'
-        async for row in self._conn.cursor(sql, *where.args, prefetch=_EXPORT_PREFETCH):
-            yield _record(row)
+    async def now(self) -> datetime:
+        # statement_timestamp(), not now(): the moment of this query even inside a longer transaction
+        return await self._conn.fetchval("SELECT statement_timestamp()")  # type: ignore[no-any-return]

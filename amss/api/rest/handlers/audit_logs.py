@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import re
 import uuid
 from datetime import datetime
@@ -19,6 +17,7 @@ from amss.api.rest.context import principal_of
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Out
 from amss.api.rest.services import SERVICES
+from amss.app.csv_cells import CsvWriter
 from amss.auth.rbac import Action, Resource
 from amss.domain.audit import AuditFilter, AuditRecord
 from amss.domain.enums import AuditAction
@@ -98,18 +97,18 @@ def export_file_name(query: AuditQuery) -> str:
     return "_".join(parts) + ".csv"
 
 
-def csv_row(record: AuditRecord) -> list[str]:
+def csv_row(record: AuditRecord) -> list[object]:
     return [
-        str(record.id),
+        record.id,
         record.timestamp.isoformat().replace("+00:00", "Z"),
         record.entity_type,
-        str(record.entity_id),
+        record.entity_id,
         record.action.value,
-        str(record.user_id or ""),
-        str(record.entity_version),
-        str(record.request_id or ""),
-        record.ip_address or "",
-        record.user_agent or "",
+        record.user_id,
+        record.entity_version,
+        record.request_id,
+        record.ip_address,
+        record.user_agent,
         orjson.dumps(record.details, option=orjson.OPT_SORT_KEYS).decode(),
     ]
 
@@ -126,22 +125,19 @@ async def export_audit_logs(request: web.Request) -> web.StreamResponse:
     )
     records = request.app[SERVICES].audit_logs.export(principal_of(request), audit_filter)
     async with contextlib.aclosing(records):
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: CRLF, quotes doubled when needed
-        writer.writerow(CSV_COLUMNS)
+        writer = CsvWriter()
+        writer.row(CSV_COLUMNS)
         rows = 0
         async for record in records:
             if not response.prepared:
                 await response.prepare(request)
-            writer.writerow(csv_row(record))
+            writer.row(csv_row(record))
             rows += 1
             if rows % _FLUSH_ROWS == 0:
-                await response.write(buffer.getvalue().encode())
-                buffer.seek(0)
-                buffer.truncate()
+                await response.write(writer.take())
         if not response.prepared:
             await response.prepare(request)
-        await response.write(buffer.getvalue().encode())
+        await response.write(writer.take())
     await response.write_eof()
     return response
 
