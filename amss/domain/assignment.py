@@ -2,7 +2,7 @@
 
 Each kind of work lists the roles that may do it and, for each, whether only on a task assigned
 to them (`ASSIGNED`) or on any task of the organization (`ANY_TASK`). A role not listed may not
-do that work at all. The role table of API.md says who may try; this says on which tasks.
+do that work at all. The role table (docs/api.md, amss/auth/rbac.py) says who may try; this says on which tasks.
 """
 
 from __future__ import annotations
