@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from amss.actors.acceptance import CommandAcceptor
 from amss.actors.executor import CommandExecutor
+from amss.actors.failures import dead_letter_fields, failure_reason, is_transient
 from amss.actors.partitioning import partition_of
 from amss.actors.replies import ReplyListener
 from amss.app.commands import Command, CommandResult, record_actor
@@ -95,7 +96,7 @@ class CommandBus:
         assert self._local is not None
         if wait <= 0:
             await self._accept(command)
-        task = asyncio.create_task(self._local.execute_unlocked(command, row_exists=wait <= 0))
+        task = asyncio.create_task(self._execute_locally(command, row_exists=wait <= 0))
         self._background.add(task)
         task.add_done_callback(self._finished)
         if wait > 0:
@@ -107,6 +108,34 @@ class CommandBus:
             # back stays accepted, and the worker's redriver retries it as the mesh would.
             await self._accept(command)
         return Submission(command.id, None)
+
+    async def _execute_locally(self, command: Command, *, row_exists: bool) -> CommandResult | None:
+        """Run the command here; a deterministic failure is recorded failed (500) and dead-lettered at once,
+        a transient one is raised (the command stays accepted, for the redriver)."""
+        assert self._local is not None
+        try:
+            return await self._local.execute_unlocked(command, row_exists=row_exists)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            defect = exc
+        reason = failure_reason(defect)
+        result = await self._local.fail_unlocked(command, reason, row_exists=row_exists)
+        fields = dead_letter_fields(str(command.id), command.actor, command.type, None, 1, reason)
+        try:
+            await self._redis.xadd(self._keys.dead_letter_stream, fields)  # type: ignore[arg-type]
+        except (RedisError, OSError) as exc:
+            log.warning("dead letter not written", extra={"command_id": str(command.id), "error": repr(exc)})
+        log.error(
+            "command failed, not retried; dead-lettered",
+            exc_info=defect,
+            extra={
+                "command_id": str(command.id),
+                "actor": command.actor,
+                "request_id": str(command.request_id) if command.request_id else None,
+            },
+        )
+        return result
 
     def _finished(self, task: asyncio.Task[CommandResult | None]) -> None:
         self._background.discard(task)

@@ -3,7 +3,8 @@
 They exercise the mesh without touching the schedule: `diag.noop` does nothing (the benchmark's
 unit of work); `diag.record` writes one row to `command_probe_log` — order, overlap and
 exactly-once become SQL questions — optionally after sleeping; `diag.fail` always raises an
-infrastructure error (a poison command).
+infrastructure error (a poison command: retried, then dead-lettered); `diag.defect` always raises
+a deterministic error, as a bug in a handler would (failed at once, never retried).
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from amss.app.commands import CommandResult
 
 class DiagnosticInfrastructureError(ConnectionError):
     """Stands for a dependency that keeps failing."""
+
+
+class DiagnosticDefect(ValueError):
+    """Stands for a bug in a handler: the same error on every attempt."""
 
 
 def _ok(body: dict[str, Any]) -> CommandResult:
@@ -51,4 +56,13 @@ async def fail(context: CommandContext) -> CommandResult:
     raise DiagnosticInfrastructureError("diag.fail: a dependency keeps failing")
 
 
-DIAGNOSTIC_HANDLERS: dict[str, CommandHandler] = {"diag.noop": noop, "diag.record": record, "diag.fail": fail}
+async def defect(context: CommandContext) -> CommandResult:
+    raise DiagnosticDefect("diag.defect: a handler bug, the same on every attempt")
+
+
+DIAGNOSTIC_HANDLERS: dict[str, CommandHandler] = {
+    "diag.noop": noop,
+    "diag.record": record,
+    "diag.fail": fail,
+    "diag.defect": defect,
+}

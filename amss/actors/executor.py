@@ -7,8 +7,9 @@ writes the row (or completes the accepted one a 202 made) as the transaction's l
 
 A rule the handler breaks (a domain error, or a constraint the database enforces) rolls that
 transaction back and is stored as a normal `failed` result in a second, short one; anything else
-is an infrastructure failure that rolls everything back and is raised, so the entry stays
-unacknowledged and is delivered again.
+rolls everything back and is raised. The caller asks `failures.is_transient` what it was: an
+infrastructure failure is delivered again; any other error is stored at once as failed (`fail`,
+`fail_unlocked`) and dead-lettered.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from amss.actors.failures import internal_failure
 from amss.api.error_shape import STATUS_BY_CODE, error_body
 from amss.app.commands import Command, CommandResult
 from amss.app.ports import UnitOfWork
@@ -160,17 +162,37 @@ class CommandExecutor:
             )
         return attempt
 
-    async def fail(self, command_id: uuid.UUID, attempts: int, reason: str) -> tuple[Command, CommandResult] | None:
-        """Give up on a command that keeps failing for infrastructure reasons: record it failed."""
+    async def fail(
+        self, command_id: uuid.UUID, attempts: int, reason: str, *, transient: bool = True
+    ) -> tuple[Command, CommandResult] | None:
+        """Give up on a command: it kept failing for infrastructure reasons (`transient`), or failed in a
+        way no retry changes. Record it failed (500 INTERNAL) after `attempts` executions."""
         async with self._pool.acquire() as conn, conn.transaction():
             locked = await lock_command(conn, command_id)
             if locked is None:
                 return None
             if locked.result is not None:
                 return locked.command, locked.result
-            result = infrastructure_failure(locked.command, attempts)
+            result = infrastructure_failure(locked.command, attempts) if transient else internal_failure(locked.command)
+            await conn.execute(
+                "UPDATE commands SET delivery_count = GREATEST(delivery_count, $2) WHERE id = $1", command_id, attempts
+            )
             await complete_command(conn, locked.command.id, result, error=reason[:2000])
             return locked.command, result
+
+    async def fail_unlocked(self, command: Command, reason: str, *, row_exists: bool) -> CommandResult | None:
+        """Mesh off: record a command that failed deterministically in this process; its final result.
+
+        Its effects rolled back with its transaction; one statement writes its row failed (500
+        INTERNAL), or completes the accepted one. If another execution finished it meanwhile, that
+        result stands (None if there is no row at all)."""
+        result = internal_failure(command)
+        statement = completion(command.id, result, reason[:2000]) if row_exists else result_row(command, result, reason)
+        async with asyncio.timeout(self._timeout), self._pool.acquire() as conn:
+            if await conn.fetchval(statement.sql, *statement.args) is not None:
+                return result
+            stored = await lock_command(conn, command.id)  # outside a transaction: a plain read
+        return stored.result if stored is not None else None
 
     async def _run(self, conn: Connection, command: Command) -> tuple[CommandResult, Journal]:
         """The handler's result and the journal its units of work collected (not written yet)."""

@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from amss.actors.executor import CommandExecutor
+from amss.actors.failures import dead_letter_fields, failure_reason, is_transient
 from amss.actors.metrics import MeshMetrics
 from amss.actors.replies import reply_commands
 from amss.app.commands import CommandResult
@@ -228,10 +229,15 @@ class PartitionConsumer:
         self._metrics.queue_wait_seconds.observe(entry_age_seconds(entry.entry_id, time.time() * 1000))
         failures = 0
         last_error = "no attempt of this delivery failed; earlier ones died with their worker"
+        # set once an execution failed in a way no retry changes: (executions, error); only recording is left
+        defect: tuple[int, Exception] | None = None
         started = time.perf_counter()
         while True:
             attempt: int | None = None
             try:
+                if defect is not None:
+                    outcome = await self._dead_letter(entry, defect[0], failure_reason(defect[1]), defect[1])
+                    break
                 # counted in Postgres before running, so an attempt that kills its worker still counts,
                 # while an entry handed off before it started does not. A fresh entry's first try is not
                 # counted (a transaction saved per command): if it kills the worker, the entry comes back
@@ -245,9 +251,14 @@ class PartitionConsumer:
                 break
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # infrastructure: retried in order, then dead-lettered
+            except Exception as exc:
+                if defect is None and not is_transient(exc):
+                    # the same every time: not retried, but recorded failed and dead-lettered (that is retried)
+                    defect = (attempt if attempt is not None else failures + 1, exc)
+                    continue
+                # infrastructure: retried in order, then dead-lettered
                 failures += 1
-                last_error = repr(exc)
+                last_error = failure_reason(exc)
                 log.warning("command attempt failed", extra={**context, "attempt": attempt, "error": last_error})
                 if self._stopping:
                     return
@@ -263,23 +274,15 @@ class PartitionConsumer:
                 return
         await self._acknowledge(entry.entry_id)
 
-    async def _dead_letter(self, entry: Entry, deliveries: int, reason: str) -> Any:
-        outcome = await self._executor.fail(entry.command_id, deliveries, reason)
-        await self._client.xadd(
-            self._dead_letters,
-            {
-                "kind": "command",
-                "command_id": str(entry.command_id),
-                "actor": entry.actor,
-                "type": entry.type,
-                "partition": str(self.partition),
-                "deliveries": str(deliveries),
-                "error": reason[:1000],
-            },
-        )
+    async def _dead_letter(self, entry: Entry, deliveries: int, reason: str, defect: Exception | None = None) -> Any:
+        """Record the command failed, copy it to the dead letters, log it (with the defect's traceback, if one)."""
+        outcome = await self._executor.fail(entry.command_id, deliveries, reason, transient=defect is None)
+        fields = dead_letter_fields(str(entry.command_id), entry.actor, entry.type, self.partition, deliveries, reason)
+        await self._client.xadd(self._dead_letters, fields)  # type: ignore[arg-type]
         self._metrics.commands_dead_lettered_total.inc()
         log.error(
-            "command dead-lettered",
+            "command dead-lettered" if defect is None else "command failed, not retried; dead-lettered",
+            exc_info=defect,
             extra={
                 "command_id": str(entry.command_id),
                 "actor": entry.actor,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from amss.app.paging import Page, PageRequest
@@ -18,10 +17,6 @@ from amss.domain.versioning import changed_values, check_expected_version
 
 def _visible(principal: Principal, org_id: uuid.UUID) -> bool:
     return principal.is_admin or principal.home_org_id == org_id
-
-
-def _jsonable(changes: dict[str, Any]) -> dict[str, Any]:
-    return {k: (f"{int(v.total_seconds())} seconds" if isinstance(v, timedelta) else v) for k, v in changes.items()}
 
 
 class OrganizationService:
@@ -120,7 +115,7 @@ class OrganizationService:
                     org_id,
                     AuditAction.UPDATE,
                     updated.version,
-                    {"changes": _jsonable(changes)},
+                    {"changes": changes},
                 )
             )
             await uow.commit()

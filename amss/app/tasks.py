@@ -165,7 +165,6 @@ class TaskService:
                 name: json_value(getattr(task, name))
                 for name in ("aircraft_id", "program_id", "type", "start_time", "end_time", "assigned_mechanic_id")
             }
-            details = {name: str(value) if isinstance(value, uuid.UUID) else value for name, value in details.items()}
             if task.notes is not None:
                 details["notes"] = task.notes
             await uow.audit.add(audit_entry(actor, org_id, ENTITY, task.id, AuditAction.CREATE, task.version, details))

@@ -109,7 +109,7 @@ async def insert_command_if_absent(conn: Connection, command: Command) -> None:
     await conn.execute(f"{_INSERT_COMMAND} ON CONFLICT (id) DO NOTHING", *_command_args(command))
 
 
-def result_row(command: Command, result: CommandResult) -> Statement:
+def result_row(command: Command, result: CommandResult, error: str | None = None) -> Statement:
     """Write the command's row with its final result, or complete its accepted row; true unless final already.
 
     Mesh off: one statement at the end of the command's own transaction, instead of an insert
@@ -119,13 +119,20 @@ def result_row(command: Command, result: CommandResult) -> Statement:
     status = CommandStatus.SUCCEEDED if result.succeeded else CommandStatus.FAILED
     return Statement(
         "INSERT INTO commands (id, org_id, actor, type, payload, principal, request_id, reply_to, status,"
-        " result_status, result_body, result_headers, completed_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11::text, '')::json, $12, clock_timestamp())"
+        " result_status, result_body, result_headers, error, completed_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11::text, '')::json, $12, $13, clock_timestamp())"
         " ON CONFLICT (id) DO UPDATE SET status = excluded.status, result_status = excluded.result_status,"
-        " result_body = excluded.result_body, result_headers = excluded.result_headers,"
+        " result_body = excluded.result_body, result_headers = excluded.result_headers, error = excluded.error,"
         " completed_at = excluded.completed_at, updated_at = clock_timestamp()"
         " WHERE commands.status = 'accepted' RETURNING true",
-        (*_command_args(command), status.value, result.status_code, result.body.decode(), result.headers or None),
+        (
+            *_command_args(command),
+            status.value,
+            result.status_code,
+            result.body.decode(),
+            result.headers or None,
+            error[:2000] if error is not None else None,
+        ),
     )
 
 

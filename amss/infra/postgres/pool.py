@@ -9,20 +9,16 @@ only does what asyncpg always does before a custom reset: roll back a transactio
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 import orjson
 
-
-def _encode_json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+from amss.infra.postgres.json_codec import encode_json
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
-    """Per-connection set-up: json/jsonb as Python objects, timestamps rendered in UTC."""
-    await conn.set_type_codec("jsonb", encoder=_encode_json, decoder=orjson.loads, schema="pg_catalog")
-    await conn.set_type_codec("json", encoder=_encode_json, decoder=orjson.loads, schema="pg_catalog")
+    """Per-connection set-up: json/jsonb as Python objects (written by the one encoder), timestamps in UTC."""
+    await conn.set_type_codec("jsonb", encoder=encode_json, decoder=orjson.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=encode_json, decoder=orjson.loads, schema="pg_catalog")
 
 
 async def keep_session(conn: asyncpg.Connection) -> None:
