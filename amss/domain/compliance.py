@@ -17,6 +17,7 @@ from typing import Final
 
 from amss.domain.enums import ComplianceResult, Role, TaskState
 from amss.domain.errors import Conflict, Forbidden, Immutable, InvalidTransition, ValidationFailed
+from amss.domain.timestamps import optional_utc_text
 
 EDITOR_ROLES: Final = frozenset({Role.MECHANIC, Role.ADMIN})
 SIGN_OFF_ROLES: Final = frozenset({Role.MECHANIC})
@@ -90,7 +91,7 @@ TRANSITIONS: Final[Mapping[tuple[ComplianceResult, ComplianceResult], Compliance
 def _immutable(item: ComplianceItem) -> Immutable:
     return Immutable(
         f"compliance item {item.id} is signed off and immutable",
-        {"sign_off_time": item.sign_off_time.isoformat() if item.sign_off_time else None},
+        {"sign_off_time": optional_utc_text(item.sign_off_time)},
     )
 
 

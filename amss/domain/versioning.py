@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from amss.domain.errors import PreconditionFailed
+
+# every version column is a Postgres `integer`: an If-Match beyond it names no version that can exist
+MAX_VERSION: Final = 2**31 - 1
 
 
 def check_expected_version(current_version: int, expected_version: int | None) -> None:
