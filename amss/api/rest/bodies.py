@@ -133,8 +133,7 @@ def refuse_nul(value: Any, path: str = "") -> None:
 def refuse_nul_in_query(request: web.Request) -> None:
     """Every query parameter's name and value, on every route (text_input_middleware calls it)."""
     for key, value in request.query.items():
-        refuse_nul(value, key or "query")
-        refuse_nul(key, "query")
+        refuse_nul({key or "query": value})
 
 
 def whole_number(text: str) -> int | None:

@@ -103,6 +103,8 @@ async def test_nul_in_any_query_parameter_is_400_naming_it(
         path = f"{base_path(request)}?{parameter}={quote(NUL)}"
         status, body = await _send(api, spec.method, path, member, json=request.json)
         _assert_refused(status, body, parameter, f"{route} ?{parameter}")
+    status, body = await _send(api, spec.method, f"{base_path(request)}?{quote(NUL)}=1", member, json=request.json)
+    _assert_refused(status, body, "a\\u0000b", f"{route} NUL in a parameter name")
 
 
 async def test_login_with_nul_in_email_is_400(api: TestClient) -> None:
