@@ -18,6 +18,7 @@ from amss.app.payload_fields import read_timestamp as _timestamp
 from amss.domain.enums import PartItemStatus, ReservationState
 from amss.domain.errors import ValidationFailed
 from amss.domain.parts import PartItemPatch
+from amss.domain.timestamps import utc_text
 
 ITEM_UPDATE: Final = "part_item.update"
 ITEM_DELETE: Final = "part_item.delete"
@@ -57,7 +58,7 @@ def item_update_payload(part_item_id: uuid.UUID, patch: PartItemPatch, expected_
     if patch.serial_number is not None:
         changes["serial_number"] = patch.serial_number
     if patch.expiry_date is not None:
-        changes["expiry_date"] = patch.expiry_date.isoformat()
+        changes["expiry_date"] = utc_text(patch.expiry_date)
     if patch.status is not None:
         changes["status"] = patch.status.value
     return {"part_item_id": str(part_item_id), "changes": changes, "expected_version": expected_version}

@@ -13,6 +13,8 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from amss.domain.errors import ValidationFailed
+from amss.domain.timestamps import check_timestamp
+from amss.domain.versioning import MAX_VERSION
 
 E = TypeVar("E", bound=Enum)
 
@@ -38,10 +40,13 @@ def read_whole(values: Mapping[str, Any], name: str) -> int:
 
 
 def read_expected_version(payload: Mapping[str, Any]) -> int | None:
-    """The If-Match version the client sent, or None."""
+    """The If-Match version the client sent, or None; within the version columns' range."""
     if payload.get("expected_version") is None:
         return None
-    return read_whole(payload, "expected_version")
+    version = read_whole(payload, "expected_version")
+    if not 0 <= version <= MAX_VERSION:
+        raise ValidationFailed.on_field("expected_version", f"must be a whole number from 0 to {MAX_VERSION}")
+    return version
 
 
 def read_text(payload: Mapping[str, Any], name: str) -> str:
@@ -59,13 +64,12 @@ def read_enum(kind: type[E], value: object, name: str) -> E:
 
 
 def read_timestamp(name: str, value: object) -> datetime:
-    """An RFC 3339 timestamp with an offset."""
+    """An RFC 3339 timestamp with an offset, within the accepted range (amss.domain.timestamps)."""
     if not isinstance(value, str):
         raise ValidationFailed.on_field(name, "not an RFC 3339 timestamp")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ValidationFailed.on_field(name, "not an RFC 3339 timestamp") from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ValidationFailed.on_field(name, "must carry a time zone offset")
+    check_timestamp(name, parsed)
     return parsed

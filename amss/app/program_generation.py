@@ -38,6 +38,7 @@ from amss.domain.events import DomainEvent, dedupe_key
 from amss.domain.principal import Actor
 from amss.domain.programs import Due, MaintenanceProgram, calendar_due_date, program_due
 from amss.domain.tasks import MaintenanceTask
+from amss.domain.timestamps import shift
 
 GENERATE: Final = "program.generate_task"
 GENERATED_EVENT: Final = "program_task_generated"
@@ -74,13 +75,13 @@ def generated_key(org_id: uuid.UUID, program_id: uuid.UUID, due_date: str) -> st
 def free_window(start: datetime, duration: timedelta, tasks: Iterable[MaintenanceTask]) -> tuple[datetime, datetime]:
     """The first window of `duration` from `start` that no active task overlaps, trying MAX_STAGGER moves."""
     active = sorted((task for task in tasks if task.active), key=lambda task: task.start_time)
-    end = start + duration
+    end = shift(start, duration)
     for _ in range(MAX_STAGGER):
         blocking = [task for task in active if task.start_time < end and start < task.end_time]
         if not blocking:
             break
         start = max(task.end_time for task in blocking)
-        end = start + duration
+        end = shift(start, duration)
     return start, end
 
 

@@ -7,7 +7,7 @@ Views hold only JSON primitives: ids as strings, timestamps as RFC 3339 UTC with
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -15,12 +15,12 @@ import orjson
 
 from amss.domain.aircraft import Aircraft
 from amss.domain.parts import PartDefinition, PartItem, PartReservation
+from amss.domain.timestamps import optional_utc_text
 
 
 def utc_text(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """The one text form of a time (amss.domain.timestamps.utc_text), None staying None."""
+    return optional_utc_text(value)
 
 
 def json_value(value: object) -> object:

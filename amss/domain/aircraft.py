@@ -32,6 +32,7 @@ from typing import Final
 from amss.domain.enums import AircraftStatus, GroundingOrigin, Role, TaskState
 from amss.domain.errors import Conflict, Forbidden, InvalidTransition, ValidationFailed
 from amss.domain.tasks import MaintenanceTask
+from amss.domain.timestamps import check_timestamp, shift
 
 STATUS_ROLES: Final = frozenset({Role.ADMIN, Role.SCHEDULER, Role.MECHANIC})
 MAX_COUNTER: Final = 2**31 - 1
@@ -72,7 +73,7 @@ def confirmed_task_within(
     tasks: Iterable[MaintenanceTask], now: datetime, lead_time: timedelta
 ) -> MaintenanceTask | None:
     """The earliest confirmed task starting by now + lead_time whose window has not ended."""
-    near = [t for t in tasks if t.confirmed and t.start_time <= now + lead_time and t.end_time > now]
+    near = [t for t in tasks if t.confirmed and t.start_time <= shift(now, lead_time) and t.end_time > now]
     return min(near, key=lambda t: t.start_time, default=None)
 
 
@@ -237,8 +238,8 @@ def check_capacity_slots(capacity_slots: int) -> None:
 
 def check_maintenance_dates(last_maintenance: datetime | None, next_due: datetime | None) -> None:
     for name, value in (("last_maintenance", last_maintenance), ("next_due", next_due)):
-        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-            raise ValidationFailed.on_field(name, "must carry a time zone offset")
+        if value is not None:
+            check_timestamp(name, value)
     if last_maintenance is not None and next_due is not None and next_due <= last_maintenance:
         raise ValidationFailed.on_field("next_due", "must be after last_maintenance")
 

@@ -19,6 +19,7 @@ from typing import Final
 from amss.domain.assignment import TaskWork, check_may_work
 from amss.domain.enums import ComplianceResult, Role, TaskState
 from amss.domain.errors import Conflict, Forbidden, Immutable, InvalidTransition, ValidationFailed
+from amss.domain.timestamps import optional_utc_text
 
 EDITOR_ROLES: Final = frozenset({Role.MECHANIC, Role.ADMIN})
 OPEN_TASK_STATES: Final = frozenset({TaskState.SCHEDULED, TaskState.IN_PROGRESS})
@@ -97,7 +98,7 @@ TRANSITIONS: Final[Mapping[tuple[ComplianceResult, ComplianceResult], Compliance
 def _immutable(item: ComplianceItem) -> Immutable:
     return Immutable(
         f"compliance item {item.id} is signed off and immutable",
-        {"sign_off_time": item.sign_off_time.isoformat() if item.sign_off_time else None},
+        {"sign_off_time": optional_utc_text(item.sign_off_time)},
     )
 
 

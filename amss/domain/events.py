@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from amss.domain.timestamps import utc_text
+
 PAYLOAD_VERSION: Final = 1
 
 EVENT_TYPES: Final = (
@@ -48,7 +50,7 @@ class DomainEvent:
             "event_id": str(event_id),
             "event_type": self.event_type,
             "org_id": str(self.org_id),
-            "occurred_at": self.occurred_at.isoformat().replace("+00:00", "Z"),
+            "occurred_at": utc_text(self.occurred_at),
             f"{self.aggregate_type}_id": str(self.aggregate_id),
             "data": self.data,
         }

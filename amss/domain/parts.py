@@ -23,6 +23,7 @@ from typing import Final
 from amss.domain.assignment import TaskWork, check_may_work
 from amss.domain.enums import PartItemStatus, ReservationState, Role, TaskState
 from amss.domain.errors import Conflict, Forbidden, Immutable, InvalidTransition, ValidationFailed
+from amss.domain.timestamps import check_timestamp, utc_text
 
 WRITER_ROLES: Final = frozenset({Role.ADMIN, Role.SCHEDULER, Role.MECHANIC})
 RESERVABLE_TASK_STATES: Final = frozenset({TaskState.SCHEDULED, TaskState.IN_PROGRESS})
@@ -77,7 +78,7 @@ def unavailability(item: PartItem, now: datetime) -> str | None:
     if item.status is not PartItemStatus.IN_STOCK:
         return f"the part item is {item.status}, not in_stock"
     if item.expiry_date is not None and item.expired(now):
-        return f"the part item expired at {item.expiry_date.isoformat()}"
+        return f"the part item expired at {utc_text(item.expiry_date)}"
     return None
 
 
@@ -238,8 +239,7 @@ def normalized_serial_number(serial_number: str) -> str:
 
 
 def check_expiry_date(expiry_date: datetime, now: datetime) -> None:
-    if expiry_date.tzinfo is None or expiry_date.utcoffset() is None:
-        raise ValidationFailed.on_field("expiry_date", "must carry a time zone offset")
+    check_timestamp("expiry_date", expiry_date)
     if expiry_date <= now:
         raise ValidationFailed.on_field("expiry_date", "must be in the future")
 

@@ -27,6 +27,7 @@ from amss.domain.aircraft import MAX_COUNTER, Aircraft
 from amss.domain.enums import IntervalType
 from amss.domain.errors import ValidationFailed
 from amss.domain.tasks import MaintenanceTask
+from amss.domain.timestamps import check_timestamp, shift
 
 MAX_CALENDAR_DAYS: Final = 36_500
 USAGE_TYPES: Final = frozenset({IntervalType.FLIGHT_HOURS, IntervalType.CYCLES})
@@ -75,7 +76,7 @@ def calendar_due_date(program: MaintenanceProgram) -> datetime | None:
     """last_performed + interval days, for a calendar program performed before."""
     if program.interval_type is not IntervalType.CALENDAR or program.last_performed is None:
         return None
-    return program.last_performed + timedelta(days=program.interval_value)
+    return shift(program.last_performed, timedelta(days=program.interval_value))
 
 
 def program_due(
@@ -91,7 +92,7 @@ def program_due(
         return None
     if any(task.active for task in program_tasks):
         return None
-    earliest = now + lead_time
+    earliest = shift(now, lead_time)
     if program.interval_type is IntervalType.CALENDAR:
         if program.last_performed is None:
             first = aircraft.next_due
@@ -140,8 +141,7 @@ def check_interval(interval_type: IntervalType, interval_value: int) -> None:
 
 def check_last_performed(last_performed: datetime | None, last_performed_usage: int | None, now: datetime) -> None:
     if last_performed is not None:
-        if last_performed.tzinfo is None or last_performed.utcoffset() is None:
-            raise ValidationFailed.on_field("last_performed", "must carry a time zone offset")
+        check_timestamp("last_performed", last_performed)
         if last_performed > now:
             raise ValidationFailed.on_field("last_performed", "must not be in the future")
     if last_performed_usage is not None and not 0 <= last_performed_usage <= MAX_COUNTER:

@@ -32,6 +32,7 @@ from amss.domain.compliance import ComplianceItem
 from amss.domain.enums import AircraftStatus, ReservationState, Role, TaskState, TaskType
 from amss.domain.errors import Conflict, Forbidden, InvalidTransition, ScheduleOverlap, ValidationFailed
 from amss.domain.parts import PartReservation
+from amss.domain.timestamps import check_timestamp, shift, utc_text
 from amss.domain.users import User
 
 START_GRACE: Final = timedelta(minutes=5)
@@ -72,8 +73,8 @@ class MaintenanceTask:
 
 
 def check_aware(name: str, value: datetime) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationFailed.on_field(name, "must carry a time zone offset")
+    """An accepted timestamp: with an offset, within amss.domain.timestamps' range."""
+    check_timestamp(name, value)
 
 
 def check_window(start_time: datetime, end_time: datetime) -> None:
@@ -115,16 +116,11 @@ def check_no_overlap(
     clashes = overlapping_tasks(task_id, aircraft_id, start_time, end_time, others)
     if clashes:
         first = min(clashes, key=lambda task: task.start_time)
-        start, end = _rfc3339_utc(first.start_time), _rfc3339_utc(first.end_time)
+        start, end = utc_text(first.start_time), utc_text(first.end_time)
         raise ScheduleOverlap(
             f"the window overlaps task {first.id} ({start} to {end}) of the same aircraft",
             {"conflicting_task_id": str(first.id), "start_time": start, "end_time": end},
         )
-
-
-def _rfc3339_utc(moment: datetime) -> str:
-    """The API's output form of a timestamp: RFC 3339 in UTC with `Z`."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def mechanic_problem(org_id: uuid.UUID, mechanic_id: uuid.UUID | None, user: User | None) -> tuple[str, str] | None:
@@ -186,11 +182,11 @@ def _guard_start(current: TaskState, target: TaskState, facts: TransitionFacts) 
     if facts.override:
         raise ValidationFailed.on_field("override", "starting a task takes no override")
     task, now = facts.task, facts.now
-    opens = task.start_time - START_GRACE
+    opens = shift(task.start_time, -START_GRACE)
     if now < opens:
-        raise _refuse(current, target, "too_early", f"it can start from {opens.isoformat()}, 5 minutes before start")
+        raise _refuse(current, target, "too_early", f"it can start from {utc_text(opens)}, 5 minutes before start")
     if now >= task.end_time:
-        raise _refuse(current, target, "window_passed", f"its window ended at {task.end_time.isoformat()}")
+        raise _refuse(current, target, "window_passed", f"its window ended at {utc_text(task.end_time)}")
     if facts.aircraft_status is not AircraftStatus.GROUNDED:
         raise _refuse(
             current, target, "aircraft_not_grounded", f"the aircraft must be grounded (it is {facts.aircraft_status})"
@@ -214,7 +210,7 @@ def _guard_complete(current: TaskState, target: TaskState, facts: TransitionFact
             current,
             target,
             "before_end_time",
-            f"it ends at {task.end_time.isoformat()}; earlier needs a scheduler's or admin's override",
+            f"it ends at {utc_text(task.end_time)}; earlier needs a scheduler's or admin's override",
         )
     reserved = [str(r.id) for r in facts.reservations if r.state is ReservationState.RESERVED]
     if reserved:
@@ -241,13 +237,13 @@ def _guard_cancel(current: TaskState, target: TaskState, facts: TransitionFacts)
         raise Forbidden("only a scheduler or an admin can cancel a task")
     if facts.override and facts.actor_role not in CANCEL_OVERRIDE_ROLES:
         raise Forbidden("only an admin can override the cancellation window")
-    closes = facts.task.start_time + CANCEL_WINDOW
+    closes = shift(facts.task.start_time, CANCEL_WINDOW)
     if facts.now >= closes and not facts.override:
         raise _refuse(
             current,
             target,
             "cancel_window_passed",
-            f"cancellation closed at {closes.isoformat()}, 24 hours after start; an admin can override",
+            f"cancellation closed at {utc_text(closes)}, 24 hours after start; an admin can override",
         )
 
 

@@ -9,8 +9,12 @@ computes the changes the same way) and skip the write when it is empty.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
 
 from amss.domain.errors import PreconditionFailed
+
+# every version column is a Postgres `integer`: an If-Match beyond it names no version that can exist
+MAX_VERSION: Final = 2**31 - 1
 
 
 def check_expected_version(current_version: int, expected_version: int | None) -> None:

@@ -35,6 +35,7 @@ from amss.app import aircraft_commands, program_generation
 from amss.config import Settings
 from amss.domain.principal import Actor
 from amss.domain.programs import program_due
+from amss.domain.timestamps import shift
 from amss.infra.postgres.aircraft_repo import PgAircraftRepository
 from amss.infra.postgres.programs_repo import PgProgramRepository
 from amss.infra.redis.batching import PipelineBatcher
@@ -144,7 +145,7 @@ async def ground_due_aircraft(
             " AND t.state = 'scheduled' AND t.assigned_mechanic_id IS NOT NULL"
             " AND t.start_time <= $1 AND t.end_time > $2 AND ($4::uuid IS NULL OR a.org_id = $4)"
             " ORDER BY a.org_id, a.id LIMIT $3",
-            now + lead_time,
+            shift(now, lead_time),
             now,
             CANDIDATE_LIMIT,
             org_id,

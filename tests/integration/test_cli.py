@@ -130,6 +130,14 @@ async def test_seed_creates_demo_data_once_and_rerunning_changes_nothing(
         )
         >= 1
     )
+    seeded_times = [
+        value
+        for details in await conn.fetch("SELECT details::text FROM audit_logs WHERE org_id = $1", org_id)
+        for value in orjson.loads(details["details"]).get("fields", {}).values()
+        if isinstance(value, str) and value[:4].isdigit() and "T" in value
+    ]
+    assert seeded_times, "the seeded audit details record times"
+    assert all(value.endswith("Z") and "+00:00" not in value for value in seeded_times), seeded_times
     counts = {table: await conn.fetchval(f"SELECT count(*) FROM {table}") for table in _TABLES}
 
     second = run_cli(["seed"], cli_env(database_url))

@@ -32,6 +32,7 @@ from amss.api.rest.middlewares import (
     error_middleware,
     request_id_middleware,
     tenancy_middleware,
+    text_input_middleware,
 )
 from amss.api.rest.openapi import openapi_routes
 from amss.api.rest.rate_limits import rate_limit_context, rate_limit_middleware
@@ -105,6 +106,7 @@ def init_app(settings: Settings) -> web.Application:
             authentication_middleware,
             tenancy_middleware,
             authorization_middleware,
+            text_input_middleware,
             rate_limit_middleware,
             idempotency_middleware,
         ],

@@ -1,27 +1,38 @@
 """Reading requests and writing responses: JSON bodies, query parameters, If-Match, cursors.
 
 Bodies must be `application/json`, parse as JSON, and match their model exactly: unknown
-fields and wrong types are 400s that name the field; naive timestamps are rejected.
+fields and wrong types are 400s that name the field; naive timestamps are rejected. No string
+of a body (keys included, at any depth) may hold a NUL character (Postgres stores none); query
+parameters get the same check in `text_input_middleware`. Cursors and If-Match are client
+input too: checked against the sort column's type and the version column's range.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from amss.api.rest.errors import ApiError
-from amss.app.paging import MAX_LIMIT, Page, PageRequest
+from amss.app.paging import MAX_LIMIT, Page, PageRequest, SortColumn, SortKind
 from amss.domain.errors import NotFound, ValidationFailed
+from amss.domain.timestamps import range_problem, utc_text
+from amss.domain.versioning import MAX_VERSION
 
 M = TypeVar("M", bound=BaseModel)
 _JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+NUL_PROBLEM: Final = "must not contain the NUL character (\\u0000)"
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,20}")  # ASCII digits only: str.isdigit() also accepts "²" and other Unicode digits
+MAX_CURSOR_LENGTH: Final = 4096
+MAX_CURSOR_TEXT: Final = 1024
 
 
 def dumps(value: Any) -> bytes:
@@ -70,9 +81,10 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     if not raw.strip():
         raise ValidationFailed("the request body is empty; a JSON object is expected")
     try:
-        orjson.loads(raw)
+        parsed = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ValidationFailed(f"malformed JSON: {exc}") from None
+    refuse_nul(parsed)
     try:
         return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
@@ -91,6 +103,44 @@ def read_query(request: web.Request, model: type[M]) -> M:
         raise validation_failed(exc, "query parameters") from None
 
 
+def nul_field(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string or object key holding a NUL character, else None."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, dict):
+        children: Any = value.items()
+    elif isinstance(value, list):
+        children = enumerate(value)
+    else:
+        return None
+    for key, child in children:
+        name = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return name
+        found = nul_field(child, name)
+        if found is not None:
+            return found
+    return None
+
+
+def refuse_nul(value: Any, path: str = "") -> None:
+    """400 naming the field when any string in `value` (keys too, at any depth) holds a NUL."""
+    name = nul_field(value, path)
+    if name is not None:
+        raise ValidationFailed.on_field(name.replace("\x00", "\\u0000"), NUL_PROBLEM)
+
+
+def refuse_nul_in_query(request: web.Request) -> None:
+    """Every query parameter's name and value, on every route (text_input_middleware calls it)."""
+    for key, value in request.query.items():
+        refuse_nul({key or "query": value})
+
+
+def whole_number(text: str) -> int | None:
+    """A non-negative whole number written in ASCII digits (at most 20), else None."""
+    return int(text) if _WHOLE_NUMBER.fullmatch(text) else None
+
+
 def path_id(request: web.Request, name: str = "id") -> uuid.UUID:
     """A UUID from the path; a malformed one names no object, so it is 404."""
     try:
@@ -104,21 +154,21 @@ def if_match(request: web.Request) -> int | None:
     header = request.headers.get("If-Match")
     if header is None:
         return None
-    text = header.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
-        raise ValidationFailed.on_field("If-Match", 'expected "<version>", a whole number')
-    return int(text)
+    version = whole_number(header.strip().removeprefix("W/").strip('"'))
+    if version is None or version > MAX_VERSION:
+        raise ValidationFailed.on_field("If-Match", f'expected "<version>", a whole number from 0 to {MAX_VERSION}')
+    return version
 
 
 # --- pagination ----------------------------------------------------------------------------------
 
 
 def page_request(
-    request: web.Request, sortable: set[str] | frozenset[str], default_sort: str = "created_at"
+    request: web.Request, sortable: Mapping[str, SortColumn], default_sort: str = "created_at"
 ) -> PageRequest:
     query = request.query
-    limit_text = query.get("limit", "50")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_LIMIT:
+    limit = whole_number(query.get("limit", "50"))
+    if limit is None or not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed.on_field("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
     sort = query.get("sort", default_sort)
     descending = sort.startswith("-")
@@ -127,31 +177,72 @@ def page_request(
         raise ValidationFailed.on_field("sort", f"must be one of {', '.join(sorted(sortable))} (prefix - to descend)")
     after = None
     if "cursor" in query:
-        after = decode_cursor(query["cursor"], sort)
-    return PageRequest(limit=int(limit_text), sort=field, descending=descending, after=after)
+        after = decode_cursor(query["cursor"], sort, sortable[field])
+    return PageRequest(limit=limit, sort=field, descending=descending, after=after)
 
 
 def encode_cursor(sort: str, descending: bool, after: tuple[object, uuid.UUID]) -> str:
+    """`base64url(["<sort>", ["<kind tag>", value], "<id>"])`; the tag is a SortKind's value."""
     value, last_id = after
     if isinstance(value, datetime):
-        encoded: list[Any] = ["t", value.isoformat()]
+        encoded: list[Any] = [SortKind.TIME.value, utc_text(value)]
+    elif isinstance(value, int) and not isinstance(value, bool):
+        encoded = [SortKind.INTEGER.value, value]
     else:
-        encoded = ["v", value]
+        encoded = [SortKind.TEXT.value, value]
     payload = orjson.dumps([("-" if descending else "") + sort, encoded, str(last_id)])
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, sort: str) -> tuple[object, uuid.UUID]:
+def decode_cursor(cursor: str, sort: str, column: SortColumn) -> tuple[object, uuid.UUID]:
+    """The (sort value, id) a cursor continues after; its value has the type of the sort column."""
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise ValidationFailed.on_field("cursor", "not a cursor this API issued")
     try:
         payload = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        cursor_sort, (kind, raw_value), raw_id = payload
-        value: object = datetime.fromisoformat(raw_value) if kind == "t" else raw_value
-        last_id = uuid.UUID(raw_id)
-    except (binascii.Error, orjson.JSONDecodeError, ValueError, TypeError):
+    except (binascii.Error, orjson.JSONDecodeError, ValueError):
         raise ValidationFailed.on_field("cursor", "not a cursor this API issued") from None
+    if not (isinstance(payload, list) and len(payload) == 3 and isinstance(payload[1], list) and len(payload[1]) == 2):
+        raise ValidationFailed.on_field("cursor", "not a cursor this API issued")
+    cursor_sort, (tag, raw_value), raw_id = payload
     if cursor_sort != sort:
         raise ValidationFailed.on_field("cursor", "was issued for another sort order")
-    return value, last_id
+    if tag != column.kind.value:
+        raise ValidationFailed.on_field("cursor", "its value does not have the type of the sort field")
+    try:
+        last_id = uuid.UUID(raw_id) if isinstance(raw_id, str) and len(raw_id) <= 64 else None
+    except ValueError:
+        last_id = None
+    if last_id is None:
+        raise ValidationFailed.on_field("cursor", "not a cursor this API issued")
+    return _cursor_value(column, raw_value), last_id
+
+
+def _cursor_value(column: SortColumn, raw: object) -> object:
+    """A cursor's sort value checked against its column: what the column's type can take."""
+    if column.kind is SortKind.TIME:
+        moment = _cursor_time(raw)
+        if moment is None or range_problem(moment) is not None:
+            raise ValidationFailed.on_field("cursor", "its time is not a timestamp within the accepted range")
+        return moment
+    if column.kind is SortKind.INTEGER:
+        if isinstance(raw, int) and not isinstance(raw, bool) and -MAX_VERSION - 1 <= raw <= MAX_VERSION:
+            return raw
+        raise ValidationFailed.on_field("cursor", "its value is not a whole number within int32")
+    if column.labels is not None and raw not in column.labels:
+        raise ValidationFailed.on_field("cursor", f"its value is not one of {', '.join(sorted(column.labels))}")
+    if isinstance(raw, str) and len(raw) <= MAX_CURSOR_TEXT and "\x00" not in raw:
+        return raw
+    raise ValidationFailed.on_field("cursor", f"its value is not a text of at most {MAX_CURSOR_TEXT} characters")
+
+
+def _cursor_time(raw: object) -> datetime | None:
+    if not isinstance(raw, str) or len(raw) > 64:
+        return None
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        return None
 
 
 def page_body(page: Page[Any], request: PageRequest, render: Any) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 `{"error": message, "code": CODE, "request_id": uuid, "details": {...}}` for domain errors,
 API-level errors, aiohttp's own HTTP errors (unknown route, 405, 413 …), unavailable
-dependencies (503) and anything unexpected (500, revealing nothing internal).
+dependencies (503), a database error the translation table knows (amss/infra/postgres/errors.py:
+constraint violations, class 22 data exceptions) and anything unexpected (500, revealing nothing
+internal).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from aiohttp import web
 from amss.api.error_shape import STATUS_BY_CODE, error_body
 from amss.api.rest.context import REQUEST_ID
 from amss.domain.errors import DomainError
+from amss.infra.postgres.errors import translate
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,8 @@ def error_response(
 
 def respond_to(request: web.Request, exc: BaseException) -> web.Response:
     """The error response for any exception a handler or middleware raised."""
+    if isinstance(exc, asyncpg.PostgresError):  # one raised outside a unit of work, which translates its own
+        exc = translate(exc) or exc
     if isinstance(exc, DomainError):
         headers = {"WWW-Authenticate": 'Bearer realm="amss"'} if exc.code == "UNAUTHORIZED" else None
         return error_response(request, STATUS_BY_CODE.get(exc.code, 409), exc.code, exc.message, exc.details, headers)

@@ -1,5 +1,6 @@
 """The request pipeline, outermost first: request id -> access log -> errors -> authentication
--> tenancy -> authorisation (then rate limit and idempotency, in their own modules) -> handler.
+-> tenancy -> authorisation -> text input (then rate limit and idempotency, in their own modules)
+-> handler.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import uuid
 
 from aiohttp import web
 
+from amss.api.rest.bodies import refuse_nul_in_query
 from amss.api.rest.context import CLIENT_IP, PRINCIPAL, RATE_LIMIT_HEADERS, REQUEST_ID, client_ip
 from amss.api.rest.errors import respond_to
 from amss.api.rest.metrics import HTTP_METRICS
@@ -153,4 +155,12 @@ async def authorization_middleware(request: web.Request, handler: Handler) -> we
         raise Forbidden("only an admin may do this")
     if not is_allowed(principal.role, resource, action):
         raise Forbidden(f"role {principal.role.value} may not {action.name.lower()} {resource.value}")
+    return await handler(request)
+
+
+@web.middleware
+async def text_input_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """No query parameter of any route may hold a NUL character (bodies: bodies.read_json)."""
+    if spec_of(request) is not None:
+        refuse_nul_in_query(request)
     return await handler(request)

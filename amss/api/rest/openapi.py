@@ -21,11 +21,12 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 import amss
 from amss.api.error_shape import STATUS_BY_CODE
-from amss.api.rest.bodies import dumps
+from amss.api.rest.bodies import MAX_CURSOR_LENGTH, dumps
 from amss.api.rest.routing import ROUTE_SPECS, RouteSpec
 from amss.app.paging import DEFAULT_LIMIT, MAX_LIMIT
 from amss.auth.rbac import is_allowed
 from amss.domain.enums import Role
+from amss.domain.versioning import MAX_VERSION
 
 OPENAPI_VERSION: Final = "3.1.0"
 OPENAPI_PATH: Final = "/api/v1/openapi.json"
@@ -148,8 +149,8 @@ def _components() -> dict[str, Any]:
                 _parameter(
                     "If-Match",
                     "header",
-                    'The expected version, "<version>"; a stale one is 412',
-                    {"type": "string", "pattern": '^(W/)?"?[0-9]+"?$'},
+                    f'The expected version, "<version>" (0 to {MAX_VERSION}; beyond: 400); a stale one is 412',
+                    {"type": "string", "pattern": '^(W/)?"?[0-9]{1,10}"?$'},
                 ),
                 _parameter("Prefer", "header", "wait=N (seconds, at most 30) or respond-async", {"type": "string"}),
                 _parameter(
@@ -158,7 +159,12 @@ def _components() -> dict[str, Any]:
                     "Page size",
                     {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                 ),
-                _parameter("cursor", "query", "next_cursor of the previous page", {"type": "string"}),
+                _parameter(
+                    "cursor",
+                    "query",
+                    "next_cursor of the previous page, for the same sort",
+                    {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
+                ),
                 _parameter("sort", "query", "A sortable field name, prefixed with - to descend", {"type": "string"}),
             )
         },

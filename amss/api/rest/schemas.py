@@ -1,13 +1,15 @@
-"""Shared pieces of request and response models: strict bodies, e-mail and password fields."""
+"""Shared pieces of request and response models: strict bodies, timestamps, e-mail and password fields."""
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from amss.auth.passwords import password_problem
+from amss.domain.timestamps import RANGE_TEXT, YEAR_PATTERN, range_problem
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -38,6 +40,26 @@ def _password(value: str) -> str:
     return value
 
 
+def _in_range(value: datetime) -> datetime:
+    problem = range_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Every timestamp a request carries (body field or query filter): RFC 3339 with an offset, in range.
+Timestamp = Annotated[
+    AwareDatetime,
+    AfterValidator(_in_range),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": YEAR_PATTERN,
+            "description": f"RFC 3339 with an offset; the instant must be {RANGE_TEXT}",
+        }
+    ),
+]
 Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
 Password = Annotated[str, AfterValidator(_password)]
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(lambda v: _not_blank(v))]

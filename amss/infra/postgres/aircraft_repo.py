@@ -12,7 +12,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from amss.app.paging import Page, PageRequest
+from amss.app.paging import Page, PageRequest, SortColumn, SortKind
 from amss.app.ports import AircraftFilter, NewAircraft
 from amss.domain.aircraft import Aircraft
 from amss.domain.enums import AircraftStatus, GroundingOrigin, TaskState, TaskType
@@ -32,10 +32,10 @@ _TASK_COLUMNS = (
 )
 # keyset pagination needs a non-null sort column: last_maintenance and next_due are not sortable
 AIRCRAFT_SORTS: Final = {
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-    "tail_number": "tail_number",
-    "model": "model",
+    "created_at": SortColumn("created_at"),
+    "updated_at": SortColumn("updated_at"),
+    "tail_number": SortColumn("tail_number", SortKind.TEXT),
+    "model": SortColumn("model", SortKind.TEXT),
 }
 _UPDATABLE = frozenset(
     {"tail_number", "model", "status", "grounded_by", "capacity_slots", "last_maintenance", "next_due"}

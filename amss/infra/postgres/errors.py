@@ -1,11 +1,15 @@
 """The one place that turns Postgres constraint and trigger violations into domain errors.
 
-SQLSTATE 23P01 (exclusion), 23505 (unique), 23503 (foreign key), 23514 (check) and the
+SQLSTATE 23P01 (exclusion), 23505 (unique), 23503 (foreign key), 23514 (check), every class 22
+data exception (a NUL in text, an out-of-range number or timestamp, a malformed value) and the
 triggers' own AMS0x codes (see migrations/00007_triggers.sql) each become the domain error a
-client should see: a friendly 409 or 400, never a 500.
+client should see: a friendly 409 or 400, never a 500. Class 22 is a second wall: the API
+refuses such values before they reach the database.
 """
 
 from __future__ import annotations
+
+from typing import Final
 
 import asyncpg
 
@@ -15,6 +19,20 @@ AUDIT_LOG_IMMUTABLE = "AMS01"
 COMPLIANCE_SIGNED_IMMUTABLE = "AMS02"
 PART_EXPIRY_NOT_FUTURE = "AMS03"
 PART_ITEM_UNAVAILABLE = "AMS04"
+
+DATA_EXCEPTION_CLASS: Final = "22"
+# class 22 SQLSTATE -> what is wrong with the value (anything else in the class: _DATA_EXCEPTION)
+_DATA_EXCEPTIONS: Final[dict[str, str]] = {
+    "22021": "text must not contain the NUL character or bytes invalid in UTF-8",
+    "22P05": "text holds a character the database cannot store",
+    "22008": "a timestamp is out of range",
+    "22007": "a timestamp is malformed",
+    "22003": "a number is out of range",
+    "22001": "a text is too long",
+    "22P02": "a value has the wrong form for its field",
+    "22023": "a value is not valid for its field",
+}
+_DATA_EXCEPTION: Final = "a value cannot be stored as given"
 
 # unique constraint / index name -> (field, message)
 _UNIQUE: dict[str, tuple[str, str]] = {
@@ -79,6 +97,8 @@ def translate(exc: asyncpg.PostgresError) -> DomainError | None:
     if sqlstate == "23502":
         column = getattr(exc, "column_name", None) or "a field"
         return ValidationFailed.on_field(column, "required")
+    if sqlstate is not None and sqlstate.startswith(DATA_EXCEPTION_CLASS):
+        return _data_exception(sqlstate, getattr(exc, "column_name", None))
     if sqlstate in (AUDIT_LOG_IMMUTABLE, COMPLIANCE_SIGNED_IMMUTABLE):
         return Immutable(message)
     if sqlstate == PART_EXPIRY_NOT_FUTURE:
@@ -86,3 +106,11 @@ def translate(exc: asyncpg.PostgresError) -> DomainError | None:
     if sqlstate == PART_ITEM_UNAVAILABLE:
         return Conflict(message, {"field": "part_item_id"})
     return None
+
+
+def _data_exception(sqlstate: str, column: str | None) -> ValidationFailed:
+    """A 400 for a value Postgres refused; the server's own message (which may quote it) stays out."""
+    problem = _DATA_EXCEPTIONS.get(sqlstate, _DATA_EXCEPTION)
+    if column:
+        return ValidationFailed(f"{column}: {problem}", {"fields": {column: problem}, "sqlstate": sqlstate})
+    return ValidationFailed(f"invalid value: {problem}", {"sqlstate": sqlstate})

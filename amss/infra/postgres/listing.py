@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from amss.app.paging import Page, PageRequest
+from amss.app.paging import Page, PageRequest, SortColumn
 from amss.infra.postgres.sql import Connection
 
 T = TypeVar("T")
@@ -43,7 +43,9 @@ class Where:
         return " AND ".join(self.clauses) if self.clauses else "TRUE"
 
 
-def page_query(select: str, where: Where, page: PageRequest, sortable: Mapping[str, str]) -> tuple[str, list[Any]]:
+def page_query(
+    select: str, where: Where, page: PageRequest, sortable: Mapping[str, SortColumn]
+) -> tuple[str, list[Any]]:
     """`select` + WHERE + keyset condition + ORDER BY (sort column, id) + LIMIT page.limit + 1."""
     column = sortable[page.sort]
     order = "DESC" if page.descending else "ASC"
@@ -56,7 +58,10 @@ def page_query(select: str, where: Where, page: PageRequest, sortable: Mapping[s
 
 
 def to_page(
-    rows: Sequence[asyncpg.Record], page: PageRequest, sortable: Mapping[str, str], build: Callable[[asyncpg.Record], T]
+    rows: Sequence[asyncpg.Record],
+    page: PageRequest,
+    sortable: Mapping[str, SortColumn],
+    build: Callable[[asyncpg.Record], T],
 ) -> Page[T]:
     visible = rows[: page.limit]
     next_after = None
@@ -75,7 +80,7 @@ async def fetch_page(
     select: str,
     where: Where,
     page: PageRequest,
-    sortable: Mapping[str, str],
+    sortable: Mapping[str, SortColumn],
     build: Callable[[asyncpg.Record], T],
 ) -> Page[T]:
     sql, args = page_query(select, where, page, sortable)

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from amss.app.paging import Page, PageRequest
+from amss.app.paging import Page, PageRequest, SortColumn, SortKind
 from amss.app.parts_ports import (
     NewPartDefinition,
     NewPartItem,
@@ -37,9 +37,17 @@ _ITEM_COLUMNS = (
 _RESERVATION_COLUMNS = (
     "id, org_id, task_id, part_item_id, state::text AS state, quantity, version, created_at, updated_at"
 )
-DEFINITION_SORTS: Final = {"created_at": "created_at", "updated_at": "updated_at", "name": "name"}
-ITEM_SORTS: Final = {"created_at": "created_at", "updated_at": "updated_at", "serial_number": "serial_number"}
-RESERVATION_SORTS: Final = {"created_at": "created_at", "updated_at": "updated_at"}
+DEFINITION_SORTS: Final = {
+    "created_at": SortColumn("created_at"),
+    "updated_at": SortColumn("updated_at"),
+    "name": SortColumn("name", SortKind.TEXT),
+}
+ITEM_SORTS: Final = {
+    "created_at": SortColumn("created_at"),
+    "updated_at": SortColumn("updated_at"),
+    "serial_number": SortColumn("serial_number", SortKind.TEXT),
+}
+RESERVATION_SORTS: Final = {"created_at": SortColumn("created_at"), "updated_at": SortColumn("updated_at")}
 _DEFINITION_UPDATABLE = frozenset({"name", "category"})
 _ITEM_UPDATABLE = frozenset({"serial_number", "expiry_date", "status"})
 

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from amss.app.paging import Page, PageRequest
+from amss.app.paging import Page, PageRequest, SortColumn, SortKind
 from amss.app.programs_ports import NewProgram, ProgramFilter
 from amss.domain.enums import IntervalType
 from amss.domain.errors import Conflict
@@ -26,7 +26,11 @@ PROGRAM_COLUMNS: Final = (
     "id, org_id, aircraft_id, name, interval_type::text AS interval_type, interval_value, last_performed,"
     " last_performed_usage, version, created_at, updated_at, deleted_at"
 )
-PROGRAM_SORTS: Final = {"created_at": "created_at", "updated_at": "updated_at", "name": "name"}
+PROGRAM_SORTS: Final = {
+    "created_at": SortColumn("created_at"),
+    "updated_at": SortColumn("updated_at"),
+    "name": SortColumn("name", SortKind.TEXT),
+}
 _UPDATABLE = frozenset({"name", "interval_value", "last_performed", "last_performed_usage"})
 _CHANGED_CONCURRENTLY = "the maintenance program was changed concurrently; read it again"
 

@@ -14,6 +14,7 @@ import asyncpg
 from amss.auth.passwords import hash_password_async
 from amss.domain.audit import AuditEntry, job_actor
 from amss.domain.enums import AuditAction, Role
+from amss.domain.timestamps import utc_text
 from amss.infra.postgres.audit_repo import insert_audit_entry
 from amss.infra.postgres.provisioning import create_user, ensure_organization
 
@@ -40,7 +41,7 @@ async def _insert(
         org_id,
         *values.values(),
     )
-    shown = {key: (value.isoformat() if isinstance(value, datetime) else str(value)) for key, value in values.items()}
+    shown = {key: (utc_text(value) if isinstance(value, datetime) else str(value)) for key, value in values.items()}
     await insert_audit_entry(
         conn,
         AuditEntry(org_id, entity_type, entity_id, AuditAction.CREATE, 1, details={**job_actor(_JOB), "fields": shown}),

@@ -7,14 +7,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from amss.actors.partitioning import aircraft_actor
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
 from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.handlers.commands import submit_command
 from amss.api.rest.routing import RouteSpec
-from amss.api.rest.schemas import Body, Name, Out
+from amss.api.rest.schemas import Body, Name, Out, Timestamp
 from amss.api.rest.services import SERVICES
 from amss.app import aircraft_commands
 from amss.app.aircraft import checked_changes
@@ -34,8 +34,8 @@ class AircraftCreate(Body):
     model: Name
     status: AircraftStatus = AircraftStatus.OPERATIONAL
     capacity_slots: int = 1
-    last_maintenance: AwareDatetime | None = None
-    next_due: AwareDatetime | None = None
+    last_maintenance: Timestamp | None = None
+    next_due: Timestamp | None = None
 
 
 class AircraftUpdate(Body):
@@ -43,8 +43,8 @@ class AircraftUpdate(Body):
     model: Name | None = None
     status: AircraftStatus | None = None
     capacity_slots: int | None = None
-    last_maintenance: AwareDatetime | None = None
-    next_due: AwareDatetime | None = None
+    last_maintenance: Timestamp | None = None
+    next_due: Timestamp | None = None
 
 
 class UsageReport(Body):
@@ -98,7 +98,7 @@ async def create_aircraft(request: web.Request) -> web.Response:
 
 async def list_aircraft(request: web.Request) -> web.Response:
     query = read_query(request, AircraftQuery)
-    page = page_request(request, frozenset(AIRCRAFT_SORTS))
+    page = page_request(request, AIRCRAFT_SORTS)
     result = await request.app[SERVICES].aircraft.list_page(
         principal_of(request).org_id, page, AircraftFilter(query.status, query.tail_number, query.model)
     )

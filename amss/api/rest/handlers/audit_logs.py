@@ -10,12 +10,12 @@ from typing import Any
 
 import orjson
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from amss.api.rest.bodies import json_response, page_body, page_request, read_query
 from amss.api.rest.context import principal_of
 from amss.api.rest.routing import RouteSpec
-from amss.api.rest.schemas import Out
+from amss.api.rest.schemas import Out, Timestamp
 from amss.api.rest.services import SERVICES
 from amss.app.csv_cells import CsvWriter
 from amss.auth.rbac import Action, Resource
@@ -46,8 +46,8 @@ class AuditQuery(BaseModel):
     entity_id: uuid.UUID | None = None
     user_id: uuid.UUID | None = None
     action: AuditAction | None = None
-    since: AwareDatetime | None = Field(default=None, alias="from")
-    until: AwareDatetime | None = Field(default=None, alias="to")
+    since: Timestamp | None = Field(default=None, alias="from")
+    until: Timestamp | None = Field(default=None, alias="to")
 
     def to_filter(self) -> AuditFilter:
         if self.since and self.until and self.since >= self.until:
@@ -76,7 +76,7 @@ def _out(record: AuditRecord) -> AuditLogOut:
 
 async def list_audit_logs(request: web.Request) -> web.Response:
     audit_filter = read_query(request, AuditQuery).to_filter()
-    page = page_request(request, frozenset(AUDIT_SORTS), default_sort="-timestamp")
+    page = page_request(request, AUDIT_SORTS, default_sort="-timestamp")
     result = await request.app[SERVICES].audit_logs.list_page(principal_of(request), page, audit_filter)
     return json_response(page_body(result, page, _out))
 

@@ -64,7 +64,7 @@ async def create_item(request: web.Request) -> web.Response:
 
 async def list_items(request: web.Request) -> web.Response:
     query = read_query(request, ComplianceQuery)
-    page = page_request(request, frozenset(COMPLIANCE_SORTS))
+    page = page_request(request, COMPLIANCE_SORTS)
     result = await request.app[SERVICES].compliance.list_page(
         principal_of(request).org_id, page, ComplianceFilter(query.task_id, query.result, query.signed)
     )

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
 from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.routing import RouteSpec
-from amss.api.rest.schemas import Body, Name, Out
+from amss.api.rest.schemas import Body, Name, Out, Timestamp
 from amss.api.rest.services import SERVICES
 from amss.app.programs import program_view
 from amss.app.programs_ports import NewProgram, ProgramFilter
@@ -31,14 +31,14 @@ class ProgramCreate(Body):
     interval_value: IntervalValue
     # omitted: a template, never generating tasks
     aircraft_id: uuid.UUID | None = None
-    last_performed: AwareDatetime | None = None
+    last_performed: Timestamp | None = None
     last_performed_usage: Usage | None = None
 
 
 class ProgramUpdate(Body):
     name: Name | None = None
     interval_value: IntervalValue | None = None
-    last_performed: AwareDatetime | None = None
+    last_performed: Timestamp | None = None
     last_performed_usage: Usage | None = None
 
 
@@ -75,7 +75,7 @@ async def create_program(request: web.Request) -> web.Response:
 
 async def list_programs(request: web.Request) -> web.Response:
     query = read_query(request, ProgramQuery)
-    page = page_request(request, frozenset(PROGRAM_SORTS))
+    page = page_request(request, PROGRAM_SORTS)
     result = await request.app[SERVICES].programs.list_page(
         principal_of(request).org_id, page, ProgramFilter(query.aircraft_id, query.interval_type)
     )

@@ -7,14 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from amss.actors.partitioning import aircraft_actor
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
 from amss.api.rest.context import principal_of
 from amss.api.rest.handlers.commands import submit_command
 from amss.api.rest.routing import RouteSpec
-from amss.api.rest.schemas import Body, Out
+from amss.api.rest.schemas import Body, Out, Timestamp
 from amss.api.rest.services import SERVICES
 from amss.app import task_commands
 from amss.app.task_views import task_detail_body, task_view
@@ -28,8 +28,8 @@ from amss.infra.postgres.tasks_repo import TASK_SORTS
 class TaskCreate(Body):
     aircraft_id: uuid.UUID
     type: TaskType
-    start_time: AwareDatetime
-    end_time: AwareDatetime
+    start_time: Timestamp
+    end_time: Timestamp
     program_id: uuid.UUID | None = None
     assigned_mechanic_id: uuid.UUID | None = None
     notes: str | None = Field(default=None, max_length=10_000)
@@ -37,8 +37,8 @@ class TaskCreate(Body):
 
 class TaskUpdate(Body):
     type: TaskType | None = None
-    start_time: AwareDatetime | None = None
-    end_time: AwareDatetime | None = None
+    start_time: Timestamp | None = None
+    end_time: Timestamp | None = None
     assigned_mechanic_id: uuid.UUID | None = None
     notes: str | None = Field(default=None, max_length=10_000)
 
@@ -106,8 +106,8 @@ class TaskQuery(BaseModel):
     aircraft_id: uuid.UUID | None = None
     state: TaskState | None = None
     type: TaskType | None = None
-    start_from: AwareDatetime | None = None
-    start_to: AwareDatetime | None = None
+    start_from: Timestamp | None = None
+    start_to: Timestamp | None = None
 
 
 def _json(body: bytes, status: int = 200) -> web.Response:
@@ -124,7 +124,7 @@ async def create_task(request: web.Request) -> web.Response:
 
 async def list_tasks(request: web.Request) -> web.Response:
     query = read_query(request, TaskQuery)
-    page = page_request(request, frozenset(TASK_SORTS), default_sort="start_time")
+    page = page_request(request, TASK_SORTS, default_sort="start_time")
     task_filter = TaskFilter(query.aircraft_id, query.state, query.type, query.start_from, query.start_to)
     result = await request.app[SERVICES].tasks.list_page(principal_of(request).org_id, page, task_filter)
     return json_response(page_body(result, page, task_view))

@@ -78,7 +78,7 @@ async def create_organization(request: web.Request) -> web.Response:
 
 async def list_organizations(request: web.Request) -> web.Response:
     query = read_query(request, OrganizationQuery)
-    page = page_request(request, frozenset(ORGANIZATION_SORTS))
+    page = page_request(request, ORGANIZATION_SORTS)
     result = await request.app[SERVICES].organizations.list_page(page, query.name)
     return json_response(page_body(result, page, _out))
 

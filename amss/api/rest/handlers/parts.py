@@ -13,14 +13,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from amss.actors.partitioning import part_actor
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
 from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.handlers.commands import submit_command
 from amss.api.rest.routing import RouteSpec
-from amss.api.rest.schemas import Body, Name, Out
+from amss.api.rest.schemas import Body, Name, Out, Timestamp
 from amss.api.rest.services import SERVICES
 from amss.app import parts_commands
 from amss.app.parts_ports import (
@@ -79,7 +79,7 @@ class PartDefinitionQuery(BaseModel):
 class PartItemCreate(Body):
     part_definition_id: uuid.UUID
     serial_number: SerialNumber
-    expiry_date: AwareDatetime | None = None
+    expiry_date: Timestamp | None = None
     status: PartItemStatus = Field(
         default=PartItemStatus.IN_STOCK,
         description="in_stock (default), or used / disposed to record existing inventory",
@@ -90,7 +90,7 @@ class PartItemUpdate(Body):
     """The limited edits: serial number, a later expiry (never removed), in_stock -> disposed."""
 
     serial_number: SerialNumber | None = None
-    expiry_date: AwareDatetime | None = None
+    expiry_date: Timestamp | None = None
     status: PartItemStatus | None = None
 
 
@@ -112,7 +112,7 @@ class PartItemQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: PartItemStatus | None = None
     definition_id: uuid.UUID | None = None
-    expiry_before: AwareDatetime | None = None
+    expiry_before: Timestamp | None = None
 
 
 class ReservationCreate(Body):
@@ -171,7 +171,7 @@ async def create_definition(request: web.Request) -> web.Response:
 
 async def list_definitions(request: web.Request) -> web.Response:
     query = read_query(request, PartDefinitionQuery)
-    page = page_request(request, frozenset(DEFINITION_SORTS))
+    page = page_request(request, DEFINITION_SORTS)
     result = await request.app[SERVICES].parts.list_definitions(
         principal_of(request).org_id, page, PartDefinitionFilter(query.name, query.category)
     )
@@ -217,7 +217,7 @@ async def create_item(request: web.Request) -> web.Response:
 
 async def list_items(request: web.Request) -> web.Response:
     query = read_query(request, PartItemQuery)
-    page = page_request(request, frozenset(ITEM_SORTS))
+    page = page_request(request, ITEM_SORTS)
     result = await request.app[SERVICES].parts.list_items(
         principal_of(request).org_id, page, PartItemFilter(query.status, query.definition_id, query.expiry_before)
     )
@@ -256,7 +256,7 @@ async def create_reservation(request: web.Request) -> web.Response:
 
 async def list_reservations(request: web.Request) -> web.Response:
     query = read_query(request, ReservationQuery)
-    page = page_request(request, frozenset(RESERVATION_SORTS))
+    page = page_request(request, RESERVATION_SORTS)
     result = await request.app[SERVICES].parts.list_reservations(
         principal_of(request).org_id, page, ReservationFilter(query.task_id, query.part_item_id, query.state)
     )

@@ -62,7 +62,7 @@ async def create_user(request: web.Request) -> web.Response:
 
 async def list_users(request: web.Request) -> web.Response:
     query = read_query(request, UserQuery)
-    page = page_request(request, frozenset(USER_SORTS))
+    page = page_request(request, USER_SORTS)
     result = await request.app[SERVICES].users.list_page(principal_of(request), page, query.role, query.email)
     return json_response(page_body(result, page, _out))
 
