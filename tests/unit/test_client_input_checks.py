@@ -148,7 +148,19 @@ def test_a_command_payloads_timestamp_beyond_the_range_is_refused(value: str) ->
 )
 def test_class_22_data_exceptions_become_400(error: type[asyncpg.PostgresError]) -> None:
     assert error.sqlstate.startswith("22")
-    translated = translate(error("boom"))
+    translated = translate(_server_error(error.sqlstate, "boom"))
     assert isinstance(translated, ValidationFailed)
     assert translated.details["sqlstate"] == error.sqlstate
     assert "boom" not in translated.message
+
+
+def _server_error(sqlstate: str, message: str) -> asyncpg.PostgresError:
+    """An error as Postgres reports it (asyncpg builds the subclass of the SQLSTATE, severity set)."""
+    return asyncpg.PostgresError.new({"C": sqlstate, "M": message, "S": "ERROR"})
+
+
+def test_an_argument_asyncpg_cannot_encode_is_not_the_clients_fault() -> None:
+    # asyncpg's own DataError (22000, no severity): a value our code built wrongly -> 500, not a 400
+    client_side = asyncpg.DataError("invalid input for query argument $1: 1099511627776 (value out of int32 range)")
+    assert client_side.sqlstate.startswith("22")
+    assert translate(client_side) is None

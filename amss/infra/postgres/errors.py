@@ -4,7 +4,8 @@ SQLSTATE 23P01 (exclusion), 23505 (unique), 23503 (foreign key), 23514 (check), 
 data exception (a NUL in text, an out-of-range number or timestamp, a malformed value) and the
 triggers' own AMS0x codes (see migrations/00007_triggers.sql) each become the domain error a
 client should see: a friendly 409 or 400, never a 500. Class 22 is a second wall: the API
-refuses such values before they reach the database.
+refuses such values before they reach the database; only the server's class-22 errors count
+(asyncpg's own encoding errors are our bugs).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def translate(exc: asyncpg.PostgresError) -> DomainError | None:
     if sqlstate == "23502":
         column = getattr(exc, "column_name", None) or "a field"
         return ValidationFailed.on_field(column, "required")
-    if sqlstate is not None and sqlstate.startswith(DATA_EXCEPTION_CLASS):
+    if sqlstate is not None and sqlstate.startswith(DATA_EXCEPTION_CLASS) and _reported_by_server(exc):
         return _data_exception(sqlstate, getattr(exc, "column_name", None))
     if sqlstate in (AUDIT_LOG_IMMUTABLE, COMPLIANCE_SIGNED_IMMUTABLE):
         return Immutable(message)
@@ -106,6 +107,13 @@ def translate(exc: asyncpg.PostgresError) -> DomainError | None:
     if sqlstate == PART_ITEM_UNAVAILABLE:
         return Conflict(message, {"field": "part_item_id"})
     return None
+
+
+def _reported_by_server(exc: asyncpg.PostgresError) -> bool:
+    """Postgres refused a value it was sent (severity set). asyncpg raises class-22 errors of its own
+    (`DataError`, no severity) when it cannot even encode an argument: that is a value our code built
+    wrongly, a bug to surface as 500, not the client's fault."""
+    return getattr(exc, "severity", None) is not None
 
 
 def _data_exception(sqlstate: str, column: str | None) -> ValidationFailed:
