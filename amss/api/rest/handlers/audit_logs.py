@@ -159,6 +159,7 @@ ROUTES = [
         query_model=AuditQuery,
         response_model=AuditLogOut,
         response_is_list=True,
+        sorts=tuple(AUDIT_SORTS),
         tag="audit",
     ),
     RouteSpec(
@@ -171,5 +172,6 @@ ROUTES = [
         "export",
         query_model=AuditQuery,
         tag="audit",
+        media_type="text/csv",
     ),
 ]
