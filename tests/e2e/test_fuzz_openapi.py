@@ -42,7 +42,7 @@ from tests.mesh_support import spawn
 
 SEED: Final = 20_261_204
 # per operation and phase; about two minutes for the whole run on two cores
-MAX_EXAMPLES: Final = int(os.environ.get("AMSS_FUZZ_MAX_EXAMPLES", "25"))
+MAX_EXAMPLES: Final = int(os.environ.get("AMSS_FUZZ_MAX_EXAMPLES", "15"))
 CHECKS: Final = (
     "not_a_server_error",
     "status_code_conformance",
