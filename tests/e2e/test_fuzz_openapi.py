@@ -312,6 +312,10 @@ def _config(base_url: str, token: str, org_id: str, parameters: dict[str, dict[s
         "request-timeout = 30",
         f"headers = {_toml({'Authorization': f'Bearer {token}'})}",
         "",
+        # no crash cache in the working tree: each run starts from the seed alone
+        "[cache]",
+        "enabled = false",
+        "",
         "[reports]",
         f"directory = {_toml(str(reports))}",
         "junit.enabled = true",
