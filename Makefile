@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export AMSS_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export AMSS_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test lint typecheck pytest unit integration e2e services migrate-up migrate-down seed dev-up dev-down proto clean
+.PHONY: run test lint typecheck pytest unit integration e2e fuzz services migrate-up migrate-down seed dev-up dev-down proto clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ integration: $(STAMP) services
 
 e2e: $(STAMP) services
 	$(BIN)/pytest tests/e2e
+
+## fuzz: only the schemathesis run against a real server and worker (part of `make test` too)
+fuzz: $(STAMP) services
+	$(BIN)/pytest -s tests/e2e/test_fuzz_openapi.py
 
 migrate-up: $(STAMP) services
 	$(BIN)/amss migrate up --create-database

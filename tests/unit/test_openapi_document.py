@@ -373,3 +373,84 @@ async def test_the_served_document_is_built_once_per_app(monkeypatch: pytest.Mon
         bodies.append(response.body)
     assert builds == [first, second]
     assert bodies[0] == bodies[1] != bodies[2] == bodies[3]
+
+
+# --- as strict as the API: what a generator builds from the document, the API accepts ------------
+
+
+def _body_schema(document: dict[str, Any], operation_id: str) -> dict[str, Any]:
+    operation = operation_named(document, operation_id)
+    return resolve(document, operation["requestBody"]["content"]["application/json"]["schema"])
+
+
+def test_sort_is_an_enum_of_the_route_s_sortable_fields(app: web.Application, document: dict[str, Any]) -> None:
+    for spec in _specs(app):
+        if not spec.response_is_list:
+            continue
+        assert spec.sorts, f"{spec.name} declares no sortable fields"
+        sort = parameters_of(document, operation_named(document, spec.name))[("query", "sort")]
+        assert sort["schema"]["enum"] == [*sorted(spec.sorts), *(f"-{field}" for field in sorted(spec.sorts))]
+    sort = parameters_of(document, operation_named(document, "aircraft.list"))[("query", "sort")]
+    assert {"tail_number", "-created_at"} <= set(sort["schema"]["enum"])
+
+
+def test_every_request_body_is_closed(app: web.Application, document: dict[str, Any]) -> None:
+    for spec in _specs(app):
+        if spec.request_model is not None:
+            assert _body_schema(document, spec.name)["additionalProperties"] is False, spec.name
+
+
+def test_patch_bodies_allow_null_only_for_fields_that_can_be_cleared(
+    app: web.Application, document: dict[str, Any]
+) -> None:
+    def nullable(operation_id: str) -> set[str]:
+        properties = _body_schema(document, operation_id)["properties"]
+        return {name for name, prop in properties.items() if {"type": "null"} in prop.get("anyOf", [])}
+
+    assert nullable("aircraft.update") == {"last_maintenance", "next_due"}
+    assert nullable("maintenance_tasks.update") == {"assigned_mechanic_id", "notes"}
+    assert nullable("maintenance_programs.update") == {"last_performed", "last_performed_usage"}
+    for operation_id in ("users.update", "part_items.update", "part_definitions.update", "organizations.policy.update"):
+        assert nullable(operation_id) == set(), operation_id
+    # a create's optional field may still be sent as null
+    assert {"type": "null"} in _body_schema(document, "maintenance_tasks.create")["properties"]["notes"]["anyOf"]
+
+
+def test_numbers_carry_the_bounds_the_api_and_the_database_enforce(document: dict[str, Any]) -> None:
+    int4 = 2**31 - 1
+    aircraft = _body_schema(document, "aircraft.create")["properties"]
+    assert (aircraft["capacity_slots"]["minimum"], aircraft["capacity_slots"]["maximum"]) == (1, int4)
+    usage = _body_schema(document, "aircraft.usage")
+    assert usage["minProperties"] == 1
+    for name in ("flight_hours", "cycles"):
+        bounds = usage["properties"][name]
+        assert (bounds["type"], bounds["minimum"], bounds["maximum"]) == ("integer", 0, int4)
+    reservation = _body_schema(document, "part_reservations.create")["properties"]["quantity"]
+    assert (reservation["minimum"], reservation["maximum"]) == (1, 1)
+    policy = _body_schema(document, "organizations.policy.update")["properties"]
+    assert (policy["max_webhook_attempts"]["minimum"], policy["max_webhook_attempts"]["maximum"]) == (1, 100)
+    assert policy["api_rate_limit_per_min"]["maximum"] == 1_000_000
+    limits = policy["rate_limits"]
+    assert limits["additionalProperties"] == {"type": "integer", "minimum": 1, "maximum": 1_000_000}
+    assert limits["propertyNames"] == {"enum": ["auth", "read", "write", "import", "export"]}
+    limit = parameters_of(document, operation_named(document, "users.list"))[("query", "limit")]["schema"]
+    assert (limit["minimum"], limit["maximum"]) == (1, 200)
+
+
+def test_strings_carry_formats_lengths_and_enums(document: dict[str, Any]) -> None:
+    user = _body_schema(document, "users.create")["properties"]
+    assert user["email"]["format"] == "email"
+    assert user["email"]["maxLength"] == 254
+    assert "pattern" in user["email"]
+    assert (user["password"]["minLength"], user["password"]["maxLength"]) == (12, 18)
+    assert _body_schema(document, "compliance_items.sign_off")["properties"]["result"]["enum"] == ["pass", "fail"]
+    assert _body_schema(document, "organizations.update")["minProperties"] == 1
+    key = resolve(document, {"$ref": "#/components/parameters/Idempotency-Key"})["schema"]
+    assert key["pattern"] == "^[!-~]{1,255}$"
+    for operation_id, name in (("aircraft.create", "tail_number"), ("part_definitions.create", "name")):
+        assert _body_schema(document, operation_id)["properties"][name]["maxLength"] > 0
+
+
+def test_the_csv_export_documents_text_csv(document: dict[str, Any]) -> None:
+    ok = operation_named(document, "audit_logs.export")["responses"]["200"]
+    assert ok["content"] == {"text/csv": {"schema": {"type": "string"}}}

@@ -144,7 +144,7 @@ def _components() -> dict[str, Any]:
                     "Idempotency-Key",
                     "header",
                     "Repeat the request safely: the stored response is returned for 24 h",
-                    {"type": "string", "minLength": 1, "maxLength": 255},
+                    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]{1,255}$"},
                 ),
                 _parameter(
                     "If-Match",
@@ -165,7 +165,6 @@ def _components() -> dict[str, Any]:
                     "next_cursor of the previous page, for the same sort",
                     {"type": "string", "maxLength": MAX_CURSOR_LENGTH},
                 ),
-                _parameter("sort", "query", "A sortable field name, prefixed with - to descend", {"type": "string"}),
             )
         },
         "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
@@ -188,6 +187,11 @@ class _ModelSchemas:
         refs, top = models_json_schema(unique, ref_template=_SCHEMAS) if unique else ({}, {})
         self._refs = refs
         self.schemas: dict[str, Any] = top.get("$defs", {})
+        for spec in specs:
+            model = spec.request_model
+            if model is not None and (spec.method == "PATCH" or hasattr(model, "NULLABLE")):
+                name = self._name(refs[(model, "validation")])
+                _refuse_null(self.schemas[name], getattr(model, "NULLABLE", frozenset()))
         # a query model becomes parameters; its own schema goes unless something else refers to it
         self._query_schemas = {
             spec.query_model: self.schemas[self._name(refs[(spec.query_model, "validation")])]
@@ -213,6 +217,33 @@ class _ModelSchemas:
             parameter["schema"] = _not_null(prop)
             parameters.append(parameter)
         return parameters
+
+
+def _refuse_null(schema: dict[str, Any], nullable: frozenset[str]) -> None:
+    """A PATCH body (or one whose model declares NULLABLE): an absent field keeps its value, and null (clearing
+    it) is accepted only for the `nullable` ones."""
+    for name, prop in schema.get("properties", {}).items():
+        options = prop.get("anyOf", [])
+        if name in nullable or {"type": "null"} not in options:
+            continue
+        rest = [option for option in options if option != {"type": "null"}]
+        del prop["anyOf"]
+        prop.pop("default", None)
+        if len(rest) == 1:
+            for key, value in rest[0].items():  # what the field itself declares wins
+                prop.setdefault(key, value)
+        else:
+            prop["anyOf"] = rest
+
+
+def _sort_parameter(sorts: Sequence[str]) -> dict[str, Any]:
+    fields = sorted(sorts)
+    return _parameter(
+        "sort",
+        "query",
+        "A sortable field name, prefixed with - to descend",
+        {"type": "string", "enum": [*fields, *(f"-{field}" for field in fields)]},
+    )
 
 
 def _not_null(prop: dict[str, Any]) -> dict[str, Any]:
@@ -305,7 +336,8 @@ def _responses(spec: RouteSpec, path_params: list[str], models: _ModelSchemas) -
     if spec.status == 204:
         success["description"] = "No Content"
     else:
-        success["content"] = {"application/json": {"schema": _success_schema(spec, models)}}
+        schema = _success_schema(spec, models) if spec.media_type == "application/json" else {"type": "string"}
+        success["content"] = {spec.media_type: {"schema": schema}}
     responses: dict[str, Any] = {str(spec.status): success}
     if spec.asynchronous:
         responses["202"] = {
@@ -326,8 +358,9 @@ def _operation(spec: RouteSpec, path: str, models: _ModelSchemas) -> dict[str, A
     ]
     if spec.query_model is not None:
         parameters.extend(models.query_parameters(spec.query_model))
-    if spec.response_is_list:
-        parameters.extend(_param(name) for name in ("limit", "cursor", "sort"))
+    if spec.response_is_list or spec.sorts:
+        parameters.extend(_param(name) for name in ("limit", "cursor"))
+        parameters.append(_sort_parameter(spec.sorts))
     for name, applies in (
         ("X-Org-ID", spec.permission is not None),
         ("Idempotency-Key", spec.idempotent),

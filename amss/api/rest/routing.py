@@ -39,6 +39,10 @@ class RouteSpec:
     response_is_list: bool = False
     status: int = 200
     tag: str = ""
+    # a list route's sortable fields (the `sort` parameter takes one, or - and one)
+    sorts: tuple[str, ...] = ()
+    # the success body's media type
+    media_type: str = "application/json"
 
 
 def spec_of(request: web.Request) -> RouteSpec | None:

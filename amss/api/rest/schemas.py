@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
-from amss.auth.passwords import password_problem
+from amss.auth.passwords import MAX_PASSWORD_BYTES, MIN_PASSWORD_LENGTH, password_problem
 from amss.domain.timestamps import RANGE_TEXT, YEAR_PATTERN, range_problem
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -60,8 +60,23 @@ Timestamp = Annotated[
         }
     ),
 ]
-Email = Annotated[str, Field(min_length=3, max_length=254), AfterValidator(_email)]
-Password = Annotated[str, AfterValidator(_password)]
+Email = Annotated[
+    str,
+    Field(min_length=3, max_length=254, json_schema_extra={"format": "email", "pattern": _EMAIL.pattern}),
+    AfterValidator(_email),
+]
+# documented in characters: any string this long fits MAX_PASSWORD_BYTES in UTF-8
+Password = Annotated[
+    str,
+    Field(
+        json_schema_extra={
+            "minLength": MIN_PASSWORD_LENGTH,
+            "maxLength": MAX_PASSWORD_BYTES // 4,
+            "description": f"{MIN_PASSWORD_LENGTH} characters to {MAX_PASSWORD_BYTES} bytes of UTF-8",
+        }
+    ),
+    AfterValidator(_password),
+]
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(lambda v: _not_blank(v))]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,11 +17,11 @@ from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body, Name, Out, Timestamp
 from amss.api.rest.services import SERVICES
 from amss.app import aircraft_commands
-from amss.app.aircraft import checked_changes
+from amss.app.aircraft import NULLABLE, checked_changes
 from amss.app.ports import AircraftFilter, NewAircraft
 from amss.app.views import aircraft_body, aircraft_view
 from amss.auth.rbac import Action, Resource
-from amss.domain.aircraft import check_usage_values
+from amss.domain.aircraft import MAX_COUNTER, check_usage_values
 from amss.domain.enums import AircraftStatus, GroundingOrigin
 from amss.domain.errors import ValidationFailed
 from amss.infra.postgres.aircraft_repo import AIRCRAFT_SORTS
@@ -33,16 +33,17 @@ class AircraftCreate(Body):
     tail_number: TailNumber
     model: Name
     status: AircraftStatus = AircraftStatus.OPERATIONAL
-    capacity_slots: int = 1
+    capacity_slots: int = Field(default=1, ge=1, le=MAX_COUNTER)
     last_maintenance: Timestamp | None = None
     next_due: Timestamp | None = None
 
 
 class AircraftUpdate(Body):
+    NULLABLE: ClassVar[frozenset[str]] = NULLABLE
     tail_number: TailNumber | None = None
     model: Name | None = None
     status: AircraftStatus | None = None
-    capacity_slots: int | None = None
+    capacity_slots: int | None = Field(default=None, ge=1, le=MAX_COUNTER)
     last_maintenance: Timestamp | None = None
     next_due: Timestamp | None = None
 
@@ -50,8 +51,11 @@ class AircraftUpdate(Body):
 class UsageReport(Body):
     """Usage flown since the last report, added to the counters."""
 
-    flight_hours: int | None = None
-    cycles: int | None = None
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+    NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    flight_hours: int | None = Field(default=None, ge=0, le=MAX_COUNTER)
+    cycles: int | None = Field(default=None, ge=0, le=MAX_COUNTER)
 
 
 class AircraftOut(Out):
@@ -175,6 +179,7 @@ ROUTES = [
         query_model=AircraftQuery,
         response_model=AircraftOut,
         response_is_list=True,
+        sorts=tuple(AIRCRAFT_SORTS),
         tag="aircraft",
     ),
     RouteSpec(

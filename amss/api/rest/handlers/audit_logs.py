@@ -155,6 +155,7 @@ ROUTES = [
         query_model=AuditQuery,
         response_model=AuditLogOut,
         response_is_list=True,
+        sorts=tuple(AUDIT_SORTS),
         tag="audit",
     ),
     RouteSpec(
@@ -167,5 +168,6 @@ ROUTES = [
         "export",
         query_model=AuditQuery,
         tag="audit",
+        media_type="text/csv",
     ),
 ]

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from amss.actors.partitioning import aircraft_actor
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
@@ -40,7 +40,8 @@ class ComplianceUpdate(Body):
 
 
 class SignOff(Body):
-    result: ComplianceResult
+    # a sign-off decides: pending is refused
+    result: Annotated[ComplianceResult, WithJsonSchema({"type": "string", "enum": ["pass", "fail"]})]
 
 
 class ComplianceQuery(BaseModel):
@@ -124,6 +125,7 @@ ROUTES = [
         query_model=ComplianceQuery,
         response_model=ComplianceItemOut,
         response_is_list=True,
+        sorts=tuple(COMPLIANCE_SORTS),
         tag="compliance-items",
     ),
     RouteSpec(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +15,7 @@ from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body, Name, Out, Timestamp
 from amss.api.rest.services import SERVICES
-from amss.app.programs import program_view
+from amss.app.programs import NULLABLE, program_view
 from amss.app.programs_ports import NewProgram, ProgramFilter
 from amss.auth.rbac import Action, Resource
 from amss.domain.enums import IntervalType
@@ -36,6 +36,7 @@ class ProgramCreate(Body):
 
 
 class ProgramUpdate(Body):
+    NULLABLE: ClassVar[frozenset[str]] = NULLABLE
     name: Name | None = None
     interval_value: IntervalValue | None = None
     last_performed: Timestamp | None = None
@@ -134,6 +135,7 @@ ROUTES = [
         query_model=ProgramQuery,
         response_model=ProgramOut,
         response_is_list=True,
+        sorts=tuple(PROGRAM_SORTS),
         tag="maintenance-programs",
     ),
     RouteSpec(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,6 +36,7 @@ class TaskCreate(Body):
 
 
 class TaskUpdate(Body):
+    NULLABLE: ClassVar[frozenset[str]] = frozenset({"assigned_mechanic_id", "notes"})
     type: TaskType | None = None
     start_time: Timestamp | None = None
     end_time: Timestamp | None = None
@@ -192,6 +193,7 @@ ROUTES = [
         query_model=TaskQuery,
         response_model=TaskOut,
         response_is_list=True,
+        sorts=tuple(TASK_SORTS),
         tag="maintenance-tasks",
     ),
     RouteSpec(

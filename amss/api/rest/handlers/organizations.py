@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +16,7 @@ from amss.api.rest.schemas import Body, Name, Out
 from amss.api.rest.services import SERVICES
 from amss.auth.rbac import Action, Resource
 from amss.domain.errors import ValidationFailed
+from amss.domain.organizations import POLICY_LIMITS, RATE_LIMIT_CATEGORIES
 from amss.infra.postgres.organizations_repo import ORGANIZATION_SORTS
 
 
@@ -23,6 +25,8 @@ class OrganizationCreate(Body):
 
 
 class OrganizationUpdate(Body):
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
     name: Name | None = None
 
 
@@ -39,16 +43,27 @@ class OrganizationQuery(BaseModel):
     name: str | None = None
 
 
+def _bounded(name: str) -> Any:
+    """A policy value's field, declaring the range POLICY_LIMITS (and the table's CHECK) allows."""
+    low, high = POLICY_LIMITS[name]
+    return Field(default=None, ge=low, le=high)
+
+
 class PolicyUpdate(Body):
     retention_interval: timedelta | None = Field(
         default=None, description="ISO 8601 duration (e.g. P365D) or seconds; at least one day"
     )
-    max_webhook_attempts: int | None = None
-    webhook_replay_window_seconds: int | None = None
-    api_rate_limit_per_min: int | None = None
-    api_key_rate_limit_per_min: int | None = None
+    max_webhook_attempts: int | None = _bounded("max_webhook_attempts")
+    webhook_replay_window_seconds: int | None = _bounded("webhook_replay_window_seconds")
+    api_rate_limit_per_min: int | None = _bounded("api_rate_limit_per_min")
+    api_key_rate_limit_per_min: int | None = _bounded("api_key_rate_limit_per_min")
     rate_limits: dict[str, int] | None = Field(
-        default=None, description="per-category overrides of api_rate_limit_per_min: auth, read, write, import, export"
+        default=None,
+        description="per-category overrides of api_rate_limit_per_min: auth, read, write, import, export",
+        json_schema_extra={
+            "propertyNames": {"enum": list(RATE_LIMIT_CATEGORIES)},
+            "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+        },
     )
 
 
@@ -145,6 +160,7 @@ ROUTES = [
         query_model=OrganizationQuery,
         response_model=OrganizationOut,
         response_is_list=True,
+        sorts=tuple(ORGANIZATION_SORTS),
         tag="organizations",
     ),
     RouteSpec(

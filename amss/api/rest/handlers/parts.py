@@ -118,7 +118,7 @@ class PartItemQuery(BaseModel):
 class ReservationCreate(Body):
     task_id: uuid.UUID
     part_item_id: uuid.UUID
-    quantity: int = 1
+    quantity: int = Field(default=1, ge=1, le=1, description="always 1: a part item is one serialised unit")
 
 
 class ReservationStateChange(Body):
@@ -306,6 +306,7 @@ ROUTES = [
         query_model=PartDefinitionQuery,
         response_model=PartDefinitionOut,
         response_is_list=True,
+        sorts=tuple(DEFINITION_SORTS),
         tag="parts",
     ),
     RouteSpec(
@@ -367,6 +368,7 @@ ROUTES = [
         query_model=PartItemQuery,
         response_model=PartItemOut,
         response_is_list=True,
+        sorts=tuple(ITEM_SORTS),
         tag="parts",
     ),
     RouteSpec(
@@ -432,6 +434,7 @@ ROUTES = [
         query_model=ReservationQuery,
         response_model=PartReservationOut,
         response_is_list=True,
+        sorts=tuple(RESERVATION_SORTS),
         tag="parts",
     ),
     RouteSpec(

@@ -117,6 +117,7 @@ ROUTES = [
         query_model=UserQuery,
         response_model=UserOut,
         response_is_list=True,
+        sorts=tuple(USER_SORTS),
         tag="users",
     ),
     RouteSpec(
