@@ -49,6 +49,8 @@ _ERRORS: Final[dict[int, tuple[str, str]]] = {
     500: ("InternalError", "Internal error; the message reveals nothing internal"),
     503: ("Unavailable", "A dependency is unavailable"),
 }
+# the longest Prefer header a client may rely on (RFC 7240 preferences this API knows are a few bytes)
+MAX_PREFER_LENGTH: Final = 1024
 _RATE_LIMIT_HEADERS: Final = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 
 
@@ -152,7 +154,12 @@ def _components() -> dict[str, Any]:
                     f'The expected version, "<version>" (0 to {MAX_VERSION}; beyond: 400); a stale one is 412',
                     {"type": "string", "pattern": '^(W/)?"?[0-9]{1,10}"?$'},
                 ),
-                _parameter("Prefer", "header", "wait=N (seconds, at most 30) or respond-async", {"type": "string"}),
+                _parameter(
+                    "Prefer",
+                    "header",
+                    "wait=N (seconds, at most 30) or respond-async",
+                    {"type": "string", "maxLength": MAX_PREFER_LENGTH},
+                ),
                 _parameter(
                     "limit",
                     "query",
