@@ -21,8 +21,9 @@ _COLUMNS = (
 )
 USER_SORTS: Final = {
     "created_at": SortColumn("created_at"),
-    "email": SortColumn("email", SortKind.TEXT),
-    "role": SortColumn("role", SortKind.TEXT, (role.value for role in Role)),
+    # the table's columns, not the text the SELECT casts them to: an index can give their order
+    "email": SortColumn("users.email", SortKind.TEXT),
+    "role": SortColumn("users.role", SortKind.TEXT, (role.value for role in Role)),
     "updated_at": SortColumn("updated_at"),
 }
 _UPDATABLE = frozenset({"email", "role", "password_hash"})

@@ -1,0 +1,70 @@
+"""No pooled statement ever runs a generic plan: each execution is planned for its own tenant.
+
+Postgres switches a prepared statement (asyncpg prepares every query) to a generic plan after five
+executions when that plan looks no dearer than the custom ones so far; every organization shares
+the statement, so the small tenant would run a plan costed on the big one's statistics. The pool
+sets `plan_cache_mode = force_custom_plan` on every session it opens.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from amss.app.paging import PageRequest
+from amss.app.tasks_ports import TaskFilter
+from amss.infra.postgres import listing
+from amss.infra.postgres.tasks_repo import TASK_SORTS, PgTaskRepository
+from tests.integration.factories import make_org
+
+EXECUTIONS = 8
+PAGE = PageRequest(limit=20, sort="created_at", descending=True)
+
+
+def _list_statement(org_id: uuid.UUID) -> str:
+    where = listing.Where("org_id = {}", org_id).add("deleted_at IS NULL")
+    sql, _ = listing.page_query("SELECT id, created_at FROM maintenance_tasks", where, PAGE, TASK_SORTS)
+    return sql
+
+
+async def _plans(conn: asyncpg.Connection, sql: str) -> tuple[int, int]:
+    row = await conn.fetchrow(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1", sql
+    )
+    assert row is not None, "the statement was not prepared on this connection"
+    return row["generic_plans"], row["custom_plans"]
+
+
+async def test_pooled_sessions_plan_every_execution_for_its_own_arguments(pg_pool: asyncpg.Pool) -> None:
+    async with pg_pool.acquire() as conn:
+        assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+        big, small = await make_org(conn), await make_org(conn)
+        repository = PgTaskRepository(conn)
+        for _ in range(EXECUTIONS):
+            await repository.list_page(big, PAGE, TaskFilter())
+        await repository.list_page(small, PAGE, TaskFilter())
+        statement = next(
+            row["statement"]
+            for row in await conn.fetch("SELECT statement FROM pg_prepared_statements")
+            if row["statement"].startswith("SELECT")
+            and " FROM maintenance_tasks WHERE org_id = $1" in row["statement"]
+            and "ORDER BY created_at DESC" in row["statement"]
+        )
+        assert await _plans(conn, statement) == (0, EXECUTIONS + 1)
+
+
+async def test_without_the_setting_a_shared_statement_goes_generic(database_url: str) -> None:
+    """The trap the setting closes: a plain session reuses one generic plan for every tenant."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
+        big, small = await make_org(conn), await make_org(conn)
+        sql = _list_statement(big)
+        for org_id in [big] * EXECUTIONS + [small]:
+            await conn.fetch(sql, org_id)
+        generic, custom = await _plans(conn, sql)
+        assert custom == 5
+        assert generic == EXECUTIONS + 1 - 5
+    finally:
+        await conn.close()
