@@ -20,9 +20,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 import amss
-from amss.api.error_shape import STATUS_BY_CODE
 from amss.api.rest.bodies import MAX_CURSOR_LENGTH, dumps
 from amss.api.rest.routing import ROUTE_SPECS, RouteSpec
+from amss.app.error_codes import ERROR_CODES, codes_with_http_status
 from amss.app.paging import DEFAULT_LIMIT, MAX_LIMIT
 from amss.auth.rbac import is_allowed
 from amss.domain.enums import Role
@@ -35,19 +35,19 @@ _ERROR: Final = {"$ref": "#/components/schemas/Error"}
 _UUID: Final = {"type": "string", "format": "uuid"}
 _PATH_PARAM = re.compile(r"\{([^{}]+)\}")
 
-# status -> (components.responses name, when)
-_ERRORS: Final[dict[int, tuple[str, str]]] = {
-    400: ("BadRequest", "Malformed JSON, failed validation, an unknown field or a bad parameter"),
-    401: ("Unauthorized", "Missing, malformed, expired or revoked token, or bad credentials"),
-    403: ("Forbidden", "The caller's role may not do this"),
-    404: ("NotFound", "No such object in the caller's organization, or X-Org-ID names no organization"),
-    409: ("Conflict", "A unique value taken, an invalid transition, a rule violated, or an idempotency clash"),
-    412: ("PreconditionFailed", "If-Match does not match the current version"),
-    413: ("PayloadTooLarge", "The request body is over the limit"),
-    415: ("UnsupportedMediaType", "The request body is not application/json"),
-    429: ("TooManyRequests", "Over the rate limit of this endpoint category; see Retry-After"),
-    500: ("InternalError", "Internal error; the message reveals nothing internal"),
-    503: ("Unavailable", "A dependency is unavailable"),
+# status -> components.responses name; what each status means comes from the error table (amss/app/error_codes.py)
+_ERRORS: Final[dict[int, str]] = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    412: "PreconditionFailed",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "Unavailable",
 }
 _RATE_LIMIT_HEADERS: Final = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 
@@ -102,7 +102,7 @@ def _components() -> dict[str, Any]:
                 "required": ["error", "code", "request_id"],
                 "properties": {
                     "error": {"type": "string", "description": "a human-readable message"},
-                    "code": {"type": "string", "enum": list(STATUS_BY_CODE)},
+                    "code": {"type": "string", "enum": list(ERROR_CODES)},
                     "request_id": {"type": "string", "description": "the X-Request-ID of the request"},
                     "details": {"type": "object", "additionalProperties": True},
                 },
@@ -113,7 +113,7 @@ def _components() -> dict[str, Any]:
                 "properties": {"command_id": _UUID, "status": {"const": "accepted"}},
             },
         },
-        "responses": {name: _error_response(status) for status, (name, _) in _ERRORS.items()},
+        "responses": {name: _error_response(status) for status, name in _ERRORS.items()},
         "headers": {
             "X-Request-ID": _header("The request's id: the client's if it sent a valid UUID, else a new one", _UUID),
             "Location": _header("The URL of the created object (or of the command to poll)", {"type": "string"}),
@@ -302,18 +302,17 @@ def _error_statuses(spec: RouteSpec, path_params: list[str]) -> list[int]:
 
 
 def _error_response(status: int) -> dict[str, Any]:
-    summary = _ERRORS[status][1]
-    codes = ", ".join(code for code, code_status in STATUS_BY_CODE.items() if code_status == status)
+    codes = "; ".join(f"{code}: {ERROR_CODES[code].description}" for code in codes_with_http_status(status))
     headers = ("X-Request-ID", "Retry-After", *_RATE_LIMIT_HEADERS) if status == 429 else ("X-Request-ID",)
     return {
-        "description": f"{summary} ({codes})",
+        "description": codes,
         "headers": _headers(*headers),
         "content": {"application/json": {"schema": _ERROR}},
     }
 
 
 def _error_ref(status: int) -> dict[str, str]:
-    return {"$ref": f"#/components/responses/{_ERRORS[status][0]}"}
+    return {"$ref": f"#/components/responses/{_ERRORS[status]}"}
 
 
 def _success_schema(spec: RouteSpec, models: _ModelSchemas) -> dict[str, Any]:
