@@ -35,20 +35,22 @@ _ERROR: Final = {"$ref": "#/components/schemas/Error"}
 _UUID: Final = {"type": "string", "format": "uuid"}
 _PATH_PARAM = re.compile(r"\{([^{}]+)\}")
 
-# status -> components.responses name; what each status means comes from the error table (amss/app/error_codes.py)
-_ERRORS: Final[dict[int, str]] = {
-    400: "BadRequest",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "NotFound",
-    409: "Conflict",
-    412: "PreconditionFailed",
-    413: "PayloadTooLarge",
-    415: "UnsupportedMediaType",
-    429: "TooManyRequests",
-    500: "InternalError",
-    503: "Unavailable",
+# status -> (components.responses name, when); the codes of each status come from amss/app/error_codes.py
+_ERRORS: Final[dict[int, tuple[str, str]]] = {
+    400: ("BadRequest", "Malformed JSON, failed validation, an unknown field or a bad parameter"),
+    401: ("Unauthorized", "Missing, malformed, expired or revoked token, or bad credentials"),
+    403: ("Forbidden", "The caller's role may not do this"),
+    404: ("NotFound", "No such object in the caller's organization, or X-Org-ID names no organization"),
+    409: ("Conflict", "A unique value taken, an invalid transition, a rule violated, or an idempotency clash"),
+    412: ("PreconditionFailed", "If-Match does not match the current version"),
+    413: ("PayloadTooLarge", "The request body is over the limit"),
+    415: ("UnsupportedMediaType", "The request body is not application/json"),
+    429: ("TooManyRequests", "Over the rate limit of this endpoint category; see Retry-After"),
+    500: ("InternalError", "Internal error; the message reveals nothing internal"),
+    503: ("Unavailable", "A dependency is unavailable"),
 }
+# the longest Prefer header a client may rely on (RFC 7240 preferences this API knows are a few bytes)
+MAX_PREFER_LENGTH: Final = 1024
 _RATE_LIMIT_HEADERS: Final = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 
 
@@ -113,7 +115,7 @@ def _components() -> dict[str, Any]:
                 "properties": {"command_id": _UUID, "status": {"const": "accepted"}},
             },
         },
-        "responses": {name: _error_response(status) for status, name in _ERRORS.items()},
+        "responses": {name: _error_response(status) for status, (name, _) in _ERRORS.items()},
         "headers": {
             "X-Request-ID": _header("The request's id: the client's if it sent a valid UUID, else a new one", _UUID),
             "Location": _header("The URL of the created object (or of the command to poll)", {"type": "string"}),
@@ -152,7 +154,12 @@ def _components() -> dict[str, Any]:
                     f'The expected version, "<version>" (0 to {MAX_VERSION}; beyond: 400); a stale one is 412',
                     {"type": "string", "pattern": '^(W/)?"?[0-9]{1,10}"?$'},
                 ),
-                _parameter("Prefer", "header", "wait=N (seconds, at most 30) or respond-async", {"type": "string"}),
+                _parameter(
+                    "Prefer",
+                    "header",
+                    "wait=N (seconds, at most 30) or respond-async",
+                    {"type": "string", "maxLength": MAX_PREFER_LENGTH},
+                ),
                 _parameter(
                     "limit",
                     "query",
@@ -302,17 +309,18 @@ def _error_statuses(spec: RouteSpec, path_params: list[str]) -> list[int]:
 
 
 def _error_response(status: int) -> dict[str, Any]:
-    codes = "; ".join(f"{code}: {ERROR_CODES[code].description}" for code in codes_with_http_status(status))
+    summary = _ERRORS[status][1]
+    codes = ", ".join(codes_with_http_status(status))  # which codes answer with it: the error table's
     headers = ("X-Request-ID", "Retry-After", *_RATE_LIMIT_HEADERS) if status == 429 else ("X-Request-ID",)
     return {
-        "description": codes,
+        "description": f"{summary} ({codes})",
         "headers": _headers(*headers),
         "content": {"application/json": {"schema": _ERROR}},
     }
 
 
 def _error_ref(status: int) -> dict[str, str]:
-    return {"$ref": f"#/components/responses/{_ERRORS[status]}"}
+    return {"$ref": f"#/components/responses/{_ERRORS[status][0]}"}
 
 
 def _success_schema(spec: RouteSpec, models: _ModelSchemas) -> dict[str, Any]:
