@@ -13,6 +13,13 @@ from amss.config import split_address
 
 log = logging.getLogger(__name__)
 
+# HTTP framing limits of aiohttp's low-level parser (its defaults are 8190 bytes). Past them the
+# request is refused before the application sees it, with a plain-text 400. A request line must fit
+# every query the API documents at its longest (a 4096-character cursor of 4-byte characters,
+# percent-encoded, is 48 KiB); a header line, every header it documents.
+MAX_REQUEST_LINE_BYTES = 64 * 1024
+MAX_HEADER_FIELD_BYTES = 16 * 1024
+
 
 async def serve(app: web.Application, address: str, *, name: str, shutdown_timeout: float) -> None:
     """Serve `app` on `address` until a stop signal; start-up failures propagate."""
@@ -20,7 +27,14 @@ async def serve(app: web.Application, address: str, *, name: str, shutdown_timeo
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout, handle_signals=False)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        shutdown_timeout=shutdown_timeout,
+        handle_signals=False,
+        max_line_size=MAX_REQUEST_LINE_BYTES,
+        max_field_size=MAX_HEADER_FIELD_BYTES,
+    )
     await runner.setup()
     try:
         host, port = split_address(address)

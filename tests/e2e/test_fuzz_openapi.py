@@ -40,6 +40,7 @@ from tests.backends import Backends, unique_name, with_database
 from tests.cli_helpers import cli_env, free_port, run_cli
 from tests.mesh_support import spawn
 
+REPO_ROOT: Final = Path(__file__).resolve().parents[2]
 SEED: Final = 20_261_204
 # per operation and phase; about two minutes for the whole run on two cores
 MAX_EXAMPLES: Final = int(os.environ.get("AMSS_FUZZ_MAX_EXAMPLES", "15"))
@@ -369,7 +370,13 @@ async def _schemathesis(config_path: Path, document_url: str) -> FuzzRun:
         document_url,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "160"},
+        env={
+            **os.environ,
+            "NO_COLOR": "1",
+            "COLUMNS": "160",
+            "SCHEMATHESIS_HOOKS": "tests.e2e.fuzz_hooks",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        },
     )
     try:
         output, _ = await asyncio.wait_for(process.communicate(), SCHEMATHESIS_TIMEOUT)

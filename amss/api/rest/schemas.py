@@ -78,6 +78,8 @@ Password = Annotated[
     AfterValidator(_password),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(lambda v: _not_blank(v))]
+# a text filter of a list query: no stored value it could match is longer
+FilterText = Annotated[str, Field(max_length=254)]
 
 
 def _not_blank(value: str) -> str:

@@ -160,6 +160,9 @@ class Resource:
     shown: Shown = "from_to"
     # fields the response body does not carry (a password)
     hidden: frozenset[str] = frozenset()
+    # read-only fields a change of the field may move along with it, audited from/to beside it
+    # (an aircraft's status moves grounded_by: a person's grounding is recorded as manual)
+    derived: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def path(self, object_id: str) -> str:
         return self.route.replace("{id}", object_id)
@@ -179,6 +182,7 @@ RESOURCES: tuple[Resource, ...] = (
             "last_maintenance": _read("past_time", None),
             "next_due": _read("future_start", "future_end", None),
         },
+        derived={"status": frozenset({"grounded_by"})},
     ),
     Resource(
         "/api/v1/part-definitions/{id}",

@@ -62,7 +62,10 @@ async def _patch_every_field(world: World, resource: Resource) -> None:
             assert after["version"] == before["version"] + 1, case
             row = await _audit_row(world.conn, resource, object_id, after["version"])
             changes = row["details"]["changes"]
-            assert set(changes) == {name}, (case, changes)
+            moved = {extra for extra in resource.derived.get(name, frozenset()) if before[extra] != after[extra]}
+            assert set(changes) == {name} | moved, (case, changes)
+            for extra in moved:
+                assert changes[extra] == {"from": before[extra], "to": after[extra]}, case
             if resource.shown == "from_to":
                 assert changes[name] == {"from": before[name], "to": after[name]}, case
             elif name in resource.hidden:

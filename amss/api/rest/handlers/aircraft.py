@@ -14,7 +14,7 @@ from amss.api.rest.bodies import if_match, json_response, page_body, page_reques
 from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.handlers.commands import submit_command
 from amss.api.rest.routing import RouteSpec
-from amss.api.rest.schemas import Body, Name, Out, Timestamp
+from amss.api.rest.schemas import Body, FilterText, Name, Out, Timestamp
 from amss.api.rest.services import SERVICES
 from amss.app import aircraft_commands
 from amss.app.aircraft import NULLABLE, checked_changes
@@ -83,8 +83,8 @@ class AircraftOut(Out):
 class AircraftQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: AircraftStatus | None = None
-    tail_number: str | None = None
-    model: str | None = None
+    tail_number: FilterText | None = None
+    model: FilterText | None = None
 
 
 def _aircraft_response(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
 from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.routing import RouteSpec
-from amss.api.rest.schemas import Body, Name, Out
+from amss.api.rest.schemas import Body, FilterText, Name, Out
 from amss.api.rest.services import SERVICES
 from amss.auth.rbac import Action, Resource
 from amss.domain.errors import ValidationFailed
@@ -40,7 +40,7 @@ class OrganizationOut(Out):
 
 class OrganizationQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = None
+    name: FilterText | None = None
 
 
 def _bounded(name: str) -> Any:

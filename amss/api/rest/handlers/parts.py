@@ -20,7 +20,7 @@ from amss.api.rest.bodies import if_match, json_response, page_body, page_reques
 from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.handlers.commands import submit_command
 from amss.api.rest.routing import RouteSpec
-from amss.api.rest.schemas import Body, Name, Out, Timestamp
+from amss.api.rest.schemas import Body, FilterText, Name, Out, Timestamp
 from amss.api.rest.services import SERVICES
 from amss.app import parts_commands
 from amss.app.parts_ports import (
@@ -72,8 +72,8 @@ class PartDefinitionOut(Out):
 
 class PartDefinitionQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = None
-    category: str | None = None
+    name: FilterText | None = None
+    category: FilterText | None = None
 
 
 class PartItemCreate(Body):

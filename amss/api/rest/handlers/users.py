@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
 from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.routing import RouteSpec
-from amss.api.rest.schemas import Body, Email, Out, Password
+from amss.api.rest.schemas import Body, Email, FilterText, Out, Password
 from amss.api.rest.services import SERVICES
 from amss.auth.rbac import Action, Resource
 from amss.domain.enums import Role
@@ -45,7 +45,7 @@ class UserOut(Out):
 class UserQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role | None = None
-    email: str | None = None
+    email: FilterText | None = None
 
 
 def _out(user: object) -> UserOut:
