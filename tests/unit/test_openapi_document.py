@@ -217,7 +217,7 @@ def test_query_model_fields_become_query_parameters(document: dict[str, Any]) ->
         "required": False,
         "schema": {"$ref": "#/components/schemas/Role"},
     }
-    assert parameters[("query", "email")]["schema"] == {"type": "string"}
+    assert parameters[("query", "email")]["schema"] == {"type": "string", "maxLength": 254}
     assert "UserQuery" not in document["components"]["schemas"]
 
 
