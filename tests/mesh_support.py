@@ -36,7 +36,9 @@ from amss.actors.node import MeshConfig, MeshWorker
 from amss.actors.partitioning import aircraft_actor, partitions_of
 from amss.actors.replies import ReplyListener
 from amss.api.rest.handlers.commands import submit_command
+from amss.api.rest.outcomes import HttpResult, render_outcome
 from amss.domain.principal import Actor
+from amss.infra.postgres.commands_repo import get_command
 from amss.infra.postgres.pool import create_pool
 from amss.infra.redis.client import create_redis
 from amss.infra.redis.keys import COMMAND_GROUP, KeySpace
@@ -537,3 +539,30 @@ async def assert_exactly_once(conn: asyncpg.Connection, org_id: uuid.UUID, expec
     )
     probes = await conn.fetchval("SELECT count(*) FROM command_probe_log WHERE actor LIKE $1", f"aircraft:{org_id}:%")
     assert (missing, probes) == (0, expected), f"{missing} command(s) without a probe row; {probes} probe rows"
+
+
+def answer(submission: Submission) -> HttpResult | None:
+    """A submission's outcome as REST answers it (status, body, headers); None while it is pending."""
+    if submission.outcome is None:
+        return None
+    return render_outcome(submission.command.type, submission.outcome, submission.command.request_id)
+
+
+async def command_result(conn: asyncpg.Connection, command_id: uuid.UUID) -> dict[str, Any] | None:
+    """A command row as it used to be stored: its columns, and its outcome rendered as REST answers it
+
+    (`result_status`, `body`: the status and body text, None while accepted or for no body)."""
+    row = await conn.fetchrow(
+        "SELECT org_id, status::text AS status, error, delivery_count, completed_at FROM commands WHERE id = $1",
+        command_id,
+    )
+    if row is None:
+        return None
+    stored = await get_command(conn, row["org_id"], command_id)
+    assert stored is not None
+    rendered = render_outcome(stored.type, stored.outcome, stored.request_id) if stored.outcome else None
+    return {
+        **dict(row),
+        "result_status": rendered.status_code if rendered else None,
+        "body": rendered.body.decode() if rendered and rendered.body else None,
+    }

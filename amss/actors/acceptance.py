@@ -14,7 +14,7 @@ import asyncio
 
 import asyncpg
 
-from amss.app.commands import Command
+from amss.app.commands.envelope import Command
 from amss.infra.coalescing import Coalescer
 from amss.infra.postgres.commands_repo import insert_command, insert_commands
 from amss.infra.postgres.sql import Connection

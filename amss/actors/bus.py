@@ -25,7 +25,8 @@ from amss.actors.executor import CommandExecutor
 from amss.actors.failures import dead_letter_fields, failure_reason, is_transient
 from amss.actors.partitioning import partition_of
 from amss.actors.replies import ReplyListener
-from amss.app.commands import Command, CommandResult, record_actor
+from amss.app.commands.envelope import Command, record_actor
+from amss.app.commands.outcomes import Outcome
 from amss.domain.principal import Actor
 from amss.infra.postgres.commands_repo import insert_command_if_absent
 from amss.infra.redis.batching import PipelineBatcher, RedisCommand
@@ -36,9 +37,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Submission:
-    command_id: uuid.UUID
+    command: Command
     # None: not finished within the wait; the client polls GET /commands/{id}
-    result: CommandResult | None
+    outcome: Outcome | None
+
+    @property
+    def command_id(self) -> uuid.UUID:
+        return self.command.id
 
 
 def stream_entry(command: Command) -> dict[str, str]:
@@ -102,14 +107,14 @@ class CommandBus:
         if wait > 0:
             await asyncio.wait((task,), timeout=wait)
             if task.done() and not task.cancelled() and task.exception() is None:
-                return Submission(command.id, task.result())
+                return Submission(command, task.result())
             # still running, or failed for an infrastructure reason (a timeout may even have struck after
             # the commit went through): make it pollable. A final row stays as it is; a command that rolled
             # back stays accepted, and the worker's redriver retries it as the mesh would.
             await self._accept(command)
-        return Submission(command.id, None)
+        return Submission(command, None)
 
-    async def _execute_locally(self, command: Command, *, row_exists: bool) -> CommandResult | None:
+    async def _execute_locally(self, command: Command, *, row_exists: bool) -> Outcome | None:
         """Run the command here; a deterministic failure is recorded failed (500) and dead-lettered at once,
         a transient one is raised (the command stays accepted, for the redriver)."""
         assert self._local is not None
@@ -137,7 +142,7 @@ class CommandBus:
         )
         return result
 
-    def _finished(self, task: asyncio.Task[CommandResult | None]) -> None:
+    def _finished(self, task: asyncio.Task[Outcome | None]) -> None:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
             # the caller may have had its 202 already: the accepted row stays, the worker's redriver retries it
@@ -158,13 +163,13 @@ class CommandBus:
                 "command not enqueued; left to the redriver", extra={"command_id": str(command.id), "error": repr(exc)}
             )
             self._replies.forget(command.id)
-            return Submission(command.id, None)
+            return Submission(command, None)
         if future is None:
-            return Submission(command.id, None)
+            return Submission(command, None)
         try:
-            return Submission(command.id, await asyncio.wait_for(future, wait))
+            return Submission(command, await asyncio.wait_for(future, wait))
         except TimeoutError:
-            return Submission(command.id, None)
+            return Submission(command, None)
         finally:
             self._replies.forget(command.id)
 

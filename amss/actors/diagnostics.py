@@ -13,10 +13,8 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from amss.actors.executor import CommandContext, CommandHandler
-from amss.app.commands import CommandResult
+from amss.app.commands.outcomes import Outcome, Succeeded
 
 
 class DiagnosticInfrastructureError(ConnectionError):
@@ -27,15 +25,15 @@ class DiagnosticDefect(ValueError):
     """Stands for a bug in a handler: the same error on every attempt."""
 
 
-def _ok(body: dict[str, Any]) -> CommandResult:
-    return CommandResult(200, orjson.dumps(body))
+def _ok(view: dict[str, Any]) -> Outcome:
+    return Succeeded(view)
 
 
-async def noop(context: CommandContext) -> CommandResult:
+async def noop(context: CommandContext) -> Outcome:
     return _ok({"ok": True})
 
 
-async def record(context: CommandContext) -> CommandResult:
+async def record(context: CommandContext) -> Outcome:
     started_at = datetime.now(UTC)
     sleep_ms = int(context.command.payload.get("sleep_ms", 0))
     if sleep_ms > 0:
@@ -52,11 +50,11 @@ async def record(context: CommandContext) -> CommandResult:
     return _ok({"seq": seq, "worker_id": context.worker_id})
 
 
-async def fail(context: CommandContext) -> CommandResult:
+async def fail(context: CommandContext) -> Outcome:
     raise DiagnosticInfrastructureError("diag.fail: a dependency keeps failing")
 
 
-async def defect(context: CommandContext) -> CommandResult:
+async def defect(context: CommandContext) -> Outcome:
     raise DiagnosticDefect("diag.defect: a handler bug, the same on every attempt")
 
 

@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from amss.actors.failures import internal_failure
-from amss.api.error_shape import STATUS_BY_CODE, error_body
-from amss.app.commands import Command, CommandResult
+from amss.app.commands.envelope import Command
+from amss.app.commands.outcomes import CommandError, Failed, Outcome, infrastructure_failure, internal_failure
 from amss.app.ports import UnitOfWork
 from amss.domain.errors import DomainError, ValidationFailed
-from amss.infra.postgres.commands_repo import complete_command, completion, lock_command, result_row
+from amss.infra.postgres.commands_repo import complete_command, completion, lock_command, outcome_row
 from amss.infra.postgres.errors import translate
 from amss.infra.postgres.journal import Journal
 from amss.infra.postgres.sql import Connection, Statement
@@ -49,25 +48,16 @@ class CommandContext:
         return BoundUnitOfWork(self.connection, self.journal)
 
 
-CommandHandler = Callable[[CommandContext], Awaitable[CommandResult]]
+CommandHandler = Callable[[CommandContext], Awaitable[Outcome]]
 
 
 class UnknownCommandType(Exception):
     pass
 
 
-def rejection(command: Command, error: DomainError) -> CommandResult:
-    """The error response a synchronous call would have given for this rule violation."""
-    request_id = str(command.request_id) if command.request_id else ""
-    return CommandResult(
-        STATUS_BY_CODE.get(error.code, 409), error_body(error.code, error.message, request_id, error.details)
-    )
-
-
-def infrastructure_failure(command: Command, attempts: int) -> CommandResult:
-    request_id = str(command.request_id) if command.request_id else ""
-    message = f"the command could not be executed after {attempts} attempts"
-    return CommandResult(500, error_body("INTERNAL", message, request_id))
+def rejection(error: DomainError) -> Failed:
+    """The outcome of a command that broke this rule."""
+    return Failed(CommandError(error.code, error.message, error.details or None))
 
 
 class CommandExecutor:
@@ -79,7 +69,7 @@ class CommandExecutor:
         self._timeout = timeout
         self._worker_id = worker_id
 
-    async def execute(self, command_id: uuid.UUID) -> tuple[Command, CommandResult] | None:
+    async def execute(self, command_id: uuid.UUID) -> tuple[Command, Outcome] | None:
         """The command and its final result (run now, or stored earlier); None when no such command exists.
 
         The handler runs in the same transaction as the command row's lock and result, with no
@@ -92,15 +82,15 @@ class CommandExecutor:
                     locked = await lock_command(conn, command_id)
                     if locked is None:
                         return None
-                    if locked.result is not None:
-                        return locked.command, locked.result
+                    if locked.outcome is not None:
+                        return locked.command, locked.outcome
                     result, journal = await self._run(conn, locked.command)
                     await self._store(conn, journal, completion(locked.command.id, result))
                     return locked.command, result
             except _Rejected as rejected:
                 return await self._record(conn, command_id, rejected.error)
 
-    async def execute_unlocked(self, command: Command, *, row_exists: bool) -> CommandResult | None:
+    async def execute_unlocked(self, command: Command, *, row_exists: bool) -> Outcome | None:
         """Run a command whose content the caller holds, without locking its row first; its final result.
 
         Mesh off: the accepting process runs the command; its row is written here, with the
@@ -118,13 +108,13 @@ class CommandExecutor:
                         raise _AlreadyFinal
                     return result
             except _Rejected as rejected:
-                result = rejection(command, rejected.error)
+                result = rejection(rejected.error)
                 if await self._store(conn, Journal(), _final(command, result, row_exists)):
                     return result
             except _AlreadyFinal:
                 pass
             stored = await lock_command(conn, command.id)  # outside a transaction: a plain read
-        return stored.result if stored is not None else None
+        return stored.outcome if stored is not None else None
 
     @staticmethod
     async def _store(conn: Connection, journal: Journal, final: Statement) -> bool:
@@ -140,15 +130,15 @@ class CommandExecutor:
 
     async def _record(
         self, conn: Connection, command_id: uuid.UUID, error: DomainError
-    ) -> tuple[Command, CommandResult] | None:
+    ) -> tuple[Command, Outcome] | None:
         """Store a rejection; the command's effects were rolled back with its transaction."""
         async with conn.transaction():
             locked = await lock_command(conn, command_id)
             if locked is None:
                 return None
-            if locked.result is not None:  # another delivery finished it meanwhile
-                return locked.command, locked.result
-            result = rejection(locked.command, error)
+            if locked.outcome is not None:  # another delivery finished it meanwhile
+                return locked.command, locked.outcome
+            result = rejection(error)
             await complete_command(conn, locked.command.id, result)
             return locked.command, result
 
@@ -164,37 +154,39 @@ class CommandExecutor:
 
     async def fail(
         self, command_id: uuid.UUID, attempts: int, reason: str, *, transient: bool = True
-    ) -> tuple[Command, CommandResult] | None:
+    ) -> tuple[Command, Outcome] | None:
         """Give up on a command: it kept failing for infrastructure reasons (`transient`), or failed in a
         way no retry changes. Record it failed (500 INTERNAL) after `attempts` executions."""
         async with self._pool.acquire() as conn, conn.transaction():
             locked = await lock_command(conn, command_id)
             if locked is None:
                 return None
-            if locked.result is not None:
-                return locked.command, locked.result
-            result = infrastructure_failure(locked.command, attempts) if transient else internal_failure(locked.command)
+            if locked.outcome is not None:
+                return locked.command, locked.outcome
+            result = infrastructure_failure(attempts) if transient else internal_failure()
             await conn.execute(
                 "UPDATE commands SET delivery_count = GREATEST(delivery_count, $2) WHERE id = $1", command_id, attempts
             )
             await complete_command(conn, locked.command.id, result, error=reason[:2000])
             return locked.command, result
 
-    async def fail_unlocked(self, command: Command, reason: str, *, row_exists: bool) -> CommandResult | None:
+    async def fail_unlocked(self, command: Command, reason: str, *, row_exists: bool) -> Outcome | None:
         """Mesh off: record a command that failed deterministically in this process; its final result.
 
         Its effects rolled back with its transaction; one statement writes its row failed (500
         INTERNAL), or completes the accepted one. If another execution finished it meanwhile, that
         result stands (None if there is no row at all)."""
-        result = internal_failure(command)
-        statement = completion(command.id, result, reason[:2000]) if row_exists else result_row(command, result, reason)
+        result = internal_failure()
+        statement = (
+            completion(command.id, result, reason[:2000]) if row_exists else outcome_row(command, result, reason)
+        )
         async with asyncio.timeout(self._timeout), self._pool.acquire() as conn:
             if await conn.fetchval(statement.sql, *statement.args) is not None:
                 return result
             stored = await lock_command(conn, command.id)  # outside a transaction: a plain read
-        return stored.result if stored is not None else None
+        return stored.outcome if stored is not None else None
 
-    async def _run(self, conn: Connection, command: Command) -> tuple[CommandResult, Journal]:
+    async def _run(self, conn: Connection, command: Command) -> tuple[Outcome, Journal]:
         """The handler's result and the journal its units of work collected (not written yet)."""
         handler = self._handlers.get(command.type)
         if handler is None:
@@ -211,9 +203,9 @@ class CommandExecutor:
             raise _Rejected(translated) from exc
 
 
-def _final(command: Command, result: CommandResult, row_exists: bool) -> Statement:
+def _final(command: Command, result: Outcome, row_exists: bool) -> Statement:
     """Mesh off: complete the accepted row a 202 wrote, or write the row with its result."""
-    return completion(command.id, result) if row_exists else result_row(command, result)
+    return completion(command.id, result) if row_exists else outcome_row(command, result)
 
 
 class _AlreadyFinal(Exception):

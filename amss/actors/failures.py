@@ -4,7 +4,7 @@ Only failures known to pass are retried: a lost or refused connection, a timeout
 failure or deadlock, a lock not available or a query cancelled, a server at its connection limit
 or not accepting connections yet, Redis unreachable or failing over. Anything else — a DataError,
 an OverflowError, a ValueError or TypeError in our code — fails the same way every time, so the
-command fails at once (500 INTERNAL) and its actor moves on. A broken rule (a domain error, or a
+command fails at once (INTERNAL) and its actor moves on. A broken rule (a domain error, or a
 Postgres error `translate()` maps) is neither: it is a rejection, stored before this is asked.
 """
 
@@ -14,9 +14,6 @@ from typing import Final
 
 import asyncpg
 from redis import exceptions as redis_errors
-
-from amss.api.error_shape import error_body
-from amss.app.commands import Command, CommandResult
 
 # SQLSTATEs of conditions that pass: retried
 TRANSIENT_SQLSTATES: Final = frozenset(
@@ -64,12 +61,6 @@ def is_transient(error: BaseException) -> bool:
         sqlstate = str(getattr(error, "sqlstate", "") or "")
         return sqlstate in TRANSIENT_SQLSTATES or sqlstate.startswith(_CONNECTION_CLASS)
     return isinstance(error, _TRANSIENT_TYPES)
-
-
-def internal_failure(command: Command) -> CommandResult:
-    """The answer to a command that failed deterministically: 500 INTERNAL, revealing nothing of the cause."""
-    request_id = str(command.request_id) if command.request_id else ""
-    return CommandResult(500, error_body("INTERNAL", "the command failed unexpectedly", request_id))
 
 
 def failure_reason(error: BaseException) -> str:

@@ -26,7 +26,7 @@ from amss.actors.executor import CommandExecutor
 from amss.actors.failures import dead_letter_fields, failure_reason, is_transient
 from amss.actors.metrics import MeshMetrics
 from amss.actors.replies import reply_commands
-from amss.app.commands import CommandResult
+from amss.app.commands.outcomes import Outcome
 from amss.infra.redis.batching import PipelineBatcher, RedisCommand
 from amss.infra.redis.keys import COMMAND_GROUP, KeySpace
 
@@ -294,7 +294,7 @@ class PartitionConsumer:
         return outcome
 
     async def _reply_and_acknowledge(
-        self, stream: str, command_id: uuid.UUID, result: CommandResult, entry_id: bytes
+        self, stream: str, command_id: uuid.UUID, result: Outcome, entry_id: bytes
     ) -> None:
         """Reply and acknowledge in one round trip, shared with other commands finishing now (after the
         commit: a lost ack only means a re-send)."""
@@ -317,5 +317,5 @@ class PartitionConsumer:
             log.warning("acknowledge failed", extra={"partition": self.partition, "error": repr(exc)})
 
 
-def _outcome(result: CommandResult) -> str:
+def _outcome(result: Outcome) -> str:
     return "succeeded" if result.succeeded else "failed"

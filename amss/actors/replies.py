@@ -1,4 +1,4 @@
-"""Replies: workers write a command's result to the submitting process's reply stream; one listener
+"""Replies: workers write a command's outcome to the submitting process's reply stream; one listener
 task per API process reads that stream and resolves the waiting request's future.
 
 A reply for a process that died or stopped waiting is simply dropped; the client polls instead.
@@ -16,7 +16,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from amss.app.commands import CommandResult
+from amss.app.commands.outcomes import Outcome, outcome_from_json, outcome_json
 from amss.infra.redis.batching import RedisCommand
 
 log = logging.getLogger(__name__)
@@ -24,22 +24,15 @@ REPLY_STREAM_MAXLEN: Final = 10_000
 REPLY_STREAM_TTL_SECONDS: Final = 600
 
 
-def encode_reply(command_id: uuid.UUID, result: CommandResult) -> dict[str, bytes]:
-    return {
-        "id": str(command_id).encode(),
-        "status": str(result.status_code).encode(),
-        "body": result.body,
-        "headers": orjson.dumps(result.headers),
-    }
+def encode_reply(command_id: uuid.UUID, outcome: Outcome) -> dict[str, bytes]:
+    return {"id": str(command_id).encode(), "outcome": orjson.dumps(outcome_json(outcome))}
 
 
-def decode_reply(fields: dict[bytes, bytes]) -> tuple[uuid.UUID, CommandResult]:
-    return uuid.UUID(fields[b"id"].decode()), CommandResult(
-        int(fields[b"status"]), fields[b"body"], orjson.loads(fields[b"headers"])
-    )
+def decode_reply(fields: dict[bytes, bytes]) -> tuple[uuid.UUID, Outcome]:
+    return uuid.UUID(fields[b"id"].decode()), outcome_from_json(orjson.loads(fields[b"outcome"]))
 
 
-def reply_commands(stream: str, command_id: uuid.UUID, result: CommandResult) -> list[RedisCommand]:
+def reply_commands(stream: str, command_id: uuid.UUID, result: Outcome) -> list[RedisCommand]:
     """The reply as Redis commands: an entry on a bounded stream that expires with its reader."""
     fields = [item for pair in encode_reply(command_id, result).items() for item in pair]
     return [
@@ -53,12 +46,12 @@ class ReplyListener:
         self._client = client
         self.stream = stream
         self._block_ms = block_ms
-        self._waiting: dict[uuid.UUID, asyncio.Future[CommandResult]] = {}
+        self._waiting: dict[uuid.UUID, asyncio.Future[Outcome]] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
-    def expect(self, command_id: uuid.UUID) -> asyncio.Future[CommandResult]:
-        future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
+    def expect(self, command_id: uuid.UUID) -> asyncio.Future[Outcome]:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting[command_id] = future
         return future
 

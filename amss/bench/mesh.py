@@ -47,7 +47,8 @@ from amss.actors.acceptance import CommandAcceptor
 from amss.actors.bus import CommandBus, stream_entry
 from amss.actors.partitioning import aircraft_actor, owner_of
 from amss.actors.replies import ReplyListener
-from amss.app.commands import Command, record_actor
+from amss.app.commands.envelope import Command, record_actor
+from amss.app.commands.outcomes import Succeeded
 from amss.bench.common import (
     BenchError,
     Child,
@@ -428,7 +429,7 @@ class FloorRun(Configuration):
         echoed = time.perf_counter()
         async with bench.pool.acquire() as conn, conn.transaction():
             locked = await lock_command(conn, command.id)
-            if locked is None or locked.result is not None:
+            if locked is None or locked.outcome is not None:
                 raise BenchError(f"command {command.id} vanished or was already completed")
             await complete_command(conn, command.id, result)
         if self._recording:
@@ -526,8 +527,8 @@ class MeshRun(Configuration):
         bench, bus = self._bench, self._bus
         assert bus is not None
         submission = await bus.submit(bench.org_id, bench.actor(i), COMMAND_TYPE, {}, BENCH_ACTING, bench.options.wait)
-        if submission.result is None or submission.result.status_code != 200:
-            raise BenchError(f"command {submission.command_id} got {submission.result!r}")
+        if not isinstance(submission.outcome, Succeeded):
+            raise BenchError(f"command {submission.command_id} got {submission.outcome!r}")
 
     async def mark(self, stage: str) -> None:
         self._scrapes[stage] = await scrape_mesh_metrics(self._ports)

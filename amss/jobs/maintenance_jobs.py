@@ -32,6 +32,7 @@ from amss.actors.partitioning import aircraft_actor
 from amss.actors.registry import command_handlers
 from amss.actors.replies import ReplyListener
 from amss.app import aircraft_commands, program_generation
+from amss.app.commands.outcomes import Failed, Succeeded
 from amss.config import Settings
 from amss.domain.principal import Actor
 from amss.domain.programs import program_due
@@ -65,14 +66,14 @@ class JobReport:
     failed: int = 0  # refused commands (logged)
     pending: int = 0  # not finished within the wait (they still run)
 
-    def count(self, submission: Submission, changed_status: int) -> None:
+    def count(self, submission: Submission) -> None:
         self.submitted += 1
-        result = submission.result
-        if result is None:
+        outcome = submission.outcome
+        if outcome is None:
             self.pending += 1
-        elif not result.succeeded:
+        elif not isinstance(outcome, Succeeded):
             self.failed += 1
-        elif result.status_code == changed_status and result.headers.get("X-Status-Changed", "true") == "true":
+        elif outcome.changed:
             self.changed += 1
         else:
             self.unchanged += 1
@@ -109,15 +110,15 @@ async def generate_due_tasks(
             acting,
             wait,
         )
-        report.count(submission, 201)
-        if submission.result is not None and not submission.result.succeeded:
+        report.count(submission)
+        if isinstance(submission.outcome, Failed):
             log.warning(
                 "program task not generated; retried next run",
                 extra={
                     "program_id": str(program.id),
                     "command_id": str(submission.command_id),
-                    "status": submission.result.status_code,
-                    "body": submission.result.body[:500].decode(errors="replace"),
+                    "code": submission.outcome.error.code,
+                    "error": submission.outcome.error.message[:500],
                 },
             )
     return report
@@ -162,11 +163,11 @@ async def ground_due_aircraft(
             acting,
             wait,
         )
-        report.count(submission, 200)
-        if submission.result is not None and not submission.result.succeeded:
+        report.count(submission)
+        if isinstance(submission.outcome, Failed):
             log.warning(
                 "grounding check refused; retried next run",
-                extra={"aircraft_id": str(aircraft_id), "status": submission.result.status_code},
+                extra={"aircraft_id": str(aircraft_id), "code": submission.outcome.error.code},
             )
     return report
 

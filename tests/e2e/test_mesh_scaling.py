@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
@@ -20,6 +19,7 @@ from tests.mesh_support import (
     assert_actor_order,
     assert_exactly_once,
     balanced_worker_ids,
+    command_result,
     lease_holders,
     mesh_backends,
     new_actors,
@@ -130,12 +130,13 @@ async def test_sigterm_lets_the_running_command_finish_releases_the_leases_and_e
             returncode = await worker.wait_exit(within=30)
 
         assert_clean_exit(worker, returncode)
-        row: Any = await conn.fetchrow(
-            "SELECT c.status::text AS status, c.result_status, p.worker_id FROM commands c"
-            " LEFT JOIN command_probe_log p ON p.command_id = c.id WHERE c.id = $1",
-            submission.command_id,
+        stored = await command_result(conn, submission.command_id)
+        assert stored is not None
+        worker_id = await conn.fetchval(
+            "SELECT worker_id FROM command_probe_log WHERE command_id = $1", submission.command_id
         )
-        assert dict(row) == {"status": "succeeded", "result_status": 200, "worker_id": worker.worker_id}
+        row = {"status": stored["status"], "result_status": stored["result_status"], "worker_id": worker_id}
+        assert row == {"status": "succeeded", "result_status": 200, "worker_id": worker.worker_id}
         # handed off, not abandoned: every lease released and the worker gone from the membership
         assert await lease_holders(mesh.redis, mesh.keys) == [None] * PARTITIONS
         assert await mesh.redis.zrange(mesh.keys.workers, 0, -1) == []

@@ -12,7 +12,7 @@ import pytest
 from amss.actors import acceptance
 from amss.actors.acceptance import CommandAcceptor
 from amss.actors.partitioning import aircraft_actor
-from amss.app.commands import Command
+from amss.app.commands.envelope import Command
 from tests.integration.factories import make_org
 
 

@@ -13,13 +13,21 @@ import pytest
 
 from amss.actors.executor import CommandContext, CommandExecutor
 from amss.actors.partitioning import aircraft_actor
-from amss.app.commands import Command, CommandResult
+from amss.api.rest.outcomes import HttpResult, render_outcome
+from amss.app.commands.envelope import Command
+from amss.app.commands.outcomes import Failed, Outcome, Succeeded
 from amss.domain.audit import AuditEntry
 from amss.domain.enums import AuditAction
 from amss.domain.errors import Conflict
 from amss.domain.events import DomainEvent, dedupe_key
 from amss.infra.postgres.commands_repo import insert_command
 from tests.integration.factories import make_org
+
+
+def _http(command: Command, outcome: Outcome | None) -> HttpResult:
+    """The outcome as REST renders it (status, body): what the assertions compare."""
+    assert outcome is not None
+    return render_outcome(command.type, outcome, command.request_id)
 
 
 async def _command(pool: asyncpg.Pool, command_type: str) -> Command:
@@ -45,24 +53,24 @@ class Recorder:
     def __init__(self) -> None:
         self.calls = 0
 
-    async def ok(self, context: CommandContext) -> CommandResult:
+    async def ok(self, context: CommandContext) -> Outcome:
         self.calls += 1
         await _probe(context)
         await asyncio.sleep(0.05)
-        return CommandResult(201, orjson.dumps({"made": str(context.command.id)}), {"Location": "/x/1"})
+        return Succeeded({"made": str(context.command.id)})
 
-    async def rejected(self, context: CommandContext) -> CommandResult:
+    async def rejected(self, context: CommandContext) -> Outcome:
         self.calls += 1
         await _probe(context)
         raise Conflict("the rule says no", {"why": "test"})
 
-    async def violates(self, context: CommandContext) -> CommandResult:
+    async def violates(self, context: CommandContext) -> Outcome:
         self.calls += 1
         await _probe(context)
         await context.connection.execute("INSERT INTO organizations (name) VALUES (NULL)")
         raise AssertionError("unreachable")
 
-    async def broken(self, context: CommandContext) -> CommandResult:
+    async def broken(self, context: CommandContext) -> Outcome:
         self.calls += 1
         await _probe(context)
         raise ConnectionResetError("database went away")
@@ -87,7 +95,8 @@ def executor(pg_pool: asyncpg.Pool, recorder: Recorder) -> CommandExecutor:
 async def _row(pool: asyncpg.Pool, command_id: uuid.UUID) -> asyncpg.Record:
     async with pool.acquire() as conn:
         return await conn.fetchrow(
-            "SELECT status::text, result_status, result_body::text AS body, result_headers, completed_at,"
+            "SELECT status::text, outcome_error->>'code' AS code, outcome_view::text AS body, outcome_error,"
+            " completed_at,"
             " (SELECT count(*) FROM command_probe_log p WHERE p.command_id = c.id) AS effects"
             " FROM commands c WHERE id = $1",
             command_id,
@@ -102,11 +111,11 @@ async def test_a_command_runs_once_and_a_repeat_returns_the_stored_result(
     second = await executor.execute(command.id)
     assert first is not None and second is not None
     assert first[1] == second[1]
-    assert first[1].headers == {"Location": "/x/1"}
+    assert first[1] == Succeeded({"made": str(command.id)})
     assert recorder.calls == 1
     row = await _row(pg_pool, command.id)
-    assert (row["status"], row["result_status"], row["effects"]) == ("succeeded", 201, 1)
-    assert row["body"].encode() == first[1].body
+    assert (row["status"], row["code"], row["effects"]) == ("succeeded", None, 1)
+    assert row["body"].encode() == _http(command, first[1]).body
 
 
 async def test_concurrent_executions_of_one_command_run_the_handler_once(
@@ -115,7 +124,7 @@ async def test_concurrent_executions_of_one_command_run_the_handler_once(
     command = await _command(pg_pool, "t.ok")
     results = await asyncio.gather(*(executor.execute(command.id) for _ in range(5)))
     assert recorder.calls == 1
-    assert len({outcome[1].body for outcome in results if outcome}) == 1
+    assert len({_http(command, outcome[1]).body for outcome in results if outcome}) == 1
     assert (await _row(pg_pool, command.id))["effects"] == 1
 
 
@@ -125,8 +134,8 @@ async def test_a_rejection_is_a_failed_result_and_leaves_no_effects(
     command = await _command(pg_pool, "t.rejected")
     outcome = await executor.execute(command.id)
     assert outcome is not None
-    body = orjson.loads(outcome[1].body)
-    assert outcome[1].status_code == 409
+    body = orjson.loads(_http(command, outcome[1]).body)
+    assert _http(command, outcome[1]).status_code == 409
     assert body == {
         "error": "the rule says no",
         "code": "CONFLICT",
@@ -134,7 +143,7 @@ async def test_a_rejection_is_a_failed_result_and_leaves_no_effects(
         "details": {"why": "test"},
     }
     row = await _row(pg_pool, command.id)
-    assert (row["status"], row["result_status"], row["effects"]) == ("failed", 409, 0)
+    assert (row["status"], row["code"], row["effects"]) == ("failed", "CONFLICT", 0)
 
 
 async def test_a_database_rule_violation_becomes_a_failed_result(
@@ -143,7 +152,7 @@ async def test_a_database_rule_violation_becomes_a_failed_result(
     command = await _command(pg_pool, "t.violates")
     outcome = await executor.execute(command.id)
     assert outcome is not None
-    assert outcome[1].status_code == 400
+    assert _http(command, outcome[1]).status_code == 400
     row = await _row(pg_pool, command.id)
     assert (row["status"], row["effects"]) == ("failed", 0)
 
@@ -155,9 +164,9 @@ async def test_an_infrastructure_failure_rolls_back_and_leaves_the_command_accep
     with pytest.raises(ConnectionResetError):
         await executor.execute(command.id)
     row = await _row(pg_pool, command.id)
-    assert (row["status"], row["result_status"], row["effects"]) == ("accepted", None, 0)
+    assert (row["status"], row["code"], row["effects"]) == ("accepted", None, 0)
     failed = await executor.fail(command.id, 5, "gave up")
-    assert failed is not None and failed[1].status_code == 500
+    assert failed is not None and _http(command, failed[1]).status_code == 500
     assert (await _row(pg_pool, command.id))["status"] == "failed"
 
 
@@ -166,7 +175,7 @@ async def test_an_unknown_type_is_rejected_and_a_missing_command_is_none(
 ) -> None:
     command = await _command(pg_pool, "t.nobody-handles-this")
     outcome = await executor.execute(command.id)
-    assert outcome is not None and outcome[1].status_code == 400
+    assert outcome is not None and _http(command, outcome[1]).status_code == 400
     assert await executor.execute(uuid.uuid4()) is None
 
 
@@ -182,11 +191,11 @@ async def test_an_unlocked_run_completes_the_row_and_a_repeat_rolls_back_to_the_
     locked = await executor.execute(command.id)
     assert first is not None and locked is not None
     assert first == second == locked[1]
-    assert first.headers == {"Location": "/x/1"}
+    assert first == Succeeded({"made": str(command.id)})
     assert recorder.calls == 2, "the repeat runs its handler, then finds the command final"
     row = await _row(pg_pool, command.id)
-    assert (row["status"], row["result_status"], row["effects"]) == ("succeeded", 201, 1)
-    assert row["body"].encode() == first.body
+    assert (row["status"], row["code"], row["effects"]) == ("succeeded", None, 1)
+    assert row["body"].encode() == _http(command, first).body
 
 
 async def test_concurrent_unlocked_runs_of_one_command_commit_one_set_of_effects(
@@ -194,7 +203,7 @@ async def test_concurrent_unlocked_runs_of_one_command_commit_one_set_of_effects
 ) -> None:
     command = await _command(pg_pool, "t.ok")
     results = await asyncio.gather(*(executor.execute_unlocked(command, row_exists=True) for _ in range(5)))
-    assert len({result.body for result in results if result is not None}) == 1
+    assert len({_http(command, result).body for result in results if result is not None}) == 1
     assert None not in results
     assert (await _row(pg_pool, command.id))["effects"] == 1
 
@@ -204,10 +213,15 @@ async def test_an_unlocked_rejection_is_stored_in_one_statement_without_effects(
 ) -> None:
     command = await _command(pg_pool, "t.rejected")
     result = await executor.execute_unlocked(command, row_exists=True)
-    assert result is not None and result.status_code == 409
+    assert result is not None and _http(command, result).status_code == 409
     row = await _row(pg_pool, command.id)
-    assert (row["status"], row["result_status"], row["effects"]) == ("failed", 409, 0)
-    assert row["body"].encode() == result.body
+    assert (row["status"], row["code"], row["effects"]) == ("failed", "CONFLICT", 0)
+    assert isinstance(result, Failed)
+    assert row["outcome_error"] == {
+        "code": "CONFLICT",
+        "message": result.error.message,
+        "details": result.error.details,
+    }
     # a rejection of a command that is final already leaves the stored result alone
     assert await executor.execute_unlocked(command, row_exists=True) == result
 
@@ -219,7 +233,7 @@ async def test_an_unlocked_infrastructure_failure_leaves_the_command_accepted(
     with pytest.raises(ConnectionResetError):
         await executor.execute_unlocked(command, row_exists=True)
     row = await _row(pg_pool, command.id)
-    assert (row["status"], row["result_status"], row["effects"]) == ("accepted", None, 0)
+    assert (row["status"], row["code"], row["effects"]) == ("accepted", None, 0)
 
 
 async def test_an_unlocked_run_of_a_command_without_a_row_keeps_no_effects(
@@ -236,8 +250,8 @@ async def test_an_unlocked_run_of_a_command_without_a_row_keeps_no_effects(
 # --- the journal: a handler's audit rows and events travel with the command's result ------------------
 
 
-def _journal_handler(events: int) -> Callable[[CommandContext], Awaitable[CommandResult]]:
-    async def handler(context: CommandContext) -> CommandResult:
+def _journal_handler(events: int) -> Callable[[CommandContext], Awaitable[Outcome]]:
+    async def handler(context: CommandContext) -> Outcome:
         async with context.unit_of_work() as uow:
             await _probe(context)
             entity = context.command.id
@@ -254,7 +268,7 @@ def _journal_handler(events: int) -> Callable[[CommandContext], Awaitable[Comman
                     )
                 )
             await uow.commit()
-        return CommandResult(201, b"{}")
+        return Succeeded({})
 
     return handler
 
@@ -268,7 +282,7 @@ async def test_the_journal_commits_with_the_result_and_a_rule_it_breaks_is_a_rej
     executor = CommandExecutor(
         pg_pool, {"t.ok": _journal_handler(1), "t.repeats": _journal_handler(2)}, timeout=5, worker_id="test"
     )
-    outcomes: dict[str, CommandResult | None] = {}
+    outcomes: dict[str, Outcome | None] = {}
     for command_type in ("t.ok", "t.repeats"):
         command = await _command(pg_pool, command_type)
         if not row_exists:
@@ -290,5 +304,5 @@ async def test_the_journal_commits_with_the_result_and_a_rule_it_breaks_is_a_rej
         expected = (1, 1, 1, "succeeded") if command_type == "t.ok" else (0, 0, 0, "failed")
         assert tuple(written) == expected, command_type
     rejected = outcomes["t.repeats"]
-    assert rejected is not None and rejected.status_code == 409
-    assert orjson.loads(rejected.body)["code"] == "CONFLICT"
+    assert rejected is not None and _http(command, rejected).status_code == 409
+    assert orjson.loads(_http(command, rejected).body)["code"] == "CONFLICT"

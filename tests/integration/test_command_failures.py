@@ -26,6 +26,8 @@ from amss.infra.redis.keys import KeySpace
 from tests.backends import Backends
 from tests.integration.factories import make_org
 from tests.mesh_support import (
+    answer,
+    command_result,
     mesh_backends,
     mesh_prefix,
     mesh_worker,
@@ -40,11 +42,7 @@ MANY_DELIVERIES = 40
 
 
 async def _command(conn: asyncpg.Connection, command_id: uuid.UUID) -> Any:
-    return await conn.fetchrow(
-        "SELECT status::text AS status, result_status, result_body::text AS body, error, delivery_count"
-        " FROM commands WHERE id = $1",
-        command_id,
-    )
+    return await command_result(conn, command_id)
 
 
 def _dead_letters(entries: Any) -> list[dict[str, str]]:
@@ -83,15 +81,15 @@ async def test_mesh_a_deterministic_failure_runs_once_answers_500_and_its_actor_
         elapsed = time.monotonic() - started
         dead_letters = _dead_letters(await mesh.redis.xrange(mesh.keys.dead_letter_stream))
 
-    assert broken.result is not None, "a deterministic failure was retried past the wait"
-    assert broken.result.status_code == 500
-    _assert_internal_answer(broken.result.body)
-    assert follower.result is not None and follower.result.status_code == 200
+    assert answer(broken) is not None, "a deterministic failure was retried past the wait"
+    assert answer(broken).status_code == 500
+    _assert_internal_answer(answer(broken).body)
+    assert answer(follower) is not None and answer(follower).status_code == 200
     assert elapsed < 10, elapsed
 
     row = await _command(conn, broken.command_id)
     assert (row["status"], row["result_status"], row["delivery_count"]) == ("failed", 500, 1)
-    assert row["body"] == broken.result.body.decode()
+    assert row["body"] == answer(broken).body.decode()
     assert "DiagnosticDefect" in row["error"]
     assert [(d["command_id"], d["actor"], d["type"], d["deliveries"]) for d in dead_letters] == [
         (str(broken.command_id), actor, "diag.defect", "1")
@@ -118,7 +116,7 @@ async def test_mesh_a_transient_failure_is_still_retried_before_it_is_dead_lette
         poison = await client.submit(org_id, actor, "diag.fail", {}, wait=20)
         dead_letters = _dead_letters(await mesh.redis.xrange(mesh.keys.dead_letter_stream))
 
-    assert poison.result is not None and poison.result.status_code == 500
+    assert answer(poison) is not None and answer(poison).status_code == 500
     row = await _command(conn, poison.command_id)
     assert row["status"] == "failed"
     assert row["delivery_count"] > 1, "a transient failure was not retried"
@@ -145,18 +143,18 @@ async def test_mesh_off_a_deterministic_failure_answers_500_at_once_with_one_dea
         await bus.close()
         await redis_client.delete(keys.dead_letter_stream)
 
-    assert broken.result is not None, "a deterministic failure was left to the redriver (a 202)"
-    assert broken.result.status_code == 500
-    _assert_internal_answer(broken.result.body)
+    assert answer(broken) is not None, "a deterministic failure was left to the redriver (a 202)"
+    assert answer(broken).status_code == 500
+    _assert_internal_answer(answer(broken).body)
     row = await _command(conn, broken.command_id)
-    assert (row["status"], row["result_status"], row["body"]) == ("failed", 500, broken.result.body.decode())
+    assert (row["status"], row["result_status"], row["body"]) == ("failed", 500, answer(broken).body.decode())
     assert "DiagnosticDefect" in row["error"]
     assert [(d["command_id"], d["actor"], d["type"]) for d in dead_letters] == [
         (str(broken.command_id), actor, "diag.defect")
     ]
     [logged] = _failure_logs(caplog, broken.command_id)
     assert logged.exc_info is not None and logged.exc_info[0] is diagnostics.DiagnosticDefect
-    assert follower.result is not None and follower.result.status_code == 200
+    assert answer(follower) is not None and answer(follower).status_code == 200
 
 
 async def test_mesh_off_a_deterministic_failure_past_the_wait_completes_its_accepted_row(
@@ -170,7 +168,7 @@ async def test_mesh_off_a_deterministic_failure_past_the_wait_completes_its_acce
     bus = CommandBus(pg_pool, redis_client, keys, 4, None, executor)
     try:
         broken = await bus.submit(org_id, actor, "diag.defect", {}, Actor.for_job("test"), 0.0)
-        assert broken.result is None
+        assert broken.outcome is None
 
         async def final() -> bool:
             row = await _command(conn, broken.command_id)

@@ -25,7 +25,15 @@ from amss.config import Settings
 from amss.infra.redis.keys import KeySpace
 from tests.api_support import Member, Tenant
 from tests.backends import Backends
-from tests.mesh_support import PARTITIONS, drop_key_space, mesh_prefix, mesh_worker, submit_diagnostic, wait_until
+from tests.mesh_support import (
+    PARTITIONS,
+    command_result,
+    drop_key_space,
+    mesh_prefix,
+    mesh_worker,
+    submit_diagnostic,
+    wait_until,
+)
 
 if TYPE_CHECKING:
     ApiClient = TestClient[web.Request, web.Application]
@@ -80,7 +88,9 @@ async def poll_until_finished(api: ApiClient, location: str, member: Member) -> 
 
 
 async def stored_body(conn: asyncpg.Connection, command_id: uuid.UUID) -> str:
-    body: str = await conn.fetchval("SELECT result_body::text FROM commands WHERE id = $1", command_id)
+    stored = await command_result(conn, command_id)
+    assert stored is not None
+    body: str = stored["body"]
     return body
 
 

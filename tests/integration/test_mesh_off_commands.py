@@ -24,14 +24,16 @@ from amss.actors.bus import CommandBus
 from amss.actors.executor import CommandContext, CommandExecutor
 from amss.actors.partitioning import aircraft_actor
 from amss.api.rest.app import init_app
-from amss.app.commands import Command, CommandResult
+from amss.api.rest.outcomes import render_outcome
+from amss.app.commands.envelope import Command
+from amss.app.commands.outcomes import Outcome, Succeeded
 from amss.config import Settings
 from amss.domain.errors import Conflict
 from amss.domain.principal import Actor
 from amss.infra.postgres.commands_repo import insert_command
 from amss.infra.redis.keys import KeySpace
 from tests.api_support import Tenant
-from tests.mesh_support import mesh_prefix, submit_diagnostic, wait_until
+from tests.mesh_support import command_result, mesh_prefix, submit_diagnostic, wait_until
 
 if TYPE_CHECKING:
     ApiClient = TestClient[web.Request, web.Application]
@@ -55,11 +57,8 @@ async def post_diag(
         return response.status, await response.read(), response.headers
 
 
-async def command_row(conn: asyncpg.Connection, command_id: uuid.UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT status::text AS status, result_status, result_body::text AS body FROM commands WHERE id = $1",
-        command_id,
-    )
+async def command_row(conn: asyncpg.Connection, command_id: uuid.UUID) -> dict[str, Any] | None:
+    return await command_result(conn, command_id)
 
 
 async def probe_rows(conn: asyncpg.Connection, command_id: uuid.UUID) -> int:
@@ -145,7 +144,7 @@ async def test_an_in_process_run_that_loses_to_another_execution_rolls_back_and_
     """The accepted row of a 202 is completed elsewhere (redriven to a worker) while this process still runs it."""
     doomed_marker = 99
 
-    async def slow_in_process(context: CommandContext) -> CommandResult:
+    async def slow_in_process(context: CommandContext) -> Outcome:
         await asyncio.sleep(0.7)
         await context.connection.execute(
             "INSERT INTO command_probe_log (command_id, actor, seq, worker_id, started_at)"
@@ -155,10 +154,10 @@ async def test_an_in_process_run_that_loses_to_another_execution_rolls_back_and_
             doomed_marker,
             context.worker_id,
         )
-        return CommandResult(200, b'{"by": "in-process"}')
+        return Succeeded({"by": "in-process"})
 
-    async def quick_worker(context: CommandContext) -> CommandResult:
-        return CommandResult(200, b'{"by": "worker"}')
+    async def quick_worker(context: CommandContext) -> Outcome:
+        return Succeeded({"by": "worker"})
 
     in_process_executor = CommandExecutor(pg_pool, {"diag.record": slow_in_process}, 30.0, "api-in-process")
     worker_executor = CommandExecutor(pg_pool, {"diag.record": quick_worker}, 30.0, "worker")
@@ -169,7 +168,7 @@ async def test_an_in_process_run_that_loses_to_another_execution_rolls_back_and_
     await asyncio.sleep(0.2)
     redriven = await worker_executor.execute(command.id)
     assert redriven is not None
-    assert redriven[1] == CommandResult(200, b'{"by": "worker"}')
+    assert redriven[1] == Succeeded({"by": "worker"})
 
     assert await in_process == redriven[1], "the loser should answer with the stored result"
     doomed = await conn.fetchval(
@@ -178,19 +177,19 @@ async def test_an_in_process_run_that_loses_to_another_execution_rolls_back_and_
     assert doomed == 0, "the losing run's effects should have rolled back"
     row = await command_row(conn, command.id)
     assert row is not None
-    assert (row["status"], row["body"]) == ("succeeded", '{"by": "worker"}')
+    assert (row["status"], row["body"]) == ("succeeded", '{"by":"worker"}')
 
 
 async def test_a_rejected_in_process_command_is_stored_failed_without_its_effects(
     pg_pool: asyncpg.Pool, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
-    async def breaks_a_rule(context: CommandContext) -> CommandResult:
+    async def breaks_a_rule(context: CommandContext) -> Outcome:
         await diagnostics.record(context)  # an effect, then a broken rule: the effect must not survive
         raise Conflict("the rule this command breaks")
 
     executor = CommandExecutor(pg_pool, {"diag.record": breaks_a_rule}, 30.0, "api-in-process")
     command = diag_command(tenant.org_id, {"seq": 1})
-    result = await executor.execute_unlocked(command, row_exists=False)
+    result = render_outcome(command.type, await executor.execute_unlocked(command, row_exists=False), None)
     assert result.status_code == 409
     assert orjson.loads(result.body)["code"] == "CONFLICT"
     row = await command_row(conn, command.id)
@@ -199,7 +198,7 @@ async def test_a_rejected_in_process_command_is_stored_failed_without_its_effect
     assert await probe_rows(conn, command.id) == 0
 
     unknown = dataclasses.replace(command, id=uuid.uuid4(), type="diag.nonexistent")
-    result = await executor.execute_unlocked(unknown, row_exists=False)
+    result = render_outcome(unknown.type, await executor.execute_unlocked(unknown, row_exists=False), None)
     assert (result.status_code, orjson.loads(result.body)["code"]) == (400, "VALIDATION_ERROR")
 
 
@@ -215,6 +214,6 @@ async def test_an_infrastructure_failure_within_the_wait_answers_202_and_leaves_
         )
     finally:
         await bus.close()
-    assert failed.result is None, "no answer to give: the caller polls"
+    assert failed.outcome is None, "no answer to give: the caller polls"
     row = await command_row(conn, failed.command_id)
     assert row is not None and row["status"] == "accepted", "the redriver retries what rolled back"

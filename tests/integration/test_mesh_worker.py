@@ -14,8 +14,10 @@ from tests.backends import Backends
 from tests.integration.factories import make_org
 from tests.mesh_support import (
     Load,
+    answer,
     assert_actor_order,
     assert_exactly_once,
+    command_result,
     mesh_backends,
     mesh_worker,
     new_actors,
@@ -71,14 +73,10 @@ async def test_poison_command_is_dead_lettered_as_failed_and_its_actor_carries_o
         last = await client.record(org_id, actor, 2, wait=20)
         dead_letters: Any = await mesh.redis.xrange(mesh.keys.dead_letter_stream)
 
-    assert last.result is not None, "the actor's next command never finished"
-    assert (last.result.status_code, orjson.loads(last.result.body)["seq"]) == (200, 2)
+    assert answer(last) is not None, "the actor's next command never finished"
+    assert (answer(last).status_code, orjson.loads(answer(last).body)["seq"]) == (200, 2)
     await wait_all_terminal(conn, org_id, 4, within=10)
-    poisoned: Any = await conn.fetchrow(
-        "SELECT status::text AS status, result_status, result_body::text AS body, error, completed_at"
-        " FROM commands WHERE id = $1",
-        poison.command_id,
-    )
+    poisoned: Any = await command_result(conn, poison.command_id)
     assert (poisoned["status"], poisoned["result_status"]) == ("failed", 500)
     assert orjson.loads(poisoned["body"])["code"] == "INTERNAL"
     assert "diag.fail" in poisoned["error"]
@@ -111,8 +109,8 @@ async def test_unknown_command_type_is_a_plain_rejection_not_a_dead_letter(
         rejected = await client.submit(org_id, actor, "diag.no-such-type", {}, wait=20)
         dead_letters = await mesh.redis.xlen(mesh.keys.dead_letter_stream)
 
-    assert rejected.result is not None
-    assert rejected.result.status_code == 400
-    assert orjson.loads(rejected.result.body)["code"] == "VALIDATION_ERROR"
+    assert answer(rejected) is not None
+    assert answer(rejected).status_code == 400
+    assert orjson.loads(answer(rejected).body)["code"] == "VALIDATION_ERROR"
     status = await conn.fetchval("SELECT status::text FROM commands WHERE id = $1", rejected.command_id)
     assert (status, dead_letters) == ("failed", 0)

@@ -324,8 +324,8 @@ async def test_a_command_actor_of_an_aircraft_or_a_part_is_accepted(conn: asyncp
 @pytest.mark.parametrize(
     "values",
     [
-        pytest.param({"status": "succeeded", "result_status": 200}, id="succeeded-without-completed_at"),
-        pytest.param({"status": "failed", "completed_at": T1}, id="failed-without-result_status"),
+        pytest.param({"status": "succeeded", "outcome_changed": True}, id="succeeded-without-completed_at"),
+        pytest.param({"status": "failed", "completed_at": T1}, id="failed-without-outcome_error"),
         pytest.param({"status": "accepted", "completed_at": T1}, id="accepted-with-completed_at"),
     ],
 )
@@ -344,7 +344,7 @@ async def test_accepted_and_completed_commands_with_their_results_are_accepted(c
     command_id = await _command(conn, org_id)
 
     await conn.execute(
-        "UPDATE commands SET status = 'succeeded', completed_at = now(), result_status = 201, result_body = $2"
+        "UPDATE commands SET status = 'succeeded', completed_at = now(), outcome_changed = true, outcome_view = $2"
         " WHERE id = $1",
         command_id,
         {"id": str(uuid.uuid4())},

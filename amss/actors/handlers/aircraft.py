@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from amss.actors.executor import CommandContext, CommandHandler
 from amss.app import aircraft_commands
 from amss.app.aircraft import AircraftService
-from amss.app.commands import CommandResult
+from amss.app.commands.outcomes import Outcome, Succeeded
 from amss.app.ports import Clock
-from amss.app.views import aircraft_body
+from amss.app.views import aircraft_view
 
 
 def utc_now() -> datetime:
@@ -38,7 +38,7 @@ class AircraftCommands:
     def _service(self, context: CommandContext) -> AircraftService:
         return AircraftService(context.unit_of_work, self._clock, self._lead_time)
 
-    async def update(self, context: CommandContext) -> CommandResult:
+    async def update(self, context: CommandContext) -> Outcome:
         command = aircraft_commands.read_update(context.command.payload)
         updated = await self._service(context).update(
             context.command.acting(),
@@ -47,16 +47,16 @@ class AircraftCommands:
             command.changes,
             command.expected_version,
         )
-        return CommandResult(200, aircraft_body(updated))
+        return Succeeded(aircraft_view(updated))
 
-    async def delete(self, context: CommandContext) -> CommandResult:
+    async def delete(self, context: CommandContext) -> Outcome:
         command = aircraft_commands.read_delete(context.command.payload)
         await self._service(context).delete(
             context.command.acting(), context.command.org_id, command.aircraft_id, command.expected_version
         )
-        return CommandResult(204, b"")
+        return Succeeded(None)
 
-    async def usage(self, context: CommandContext) -> CommandResult:
+    async def usage(self, context: CommandContext) -> Outcome:
         command = aircraft_commands.read_usage(context.command.payload)
         updated = await self._service(context).record_usage(
             context.command.acting(),
@@ -65,12 +65,12 @@ class AircraftCommands:
             command.flight_hours,
             command.cycles,
         )
-        return CommandResult(200, aircraft_body(updated))
+        return Succeeded(aircraft_view(updated))
 
-    async def apply_grounding(self, context: CommandContext) -> CommandResult:
+    async def apply_grounding(self, context: CommandContext) -> Outcome:
         """The grounding check's command: ground the aircraft if a confirmed task starts within the lead time.
 
-        200 with the aircraft either way; `X-Status-Changed` says whether the rules changed it."""
+        The aircraft either way; `changed` says whether the rules changed it."""
         aircraft_id = aircraft_commands.read_apply_grounding(context.command.payload)
         service = self._service(context)
         updated = await service.apply_grounding_rules(
@@ -78,4 +78,4 @@ class AircraftCommands:
         )
         changed = updated is not None
         aircraft = updated if updated is not None else await service.get(context.command.org_id, aircraft_id)
-        return CommandResult(200, aircraft_body(aircraft), {"X-Status-Changed": "true" if changed else "false"})
+        return Succeeded(aircraft_view(aircraft), changed=changed)

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 from amss.actors.executor import CommandContext, CommandHandler
 from amss.app import parts_commands
-from amss.app.commands import CommandResult
+from amss.app.commands.outcomes import Outcome, Succeeded
 from amss.app.parts import PartsService
 from amss.app.ports import Clock, PartItemLocks
-from amss.app.views import part_item_body, part_reservation_body
+from amss.app.views import part_item_view, part_reservation_view
 
 
 def utc_now() -> datetime:
@@ -37,7 +37,7 @@ class PartCommands:
     def _service(self, context: CommandContext) -> PartsService:
         return PartsService(context.unit_of_work, self._clock, self._locks)
 
-    async def update_item(self, context: CommandContext) -> CommandResult:
+    async def update_item(self, context: CommandContext) -> Outcome:
         command = parts_commands.read_item_update(context.command.payload)
         updated = await self._service(context).update_item(
             context.command.acting(),
@@ -46,24 +46,23 @@ class PartCommands:
             command.patch,
             command.expected_version,
         )
-        return CommandResult(200, part_item_body(updated))
+        return Succeeded(part_item_view(updated))
 
-    async def delete_item(self, context: CommandContext) -> CommandResult:
+    async def delete_item(self, context: CommandContext) -> Outcome:
         command = parts_commands.read_item_delete(context.command.payload)
         await self._service(context).delete_item(
             context.command.acting(), context.command.org_id, command.part_item_id, command.expected_version
         )
-        return CommandResult(204, b"")
+        return Succeeded(None)
 
-    async def reserve(self, context: CommandContext) -> CommandResult:
+    async def reserve(self, context: CommandContext) -> Outcome:
         command = parts_commands.read_reserve(context.command.payload)
         reservation = await self._service(context).reserve(
             context.command.acting(), context.command.org_id, command.task_id, command.part_item_id, command.quantity
         )
-        location = {"Location": f"/api/v1/part-reservations/{reservation.id}"}
-        return CommandResult(201, part_reservation_body(reservation), location)
+        return Succeeded(part_reservation_view(reservation))
 
-    async def change_state(self, context: CommandContext) -> CommandResult:
+    async def change_state(self, context: CommandContext) -> Outcome:
         command = parts_commands.read_reservation_state(context.command.payload)
         updated = await self._service(context).change_reservation_state(
             context.command.acting(),
@@ -72,4 +71,4 @@ class PartCommands:
             command.state,
             command.expected_version,
         )
-        return CommandResult(200, part_reservation_body(updated))
+        return Succeeded(part_reservation_view(updated))

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import orjson
-
 from amss.actors.executor import CommandContext, CommandHandler
 from amss.app import program_generation
 from amss.app.aircraft import AircraftService
-from amss.app.commands import CommandResult
+from amss.app.commands.outcomes import Outcome, Succeeded
 from amss.app.ports import Clock
-from amss.app.task_views import task_detail_body
+from amss.app.task_views import task_detail_view
 from amss.app.tasks import TaskService
 
 
@@ -33,13 +31,12 @@ class ProgramCommands:
     def handlers(self) -> dict[str, CommandHandler]:
         return {program_generation.GENERATE: self.generate}
 
-    async def generate(self, context: CommandContext) -> CommandResult:
+    async def generate(self, context: CommandContext) -> Outcome:
         program_id = program_generation.read_generate(context.command.payload)
         aircraft = AircraftService(context.unit_of_work, self._clock, self._lead_time)
         tasks = TaskService(context.unit_of_work, self._clock, aircraft)
         generator = program_generation.ProgramTaskGenerator(context.unit_of_work, self._clock, self._lead_time, tasks)
         detail = await generator.generate(context.command.acting(), context.command.org_id, program_id)
         if detail is None:
-            return CommandResult(200, orjson.dumps({"generated": False, "program_id": str(program_id)}))
-        body = task_detail_body(detail.task, detail.reservations, detail.compliance_items)
-        return CommandResult(201, body, {"Location": f"/api/v1/maintenance-tasks/{detail.task.id}"})
+            return Succeeded({"generated": False, "program_id": str(program_id)}, changed=False)
+        return Succeeded(task_detail_view(detail.task, detail.reservations, detail.compliance_items))

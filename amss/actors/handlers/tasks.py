@@ -10,14 +10,15 @@ the synchronous REST call gives: the task as `GET /maintenance-tasks/{id}` rende
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from amss.actors.executor import CommandContext, CommandHandler
 from amss.app import task_commands
 from amss.app.aircraft import AircraftService
-from amss.app.commands import CommandResult
+from amss.app.commands.outcomes import Outcome, Succeeded
 from amss.app.compliance import ComplianceService
 from amss.app.ports import Clock
-from amss.app.task_views import compliance_body, task_detail_body
+from amss.app.task_views import compliance_view, task_detail_view
 from amss.app.tasks import TaskDetail, TaskService
 
 
@@ -25,8 +26,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def detail_body(detail: TaskDetail) -> bytes:
-    return task_detail_body(detail.task, detail.reservations, detail.compliance_items)
+def detail_view(detail: TaskDetail) -> dict[str, Any]:
+    return task_detail_view(detail.task, detail.reservations, detail.compliance_items)
 
 
 class TaskCommands:
@@ -52,20 +53,19 @@ class TaskCommands:
     def _compliance(self, context: CommandContext) -> ComplianceService:
         return ComplianceService(context.unit_of_work, self._clock)
 
-    async def create(self, context: CommandContext) -> CommandResult:
+    async def create(self, context: CommandContext) -> Outcome:
         new = task_commands.read_create(context.command.payload)
         detail = await self._tasks(context).create(context.command.acting(), context.command.org_id, new)
-        location = {"Location": f"/api/v1/maintenance-tasks/{detail.task.id}"}
-        return CommandResult(201, detail_body(detail), location)
+        return Succeeded(detail_view(detail))
 
-    async def update(self, context: CommandContext) -> CommandResult:
+    async def update(self, context: CommandContext) -> Outcome:
         command = task_commands.read_update(context.command.payload)
         detail = await self._tasks(context).update(
             context.command.acting(), context.command.org_id, command.task_id, command.patch, command.expected_version
         )
-        return CommandResult(200, detail_body(detail))
+        return Succeeded(detail_view(detail))
 
-    async def transition(self, context: CommandContext) -> CommandResult:
+    async def transition(self, context: CommandContext) -> Outcome:
         command = task_commands.read_transition(context.command.payload)
         detail = await self._tasks(context).transition(
             context.command.acting(),
@@ -75,23 +75,23 @@ class TaskCommands:
             notes=command.notes,
             override=command.override,
         )
-        return CommandResult(200, detail_body(detail))
+        return Succeeded(detail_view(detail))
 
-    async def delete(self, context: CommandContext) -> CommandResult:
+    async def delete(self, context: CommandContext) -> Outcome:
         command = task_commands.read_delete(context.command.payload)
         await self._tasks(context).delete(
             context.command.acting(), context.command.org_id, command.task_id, command.expected_version
         )
-        return CommandResult(204, b"")
+        return Succeeded(None)
 
-    async def compliance_create(self, context: CommandContext) -> CommandResult:
+    async def compliance_create(self, context: CommandContext) -> Outcome:
         command = task_commands.read_compliance_create(context.command.payload)
         item = await self._compliance(context).create(
             context.command.acting(), context.command.org_id, command.task_id, command.description
         )
-        return CommandResult(201, compliance_body(item), {"Location": f"/api/v1/compliance-items/{item.id}"})
+        return Succeeded(compliance_view(item))
 
-    async def compliance_update(self, context: CommandContext) -> CommandResult:
+    async def compliance_update(self, context: CommandContext) -> Outcome:
         command = task_commands.read_compliance_update(context.command.payload)
         item = await self._compliance(context).edit(
             context.command.acting(),
@@ -100,11 +100,11 @@ class TaskCommands:
             command.description,
             command.expected_version,
         )
-        return CommandResult(200, compliance_body(item))
+        return Succeeded(compliance_view(item))
 
-    async def compliance_sign_off(self, context: CommandContext) -> CommandResult:
+    async def compliance_sign_off(self, context: CommandContext) -> Outcome:
         command = task_commands.read_sign_off(context.command.payload)
         item = await self._compliance(context).sign_off(
             context.command.acting(), context.command.org_id, command.item_id, command.result
         )
-        return CommandResult(200, compliance_body(item))
+        return Succeeded(compliance_view(item))

@@ -17,21 +17,23 @@ import asyncpg
 import redis.exceptions
 from aiohttp import web
 
-from amss.api.error_shape import STATUS_BY_CODE, error_body
+from amss.api.error_shape import error_body
 from amss.api.rest.context import REQUEST_ID
+from amss.app.error_codes import code_for_http_status, http_status
 from amss.domain.errors import DomainError
 from amss.infra.postgres.errors import translate
 
 log = logging.getLogger(__name__)
 
-_CODE_BY_HTTP_STATUS: Final[dict[int, tuple[str, str]]] = {
-    400: ("VALIDATION_ERROR", "bad request"),
-    401: ("UNAUTHORIZED", "authentication required"),
-    403: ("FORBIDDEN", "forbidden"),
-    404: ("NOT_FOUND", "no such route"),
-    405: ("METHOD_NOT_ALLOWED", "method not allowed"),
-    413: ("PAYLOAD_TOO_LARGE", "request body too large"),
-    415: ("UNSUPPORTED_MEDIA_TYPE", "unsupported media type"),
+# the message of aiohttp's own HTTP errors, by their code (the code comes from the error table)
+_HTTP_ERROR_MESSAGES: Final[dict[str, str]] = {
+    "VALIDATION_ERROR": "bad request",
+    "UNAUTHORIZED": "authentication required",
+    "FORBIDDEN": "forbidden",
+    "NOT_FOUND": "no such route",
+    "METHOD_NOT_ALLOWED": "method not allowed",
+    "PAYLOAD_TOO_LARGE": "request body too large",
+    "UNSUPPORTED_MEDIA_TYPE": "unsupported media type",
 }
 UNAVAILABLE_ERRORS: Final = (
     OSError,
@@ -56,7 +58,7 @@ class ApiError(Exception):
         self.message = message
         self.details = details or {}
         self.headers = headers or {}
-        self.status = STATUS_BY_CODE[code]
+        self.status = http_status(code)
 
 
 def error_response(
@@ -77,11 +79,14 @@ def respond_to(request: web.Request, exc: BaseException) -> web.Response:
         exc = translate(exc) or exc
     if isinstance(exc, DomainError):
         headers = {"WWW-Authenticate": 'Bearer realm="amss"'} if exc.code == "UNAUTHORIZED" else None
-        return error_response(request, STATUS_BY_CODE.get(exc.code, 409), exc.code, exc.message, exc.details, headers)
+        return error_response(request, http_status(exc.code), exc.code, exc.message, exc.details, headers)
     if isinstance(exc, ApiError):
         return error_response(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
     if isinstance(exc, web.HTTPException):
-        code, message = _CODE_BY_HTTP_STATUS.get(exc.status, ("VALIDATION_ERROR", exc.reason))
+        code = code_for_http_status(exc.status) or "VALIDATION_ERROR"
+        message = _HTTP_ERROR_MESSAGES.get(code, "")
+        if not message:  # a status only aiohttp itself raises: its reason, as a validation error
+            code, message = "VALIDATION_ERROR", exc.reason
         headers = {"Allow": exc.headers["Allow"]} if exc.status == 405 and "Allow" in exc.headers else None
         if exc.status == 405 and isinstance(exc, web.HTTPMethodNotAllowed):
             message = f"method {exc.method} not allowed; allowed: {', '.join(sorted(exc.allowed_methods))}"

@@ -20,9 +20,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 import amss
-from amss.api.error_shape import STATUS_BY_CODE
 from amss.api.rest.bodies import MAX_CURSOR_LENGTH, dumps
 from amss.api.rest.routing import ROUTE_SPECS, RouteSpec
+from amss.app.error_codes import ERROR_CODES, codes_with_http_status
 from amss.app.paging import DEFAULT_LIMIT, MAX_LIMIT
 from amss.auth.rbac import is_allowed
 from amss.domain.enums import Role
@@ -35,7 +35,7 @@ _ERROR: Final = {"$ref": "#/components/schemas/Error"}
 _UUID: Final = {"type": "string", "format": "uuid"}
 _PATH_PARAM = re.compile(r"\{([^{}]+)\}")
 
-# status -> (components.responses name, when)
+# status -> (components.responses name, when); the codes of each status come from amss/app/error_codes.py
 _ERRORS: Final[dict[int, tuple[str, str]]] = {
     400: ("BadRequest", "Malformed JSON, failed validation, an unknown field or a bad parameter"),
     401: ("Unauthorized", "Missing, malformed, expired or revoked token, or bad credentials"),
@@ -104,7 +104,7 @@ def _components() -> dict[str, Any]:
                 "required": ["error", "code", "request_id"],
                 "properties": {
                     "error": {"type": "string", "description": "a human-readable message"},
-                    "code": {"type": "string", "enum": list(STATUS_BY_CODE)},
+                    "code": {"type": "string", "enum": list(ERROR_CODES)},
                     "request_id": {"type": "string", "description": "the X-Request-ID of the request"},
                     "details": {"type": "object", "additionalProperties": True},
                 },
@@ -310,7 +310,7 @@ def _error_statuses(spec: RouteSpec, path_params: list[str]) -> list[int]:
 
 def _error_response(status: int) -> dict[str, Any]:
     summary = _ERRORS[status][1]
-    codes = ", ".join(code for code, code_status in STATUS_BY_CODE.items() if code_status == status)
+    codes = ", ".join(codes_with_http_status(status))  # which codes answer with it: the error table's
     headers = ("X-Request-ID", "Retry-After", *_RATE_LIMIT_HEADERS) if status == 429 else ("X-Request-ID",)
     return {
         "description": f"{summary} ({codes})",

@@ -1,7 +1,7 @@
-"""The command log in Postgres: the durable record of every mesh command and its final result.
+"""The command log in Postgres: the durable record of every mesh command and its outcome.
 
 A command row is written before its stream entry, so Redis losing an entry never loses a command;
-its result is written in the same transaction as the command's effects.
+its outcome is written in the same transaction as the command's effects.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
+import orjson
 
-from amss.app.commands import Command, CommandResult
+from amss.app.commands.envelope import Command
+from amss.app.commands.outcomes import CommandError, Failed, Outcome, Succeeded
 from amss.domain.enums import CommandStatus
 from amss.infra.postgres.sql import Connection, Statement
 
@@ -27,7 +29,8 @@ class StoredCommand:
     org_id: uuid.UUID
     type: str
     status: CommandStatus
-    result: CommandResult | None
+    outcome: Outcome | None
+    request_id: uuid.UUID | None
     created_at: datetime
     completed_at: datetime | None
 
@@ -36,7 +39,7 @@ class StoredCommand:
 class LockedCommand:
     command: Command
     status: CommandStatus
-    result: CommandResult | None
+    outcome: Outcome | None
 
 
 def _command(row: asyncpg.Record) -> Command:
@@ -53,11 +56,31 @@ def _command(row: asyncpg.Record) -> Command:
     )
 
 
-def _result(row: asyncpg.Record) -> CommandResult | None:
-    if row["result_status"] is None:
+# the outcome's columns; the view as its stored text, so a poll shows it byte for byte
+_OUTCOME_COLUMNS = "outcome_view::text AS outcome_view, outcome_changed, outcome_error"
+
+
+def _outcome(row: asyncpg.Record) -> Outcome | None:
+    if row["outcome_error"] is not None:
+        error = row["outcome_error"]
+        return Failed(CommandError(error["code"], error["message"], error.get("details")))
+    if row["outcome_changed"] is None:
         return None
-    body = row["result_body"].encode() if row["result_body"] is not None else b""
-    return CommandResult(row["result_status"], body, dict(row["result_headers"] or {}))
+    view = orjson.loads(row["outcome_view"]) if row["outcome_view"] is not None else None
+    return Succeeded(view, row["outcome_changed"])
+
+
+def _outcome_args(outcome: Outcome) -> tuple[object, ...]:
+    """(status, view, changed, error) of an outcome, as the columns store them."""
+    if isinstance(outcome, Succeeded):
+        return CommandStatus.SUCCEEDED.value, outcome.view, outcome.changed, None
+    error = outcome.error
+    return (
+        CommandStatus.FAILED.value,
+        None,
+        None,
+        {"code": error.code, "message": error.message, "details": error.details},
+    )
 
 
 _INSERT_COMMAND = (
@@ -109,68 +132,55 @@ async def insert_command_if_absent(conn: Connection, command: Command) -> None:
     await conn.execute(f"{_INSERT_COMMAND} ON CONFLICT (id) DO NOTHING", *_command_args(command))
 
 
-def result_row(command: Command, result: CommandResult, error: str | None = None) -> Statement:
-    """Write the command's row with its final result, or complete its accepted row; true unless final already.
+def outcome_row(command: Command, outcome: Outcome, error: str | None = None) -> Statement:
+    """Write the command's row with its outcome, or complete its accepted row; true unless final already.
 
     Mesh off: one statement at the end of the command's own transaction, instead of an insert
     before it and a lock and an update inside it. A row another execution completed meanwhile is
     left as it is (the caller rolls its own effects back); an accepted row (written for a 202, or
     redriven) is completed."""
-    status = CommandStatus.SUCCEEDED if result.succeeded else CommandStatus.FAILED
     return Statement(
         "INSERT INTO commands (id, org_id, actor, type, payload, principal, request_id, reply_to, status,"
-        " result_status, result_body, result_headers, error, completed_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11::text, '')::json, $12, $13, clock_timestamp())"
-        " ON CONFLICT (id) DO UPDATE SET status = excluded.status, result_status = excluded.result_status,"
-        " result_body = excluded.result_body, result_headers = excluded.result_headers, error = excluded.error,"
+        " outcome_view, outcome_changed, outcome_error, error, completed_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, clock_timestamp())"
+        " ON CONFLICT (id) DO UPDATE SET status = excluded.status, outcome_view = excluded.outcome_view,"
+        " outcome_changed = excluded.outcome_changed, outcome_error = excluded.outcome_error, error = excluded.error,"
         " completed_at = excluded.completed_at, updated_at = clock_timestamp()"
         " WHERE commands.status = 'accepted' RETURNING true",
-        (
-            *_command_args(command),
-            status.value,
-            result.status_code,
-            result.body.decode(),
-            result.headers or None,
-            error[:2000] if error is not None else None,
-        ),
+        (*_command_args(command), *_outcome_args(outcome), error[:2000] if error is not None else None),
     )
 
 
 async def lock_command(conn: Connection, command_id: uuid.UUID) -> LockedCommand | None:
     """The command row, locked until the transaction ends: one execution at a time, whoever asks."""
     row = await conn.fetchrow(
-        f"SELECT {_COMMAND_COLUMNS}, status::text AS status, result_status, result_body::text AS result_body,"
-        " result_headers FROM commands WHERE id = $1 FOR UPDATE",
+        f"SELECT {_COMMAND_COLUMNS}, status::text AS status, {_OUTCOME_COLUMNS} FROM commands WHERE id = $1 FOR UPDATE",
         command_id,
     )
     if row is None:
         return None
-    return LockedCommand(_command(row), CommandStatus(row["status"]), _result(row))
+    return LockedCommand(_command(row), CommandStatus(row["status"]), _outcome(row))
 
 
-def completion(command_id: uuid.UUID, result: CommandResult, error: str | None = None) -> Statement:
-    """Store the final result on an accepted row; true unless the row is final already (or missing)."""
-    status = CommandStatus.SUCCEEDED if result.succeeded else CommandStatus.FAILED
+def completion(command_id: uuid.UUID, outcome: Outcome, error: str | None = None) -> Statement:
+    """Store the outcome on an accepted row; true unless the row is final already (or missing)."""
     return Statement(
-        # an empty body (204) is stored as NULL: '' is not JSON
-        "UPDATE commands SET status = $2, result_status = $3, result_body = NULLIF($4::text, '')::json,"
-        " result_headers = $5, error = $6, completed_at = clock_timestamp(), updated_at = clock_timestamp()"
+        "UPDATE commands SET status = $2, outcome_view = $3, outcome_changed = $4, outcome_error = $5, error = $6,"
+        " completed_at = clock_timestamp(), updated_at = clock_timestamp()"
         " WHERE id = $1 AND status = 'accepted' RETURNING true",
-        (command_id, status.value, result.status_code, result.body.decode(), result.headers or None, error),
+        (command_id, *_outcome_args(outcome), error),
     )
 
 
-async def complete_command(
-    conn: Connection, command_id: uuid.UUID, result: CommandResult, error: str | None = None
-) -> bool:
-    statement = completion(command_id, result, error)
+async def complete_command(conn: Connection, command_id: uuid.UUID, outcome: Outcome, error: str | None = None) -> bool:
+    statement = completion(command_id, outcome, error)
     return await conn.fetchval(statement.sql, *statement.args) is not None
 
 
 async def get_command(conn: Connection, org_id: uuid.UUID, command_id: uuid.UUID) -> StoredCommand | None:
     row = await conn.fetchrow(
-        "SELECT id, org_id, type, status::text AS status, result_status, result_body::text AS result_body,"
-        " result_headers, created_at, completed_at FROM commands WHERE org_id = $1 AND id = $2",
+        f"SELECT id, org_id, type, status::text AS status, {_OUTCOME_COLUMNS}, request_id, created_at, completed_at"
+        " FROM commands WHERE org_id = $1 AND id = $2",
         org_id,
         command_id,
     )
@@ -181,7 +191,8 @@ async def get_command(conn: Connection, org_id: uuid.UUID, command_id: uuid.UUID
         row["org_id"],
         row["type"],
         CommandStatus(row["status"]),
-        _result(row),
+        _outcome(row),
+        row["request_id"],
         row["created_at"],
         row["completed_at"],
     )

@@ -248,8 +248,8 @@ async def _users_delete(ctx: SampleContext) -> SampleRequest:
 async def _commands_get(ctx: SampleContext) -> SampleRequest:
     command_id = uuid.uuid4()
     await ctx.conn.execute(
-        "INSERT INTO commands (id, org_id, actor, type, payload, principal, status, result_status, result_body,"
-        " completed_at) VALUES ($1, $2, $3, 'diag.noop', '{}', '{\"job\": \"sample\"}', 'succeeded', 200,"
+        "INSERT INTO commands (id, org_id, actor, type, payload, principal, status, outcome_changed, outcome_view,"
+        " completed_at) VALUES ($1, $2, $3, 'diag.noop', '{}', '{\"job\": \"sample\"}', 'succeeded', true,"
         " '{\"ok\":true}', now())",
         command_id,
         ctx.owner.org_id,

@@ -263,7 +263,7 @@ async def test_update_changes_fields_bumps_version_and_audits_once(
     # the command's answer is byte for byte what a read gives, and what the command row stored
     assert await raw(api, "GET", path, home["auditor"]) == (200, body)
     stored = await conn.fetchval(
-        "SELECT result_body::text FROM commands WHERE org_id = $1 AND actor = $2 AND type = 'aircraft.update'",
+        "SELECT outcome_view::text FROM commands WHERE org_id = $1 AND actor = $2 AND type = 'aircraft.update'",
         home.org_id,
         f"aircraft:{home.org_id}:{created['id']}",
     )
@@ -384,8 +384,8 @@ async def test_delete_is_soft_audited_and_hides_the_aircraft(
 
     # the command row stored the empty 204 answer as no body
     stored = await conn.fetchrow(
-        "SELECT status::text AS status, result_status, result_body::text AS body FROM commands"
-        " WHERE actor = $1 AND type = 'aircraft.delete' AND result_status = 204",
+        "SELECT status::text AS status, outcome_view::text AS body FROM commands"
+        " WHERE actor = $1 AND type = 'aircraft.delete' AND status = 'succeeded'",
         f"aircraft:{home.org_id}:{created['id']}",
     )
     assert stored is not None and (stored["status"], stored["body"]) == ("succeeded", None)

@@ -18,6 +18,7 @@ from amss.actors.bus import Submission
 from amss.actors.wiring import COMMAND_BUS
 from amss.api.rest.bodies import dumps, path_id
 from amss.api.rest.context import actor_of, principal_of
+from amss.api.rest.outcomes import render_outcome
 from amss.api.rest.routing import RouteSpec
 from amss.auth.rbac import Action, Resource
 from amss.domain.errors import NotFound
@@ -52,8 +53,8 @@ async def submit_command(
 
 def command_response(submission: Submission, preference_applied: str | None = None) -> web.Response:
     headers = {"Preference-Applied": preference_applied} if preference_applied else {}
-    if submission.result is not None:
-        result = submission.result
+    if submission.outcome is not None:
+        result = render_outcome(submission.command.type, submission.outcome, submission.command.request_id)
         return web.Response(
             status=result.status_code,
             body=result.body,
@@ -69,10 +70,11 @@ def command_response(submission: Submission, preference_applied: str | None = No
 
 def render_command(command: StoredCommand) -> bytes:
     result: dict[str, Any] | None = None
-    if command.result is not None:
-        # the stored body goes out unchanged, byte for byte
-        body = orjson.Fragment(command.result.body) if command.result.body else None  # None: no body (204)
-        result = {"status_code": command.result.status_code, "body": body}
+    if command.outcome is not None:
+        # rendered as the synchronous answer was, byte for byte
+        rendered = render_outcome(command.type, command.outcome, command.request_id)
+        body = orjson.Fragment(rendered.body) if rendered.body else None  # None: no body (204)
+        result = {"status_code": rendered.status_code, "body": body}
     return dumps(
         {
             "command_id": command.id,

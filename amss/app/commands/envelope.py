@@ -1,27 +1,14 @@
-"""A command as it travels: what the API records and the stream carries, and the result it ends with."""
+"""A command as it travels: what the API records and the stream carries."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from amss.domain.enums import Role
 from amss.domain.principal import Actor, Principal
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    """An HTTP-style outcome: the status code, the exact body bytes, and headers a client needs (Location)."""
-
-    status_code: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status_code < 400
 
 
 @dataclass(frozen=True)
