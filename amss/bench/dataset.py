@@ -148,21 +148,21 @@ def _steps(org: uuid.UUID, size: Size, now: datetime) -> list[tuple[str, tuple[o
             (org, size.part_items, now),
         ),
         (
-            "WITH i AS (SELECT id, status, row_number() OVER (ORDER BY serial_number) - 1 AS n, count(*) OVER () AS c"
+            "WITH i AS (SELECT id, status, row_number() OVER (ORDER BY serial_number) - 1 AS n"
             " FROM part_items WHERE org_id = $1),"
             " done AS (SELECT array_agg(id) AS ids FROM (SELECT id FROM maintenance_tasks"
             " WHERE org_id = $1 AND state = 'completed' LIMIT 100000) x),"
             " ahead AS (SELECT array_agg(id) AS ids FROM maintenance_tasks WHERE org_id = $1 AND state = 'scheduled'),"
-            " r AS (SELECT n FROM generate_series(0, $2 - 1) AS n)"
+            " r AS (SELECT n, n % $4 AS item, n < $4 AS first FROM generate_series(0, $2 - 1) AS n)"
             " INSERT INTO part_reservations (org_id, task_id, part_item_id, state, created_at, updated_at)"
-            " SELECT $1, CASE WHEN reserving THEN ahead.ids[1 + r.n % cardinality(ahead.ids)]"
+            " SELECT $1, CASE WHEN s.reserving THEN ahead.ids[1 + r.n % cardinality(ahead.ids)]"
             " ELSE done.ids[1 + r.n % cardinality(done.ids)] END, i.id,"
-            " (CASE WHEN reserving THEN 'reserved' WHEN r.n < i.c AND i.status = 'used' THEN 'used'"
+            " (CASE WHEN s.reserving THEN 'reserved' WHEN r.first AND i.status = 'used' THEN 'used'"
             " ELSE 'released' END)::reservation_state,"
             " $3::timestamptz - ($2 - r.n) * interval '5 minutes', $3::timestamptz - ($2 - r.n) * interval '4 minutes'"
-            " FROM r JOIN i ON i.n = r.n % i.c CROSS JOIN done CROSS JOIN ahead,"
-            " LATERAL (SELECT r.n < i.c AND i.status = 'in_stock' AND r.n % 10 = 1 AS reserving) AS s",
-            (org, size.reservations, now),
+            " FROM r JOIN i ON i.n = r.item CROSS JOIN done CROSS JOIN ahead,"
+            " LATERAL (SELECT r.first AND i.status = 'in_stock' AND r.n % 10 = 1 AS reserving) AS s",
+            (org, size.reservations, now, size.part_items),
         ),
         (
             "WITH u AS (SELECT array_agg(id ORDER BY id) AS ids FROM users WHERE org_id = $1"
