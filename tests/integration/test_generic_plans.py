@@ -1,9 +1,10 @@
-"""No pooled statement ever runs a generic plan: each execution is planned for its own tenant.
+"""No list statement ever runs a generic plan: each execution is planned for its own tenant.
 
 Postgres switches a prepared statement (asyncpg prepares every query) to a generic plan after five
 executions when that plan looks no dearer than the custom ones so far; every organization shares
-the statement, so the small tenant would run a plan costed on the big one's statistics. The pool
-sets `plan_cache_mode = force_custom_plan` on every session it opens.
+the statement, so the small tenant would run a plan costed on the big one's statistics. The list
+helper (`listing.fetch_page`) sets `plan_cache_mode = force_custom_plan` for its transaction; the
+rest of the session (writes, their foreign-key checks and triggers) keeps its cached plans.
 """
 
 from __future__ import annotations
@@ -36,22 +37,30 @@ async def _plans(conn: asyncpg.Connection, sql: str) -> tuple[int, int]:
     return row["generic_plans"], row["custom_plans"]
 
 
-async def test_pooled_sessions_plan_every_execution_for_its_own_arguments(pg_pool: asyncpg.Pool) -> None:
+async def _list_statements(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch("SELECT statement FROM pg_prepared_statements")
+    return [
+        row["statement"]
+        for row in rows
+        if " FROM maintenance_tasks WHERE org_id = $1" in row["statement"]
+        and "ORDER BY created_at DESC" in row["statement"]
+    ]
+
+
+async def test_a_list_is_planned_for_each_tenant_every_time(pg_pool: asyncpg.Pool) -> None:
     async with pg_pool.acquire() as conn:
-        assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
         big, small = await make_org(conn), await make_org(conn)
         repository = PgTaskRepository(conn)
-        for _ in range(EXECUTIONS):
-            await repository.list_page(big, PAGE, TaskFilter())
-        await repository.list_page(small, PAGE, TaskFilter())
-        statement = next(
-            row["statement"]
-            for row in await conn.fetch("SELECT statement FROM pg_prepared_statements")
-            if row["statement"].startswith("SELECT")
-            and " FROM maintenance_tasks WHERE org_id = $1" in row["statement"]
-            and "ORDER BY created_at DESC" in row["statement"]
-        )
-        assert await _plans(conn, statement) == (0, EXECUTIONS + 1)
+        for org_id in [big] * EXECUTIONS + [small]:
+            async with conn.transaction():  # as a unit of work runs it
+                await repository.list_page(org_id, PAGE, TaskFilter())
+                assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+            # the setting ends with the unit of work: the session's other statements keep their cached plans
+            assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
+        await repository.list_page(small, PAGE, TaskFilter())  # outside a transaction: in one of its own
+        assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
+        [statement] = await _list_statements(conn)
+        assert await _plans(conn, statement) == (0, EXECUTIONS + 2)
 
 
 async def test_without_the_setting_a_shared_statement_goes_generic(database_url: str) -> None:

@@ -1,4 +1,4 @@
-"""asyncpg pool factory: orjson JSON codecs, UTC sessions, custom plans, bounded sizes, no per-release reset.
+"""asyncpg pool factory: JSON codecs through orjson, UTC sessions, bounded sizes, no per-release reset query.
 
 asyncpg's default release runs `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL` on every
 connection it takes back — one more round trip per acquire, about a tenth of a command's database
@@ -16,12 +16,7 @@ import orjson
 
 from amss.infra.postgres.json_codec import encode_json
 
-# Every statement is planned for its own arguments. Postgres otherwise switches a prepared statement
-# (asyncpg prepares every query) to a generic plan after five executions when that plan looks no
-# dearer than the custom ones so far, and the organizations share each statement: a generic plan
-# costed on the big tenant's statistics would then serve the small tenant too (or the reverse).
-# Planning a list statement costs tens of microseconds; a wrong plan can cost a full scan.
-SESSION_SETTINGS: Final = {"timezone": "UTC", "application_name": "amss", "plan_cache_mode": "force_custom_plan"}
+SESSION_SETTINGS: Final = {"timezone": "UTC", "application_name": "amss"}
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
