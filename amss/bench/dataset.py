@@ -137,32 +137,40 @@ def _steps(org: uuid.UUID, size: Size, now: datetime) -> list[tuple[str, tuple[o
             (org, size.part_definitions, now),
         ),
         (
-            "WITH d AS (SELECT array_agg(id ORDER BY name) AS ids FROM part_definitions WHERE org_id = $1)"
+            "WITH d AS (SELECT id, row_number() OVER (ORDER BY name) - 1 AS n FROM part_definitions WHERE org_id = $1)"
             " INSERT INTO part_items (org_id, part_definition_id, serial_number, status, expiry_date,"
             " created_at, updated_at)"
-            " SELECT $1, d.ids[1 + n % cardinality(d.ids)], 'SN-' || n,"
-            " (CASE WHEN n % 20 = 0 THEN 'disposed' WHEN n % 4 = 1 THEN 'in_stock' ELSE 'used' END)::part_item_status,"
-            " CASE WHEN n % 5 < 2 THEN $3::timestamptz + (1 + n % 1000) * interval '1 day' END,"
-            " $3::timestamptz - ($2 - n) * interval '10 minutes', $3::timestamptz - ($2 - n) * interval '5 minutes'"
-            " FROM d, generate_series(1, $2) AS n",
-            (org, size.part_items, now),
+            " SELECT $1, d.id, 'SN-' || g.n,"
+            " (CASE WHEN g.n % 20 = 0 THEN 'disposed' WHEN g.n % 4 = 1 THEN 'in_stock' ELSE 'used' END)"
+            "::part_item_status,"
+            " CASE WHEN g.n % 5 < 2 THEN $3::timestamptz + (1 + g.n % 1000) * interval '1 day' END,"
+            " $3::timestamptz - ($2 - g.n) * interval '10 minutes', $3::timestamptz - ($2 - g.n) * interval '5 minutes'"
+            " FROM generate_series(1, $2) AS g(n) JOIN d ON d.n = g.n % $4",
+            (org, size.part_items, now, size.part_definitions),
         ),
         (
+            # numbered rows joined by key, not arrays subscripted per row: a row carrying a big array
+            # through a hash or sort is copied with it (at scale 1 that filled the disk with temp files)
             "WITH i AS (SELECT id, status, row_number() OVER (ORDER BY serial_number) - 1 AS n"
             " FROM part_items WHERE org_id = $1),"
-            " done AS (SELECT array_agg(id) AS ids FROM (SELECT id FROM maintenance_tasks"
-            " WHERE org_id = $1 AND state = 'completed' LIMIT 100000) x),"
-            " ahead AS (SELECT array_agg(id) AS ids FROM maintenance_tasks WHERE org_id = $1 AND state = 'scheduled'),"
-            " r AS (SELECT n, n % $4 AS item, n < $4 AS first FROM generate_series(0, $2 - 1) AS n)"
+            " done AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM maintenance_tasks"
+            " WHERE org_id = $1 AND state = 'completed' ORDER BY id LIMIT $5),"
+            " ahead AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM maintenance_tasks"
+            " WHERE org_id = $1 AND state = 'scheduled'),"
+            " counts AS (SELECT (SELECT count(*) FROM done) AS done,"
+            " (SELECT greatest(count(*), 1) FROM ahead) AS ahead),"
+            " r AS (SELECT g.n, g.n % $4 AS item, g.n < $4 AS first FROM generate_series(0, $2 - 1) AS g(n)),"
+            " planned AS (SELECT r.n, i.id AS item_id, i.status, r.first,"
+            " r.first AND i.status = 'in_stock' AND r.n % 10 = 1 AS reserving FROM r JOIN i ON i.n = r.item)"
             " INSERT INTO part_reservations (org_id, task_id, part_item_id, state, created_at, updated_at)"
-            " SELECT $1, CASE WHEN s.reserving THEN ahead.ids[1 + r.n % cardinality(ahead.ids)]"
-            " ELSE done.ids[1 + r.n % cardinality(done.ids)] END, i.id,"
-            " (CASE WHEN s.reserving THEN 'reserved' WHEN r.first AND i.status = 'used' THEN 'used'"
+            " SELECT $1, CASE WHEN p.reserving THEN a.id ELSE d.id END, p.item_id,"
+            " (CASE WHEN p.reserving THEN 'reserved' WHEN p.first AND p.status = 'used' THEN 'used'"
             " ELSE 'released' END)::reservation_state,"
-            " $3::timestamptz - ($2 - r.n) * interval '5 minutes', $3::timestamptz - ($2 - r.n) * interval '4 minutes'"
-            " FROM r JOIN i ON i.n = r.item CROSS JOIN done CROSS JOIN ahead,"
-            " LATERAL (SELECT r.first AND i.status = 'in_stock' AND r.n % 10 = 1 AS reserving) AS s",
-            (org, size.reservations, now, size.part_items),
+            " $3::timestamptz - ($2 - p.n) * interval '5 minutes', $3::timestamptz - ($2 - p.n) * interval '4 minutes'"
+            " FROM planned p CROSS JOIN counts c"
+            " JOIN done d ON d.n = p.n % c.done LEFT JOIN ahead a ON a.n = p.n % c.ahead"
+            " WHERE NOT p.reserving OR a.id IS NOT NULL",
+            (org, size.reservations, now, size.part_items, 100_000),
         ),
         (
             "WITH u AS (SELECT array_agg(id ORDER BY id) AS ids FROM users WHERE org_id = $1"
@@ -238,7 +246,9 @@ async def generate(
             org_started = time.monotonic()
             org: uuid.UUID = await conn.fetchval("INSERT INTO organizations (name) VALUES ($1) RETURNING id", size.name)
             for sql, args in _steps(org, size, now):
-                await conn.execute(sql, *args)
+                step_started = time.monotonic()
+                status = await conn.execute(sql, *args)
+                progress(f"  {status} in {time.monotonic() - step_started:.1f} s")
             audit_rows = await conn.fetchval("SELECT count(*) FROM audit_logs WHERE org_id = $1", org)
             seconds = time.monotonic() - org_started
             progress(f"{size.name}: {size.tasks} tasks, {audit_rows} audit rows in {seconds:.0f} s")
