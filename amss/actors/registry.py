@@ -2,7 +2,7 @@
 
 The executor runs a `CommandHandler` over a `CommandContext` (the command's transaction). Each
 registry entry becomes one: the stored payload is parsed once into the command's model, and the
-handler gets it with its issuer, the command's unit of work and the dependencies.
+handler gets it with its issuer, the command's unit of work, the clock and the dependencies.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def bind(model: type[CommandModel], handler: Handler, deps: CommandDeps) -> CommandHandler:
+def bind(model: type[CommandModel], handler: Handler, clock: Clock, deps: CommandDeps) -> CommandHandler:
     """The executor's handler for one command type."""
 
     async def run(context: CommandContext) -> Outcome:
         command = parse_payload(model, context.command.payload)
         issuer = Issuer(context.command.org_id, context.command.acting())
-        return await handler(command, issuer, context.unit_of_work, deps)
+        return await handler(command, issuer, context.unit_of_work, clock, deps)
 
     return run
 
@@ -43,9 +43,9 @@ def command_handlers(
 ) -> dict[str, CommandHandler]:
     """The part item's commands need the Redis lock, so they are registered only when `redis` is given."""
     locks = RedisPartItemLocks(redis, KeySpace(settings.amss_redis_prefix)) if redis is not None else None
-    deps = CommandDeps(clock, settings.amss_grounding_lead_time, locks)
+    deps = CommandDeps(settings.amss_grounding_lead_time, locks)
     handlers = {
-        model.TYPE: bind(model, handler, deps)
+        model.TYPE: bind(model, handler, clock, deps)
         for model, handler in COMMAND_HANDLERS.items()
         if locks is not None or model not in NEEDS_PART_ITEM_LOCKS
     }

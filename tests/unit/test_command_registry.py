@@ -17,13 +17,14 @@ from amss.app.commands.outcomes import Outcome, Succeeded
 from amss.app.commands.tasks import TaskChanges, UpdateTask
 from amss.app.handlers import COMMAND_HANDLERS
 from amss.app.handlers.deps import CommandDeps
-from amss.app.ports import UnitOfWorkFactory
+from amss.app.ports import Clock, UnitOfWorkFactory
 from amss.domain.errors import ValidationFailed
 from amss.domain.tasks import UNSET
 from tests.unit.fakes import FakeClock
 
 ORG = uuid.UUID(int=7)
-DEPS = CommandDeps(FakeClock(), timedelta(hours=1))
+CLOCK = FakeClock()
+DEPS = CommandDeps(timedelta(hours=1))
 
 
 def test_every_command_type_has_one_name_and_its_handler_takes_that_model() -> None:
@@ -40,24 +41,28 @@ def _context(command_type: str, payload: dict[str, Any]) -> CommandContext:
 
 
 async def test_a_bound_handler_gets_the_parsed_model_its_issuer_and_the_deps() -> None:
-    seen: list[tuple[CommandModel, Issuer, CommandDeps]] = []
+    seen: list[tuple[CommandModel, Issuer, Clock, CommandDeps]] = []
 
-    async def handler(command: UpdateTask, by: Issuer, uow: UnitOfWorkFactory, deps: CommandDeps) -> Outcome:
-        seen.append((command, by, deps))
+    async def handler(
+        command: UpdateTask, by: Issuer, uow: UnitOfWorkFactory, clock: Clock, deps: CommandDeps
+    ) -> Outcome:
+        seen.append((command, by, clock, deps))
         return Succeeded({"ok": True})
 
     sent = UpdateTask(aircraft_id=uuid.uuid4(), task_id=uuid.uuid4(), changes=TaskChanges(notes=None))
-    outcome = await bind(UpdateTask, handler, DEPS)(_context(UpdateTask.TYPE, sent.payload()))
+    outcome = await bind(UpdateTask, handler, CLOCK, DEPS)(_context(UpdateTask.TYPE, sent.payload()))
     assert outcome == Succeeded({"ok": True})
-    [(command, by, deps)] = seen
+    [(command, by, clock, deps)] = seen
     assert command == sent and command.changes.patch().notes is None and command.changes.patch().type is UNSET
-    assert (by.org_id, by.actor.job, deps) == (ORG, "test", DEPS)
+    assert (by.org_id, by.actor.job, clock, deps) == (ORG, "test", CLOCK, DEPS)
 
 
 async def test_a_malformed_stored_payload_is_a_validation_error_before_the_handler_runs() -> None:
-    async def handler(command: UpdateTask, by: Issuer, uow: UnitOfWorkFactory, deps: CommandDeps) -> Outcome:
+    async def handler(
+        command: UpdateTask, by: Issuer, uow: UnitOfWorkFactory, clock: Clock, deps: CommandDeps
+    ) -> Outcome:
         raise AssertionError("not to be run")
 
     with pytest.raises(ValidationFailed) as refused:
-        await bind(UpdateTask, handler, DEPS)(_context(UpdateTask.TYPE, {"task_id": "nope"}))
+        await bind(UpdateTask, handler, CLOCK, DEPS)(_context(UpdateTask.TYPE, {"task_id": "nope"}))
     assert list(refused.value.details["fields"]) == ["aircraft_id"]

@@ -14,7 +14,6 @@ from amss.app.ports import Clock, PartItemLocks, UnitOfWorkFactory
 
 @dataclass(frozen=True)
 class CommandDeps:
-    clock: Clock
     grounding_lead_time: timedelta
     # the part item's distributed lock (Redis); None where no Redis is given: part commands are not run there
     part_item_locks: PartItemLocks | None = None
@@ -25,5 +24,5 @@ class CommandDeps:
         return self.part_item_locks
 
 
-# a handler: the command, who issued it, the command's own unit of work, the dependencies
-Handler: TypeAlias = Callable[[Any, Issuer, UnitOfWorkFactory, CommandDeps], Awaitable[Outcome]]
+# a handler: the command, who issued it, the command's own unit of work, the clock, the dependencies
+Handler: TypeAlias = Callable[[Any, Issuer, UnitOfWorkFactory, Clock, CommandDeps], Awaitable[Outcome]]

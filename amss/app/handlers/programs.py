@@ -13,16 +13,16 @@ from amss.app.commands.outcomes import Outcome, Succeeded
 from amss.app.commands.programs import GenerateProgramTask
 from amss.app.handlers.deps import CommandDeps
 from amss.app.handlers.tasks import task_service
-from amss.app.ports import UnitOfWorkFactory
+from amss.app.ports import Clock, UnitOfWorkFactory
 from amss.app.program_generation import ProgramTaskGenerator
 from amss.app.task_views import task_detail_view
 
 
 async def generate_program_task(
-    command: GenerateProgramTask, by: Issuer, uow: UnitOfWorkFactory, deps: CommandDeps
+    command: GenerateProgramTask, by: Issuer, uow: UnitOfWorkFactory, clock: Clock, deps: CommandDeps
 ) -> Outcome:
-    tasks = task_service(uow, deps)
-    generator = ProgramTaskGenerator(uow, deps.clock, deps.grounding_lead_time, tasks)
+    tasks = task_service(uow, clock, deps)
+    generator = ProgramTaskGenerator(uow, clock, deps.grounding_lead_time, tasks)
     detail = await generator.generate(by.actor, by.org_id, command.program_id)
     if detail is None:
         return Succeeded({"generated": False, "program_id": str(command.program_id)}, changed=False)

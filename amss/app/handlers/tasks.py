@@ -24,7 +24,7 @@ from amss.app.commands.tasks import (
 )
 from amss.app.compliance import ComplianceService
 from amss.app.handlers.deps import CommandDeps
-from amss.app.ports import UnitOfWorkFactory
+from amss.app.ports import Clock, UnitOfWorkFactory
 from amss.app.task_views import compliance_view, task_detail_view
 from amss.app.tasks import TaskDetail, TaskService
 
@@ -33,53 +33,61 @@ def detail_view(detail: TaskDetail) -> dict[str, Any]:
     return task_detail_view(detail.task, detail.reservations, detail.compliance_items)
 
 
-def task_service(uow: UnitOfWorkFactory, deps: CommandDeps) -> TaskService:
-    aircraft = AircraftService(uow, deps.clock, deps.grounding_lead_time)
-    return TaskService(uow, deps.clock, aircraft)
+def task_service(uow: UnitOfWorkFactory, clock: Clock, deps: CommandDeps) -> TaskService:
+    aircraft = AircraftService(uow, clock, deps.grounding_lead_time)
+    return TaskService(uow, clock, aircraft)
 
 
-async def create_task(command: CreateTask, by: Issuer, uow: UnitOfWorkFactory, deps: CommandDeps) -> Outcome:
-    detail = await task_service(uow, deps).create(by.actor, by.org_id, command.new_task())
+async def create_task(
+    command: CreateTask, by: Issuer, uow: UnitOfWorkFactory, clock: Clock, deps: CommandDeps
+) -> Outcome:
+    detail = await task_service(uow, clock, deps).create(by.actor, by.org_id, command.new_task())
     return Succeeded(detail_view(detail))
 
 
-async def update_task(command: UpdateTask, by: Issuer, uow: UnitOfWorkFactory, deps: CommandDeps) -> Outcome:
-    detail = await task_service(uow, deps).update(
+async def update_task(
+    command: UpdateTask, by: Issuer, uow: UnitOfWorkFactory, clock: Clock, deps: CommandDeps
+) -> Outcome:
+    detail = await task_service(uow, clock, deps).update(
         by.actor, by.org_id, command.task_id, command.changes.patch(), command.expected_version
     )
     return Succeeded(detail_view(detail))
 
 
-async def transition_task(command: TransitionTask, by: Issuer, uow: UnitOfWorkFactory, deps: CommandDeps) -> Outcome:
-    detail = await task_service(uow, deps).transition(
+async def transition_task(
+    command: TransitionTask, by: Issuer, uow: UnitOfWorkFactory, clock: Clock, deps: CommandDeps
+) -> Outcome:
+    detail = await task_service(uow, clock, deps).transition(
         by.actor, by.org_id, command.task_id, command.state, notes=command.notes, override=command.override
     )
     return Succeeded(detail_view(detail))
 
 
-async def delete_task(command: DeleteTask, by: Issuer, uow: UnitOfWorkFactory, deps: CommandDeps) -> Outcome:
-    await task_service(uow, deps).delete(by.actor, by.org_id, command.task_id, command.expected_version)
+async def delete_task(
+    command: DeleteTask, by: Issuer, uow: UnitOfWorkFactory, clock: Clock, deps: CommandDeps
+) -> Outcome:
+    await task_service(uow, clock, deps).delete(by.actor, by.org_id, command.task_id, command.expected_version)
     return Succeeded(None)
 
 
 async def create_compliance_item(
-    command: CreateComplianceItem, by: Issuer, uow: UnitOfWorkFactory, deps: CommandDeps
+    command: CreateComplianceItem, by: Issuer, uow: UnitOfWorkFactory, clock: Clock, deps: CommandDeps
 ) -> Outcome:
-    item = await ComplianceService(uow, deps.clock).create(by.actor, by.org_id, command.task_id, command.description)
+    item = await ComplianceService(uow, clock).create(by.actor, by.org_id, command.task_id, command.description)
     return Succeeded(compliance_view(item))
 
 
 async def update_compliance_item(
-    command: UpdateComplianceItem, by: Issuer, uow: UnitOfWorkFactory, deps: CommandDeps
+    command: UpdateComplianceItem, by: Issuer, uow: UnitOfWorkFactory, clock: Clock, deps: CommandDeps
 ) -> Outcome:
-    item = await ComplianceService(uow, deps.clock).edit(
+    item = await ComplianceService(uow, clock).edit(
         by.actor, by.org_id, command.item_id, command.description, command.expected_version
     )
     return Succeeded(compliance_view(item))
 
 
 async def sign_off_compliance_item(
-    command: SignOffComplianceItem, by: Issuer, uow: UnitOfWorkFactory, deps: CommandDeps
+    command: SignOffComplianceItem, by: Issuer, uow: UnitOfWorkFactory, clock: Clock, deps: CommandDeps
 ) -> Outcome:
-    item = await ComplianceService(uow, deps.clock).sign_off(by.actor, by.org_id, command.item_id, command.result)
+    item = await ComplianceService(uow, clock).sign_off(by.actor, by.org_id, command.item_id, command.result)
     return Succeeded(compliance_view(item))
