@@ -36,7 +36,7 @@ from amss.observability.health import add_health_routes
 
 def rest_application(*, client_max_size: int) -> web.Application:
     """An application with the middlewares in their order; the root sets its keys, then calls `add_rest_routes`."""
-    app = web.Application(
+    return web.Application(
         middlewares=[
             request_id_middleware,
             cors_middleware,
@@ -51,7 +51,6 @@ def rest_application(*, client_max_size: int) -> web.Application:
         ],
         client_max_size=client_max_size,
     )
-    return app
 
 
 def add_rest_routes(app: web.Application) -> None:
