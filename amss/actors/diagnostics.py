@@ -10,10 +10,10 @@ a deterministic error, as a bug in a handler would (failed at once, never retrie
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
 from amss.actors.executor import CommandContext, CommandHandler
+from amss.app.clock import utc_now
 from amss.app.commands.outcomes import Outcome, Succeeded
 
 
@@ -34,7 +34,7 @@ async def noop(context: CommandContext) -> Outcome:
 
 
 async def record(context: CommandContext) -> Outcome:
-    started_at = datetime.now(UTC)
+    started_at = utc_now()
     sleep_ms = int(context.command.payload.get("sleep_ms", 0))
     if sleep_ms > 0:
         await asyncio.sleep(sleep_ms / 1000)

@@ -8,18 +8,14 @@ for a delete); a broken rule raises and the executor records it as the error res
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from amss.actors.executor import CommandContext, CommandHandler
 from amss.app import aircraft_commands
 from amss.app.aircraft import AircraftService
+from amss.app.clock import Clock, utc_now
 from amss.app.commands.outcomes import Outcome, Succeeded
-from amss.app.ports import Clock
 from amss.app.views import aircraft_view
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class AircraftCommands:

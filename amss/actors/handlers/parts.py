@@ -7,18 +7,13 @@ renders. Reserving also holds the item's Redis lock (the `PartItemLocks` port).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from amss.actors.executor import CommandContext, CommandHandler
 from amss.app import parts_commands
+from amss.app.clock import Clock, utc_now
 from amss.app.commands.outcomes import Outcome, Succeeded
 from amss.app.parts import PartsService
-from amss.app.ports import Clock, PartItemLocks
+from amss.app.ports import PartItemLocks
 from amss.app.views import part_item_view, part_reservation_view
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class PartCommands:

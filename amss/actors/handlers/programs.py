@@ -8,19 +8,15 @@ generated; 200 `{"generated": false}` when the program is not due (any more).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from amss.actors.executor import CommandContext, CommandHandler
 from amss.app import program_generation
 from amss.app.aircraft import AircraftService
+from amss.app.clock import Clock, utc_now
 from amss.app.commands.outcomes import Outcome, Succeeded
-from amss.app.ports import Clock
 from amss.app.task_views import task_detail_view
 from amss.app.tasks import TaskService
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class ProgramCommands:

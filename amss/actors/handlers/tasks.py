@@ -9,21 +9,17 @@ the synchronous REST call gives: the task as `GET /maintenance-tasks/{id}` rende
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from amss.actors.executor import CommandContext, CommandHandler
 from amss.app import task_commands
 from amss.app.aircraft import AircraftService
+from amss.app.clock import Clock, utc_now
 from amss.app.commands.outcomes import Outcome, Succeeded
 from amss.app.compliance import ComplianceService
-from amss.app.ports import Clock
 from amss.app.task_views import compliance_view, task_detail_view
 from amss.app.tasks import TaskDetail, TaskService
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def detail_view(detail: TaskDetail) -> dict[str, Any]:
