@@ -15,12 +15,12 @@ own connection and names the executing worker, so they stay executor-level handl
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import ConfigDict, StrictInt
 
 from amss.actors.executor import CommandContext, CommandHandler
+from amss.app.clock import utc_now
 from amss.app.commands.base import CommandModel, parse_payload
 from amss.app.commands.outcomes import Outcome, Succeeded
 
@@ -66,7 +66,7 @@ async def noop(context: CommandContext) -> Outcome:
 
 
 async def record(context: CommandContext) -> Outcome:
-    started_at = datetime.now(UTC)
+    started_at = utc_now()
     probe = parse_payload(Record, context.command.payload)
     if probe.sleep_ms > 0:
         await asyncio.sleep(probe.sleep_ms / 1000)

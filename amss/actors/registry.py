@@ -7,24 +7,15 @@ handler gets it with its issuer, the command's unit of work, the clock and the d
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from redis.asyncio import Redis
-
 from amss.actors.diagnostics import DIAGNOSTIC_HANDLERS
 from amss.actors.executor import CommandContext, CommandHandler
+from amss.app.clock import Clock, utc_now
 from amss.app.commands.base import CommandModel, Issuer, parse_payload
 from amss.app.commands.outcomes import Outcome
 from amss.app.handlers import COMMAND_HANDLERS, NEEDS_PART_ITEM_LOCKS
 from amss.app.handlers.deps import CommandDeps, Handler
-from amss.app.ports import Clock
+from amss.app.ports import PartItemLocks
 from amss.config import Settings
-from amss.infra.redis.keys import KeySpace
-from amss.infra.redis.locks import RedisPartItemLocks
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def bind(model: type[CommandModel], handler: Handler, clock: Clock, deps: CommandDeps) -> CommandHandler:
@@ -39,10 +30,9 @@ def bind(model: type[CommandModel], handler: Handler, clock: Clock, deps: Comman
 
 
 def command_handlers(
-    settings: Settings, redis: Redis | None = None, clock: Clock = utc_now
+    settings: Settings, locks: PartItemLocks | None = None, clock: Clock = utc_now
 ) -> dict[str, CommandHandler]:
-    """The part item's commands need the Redis lock, so they are registered only when `redis` is given."""
-    locks = RedisPartItemLocks(redis, KeySpace(settings.amss_redis_prefix)) if redis is not None else None
+    """The part item's commands need the part item locks, so they are registered only when `locks` is given."""
     deps = CommandDeps(settings.amss_grounding_lead_time, locks)
     handlers = {
         model.TYPE: bind(model, handler, clock, deps)

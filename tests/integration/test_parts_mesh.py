@@ -20,6 +20,8 @@ from amss.actors.node import MeshWorker
 from amss.actors.registry import command_handlers
 from amss.app.commands.parts import DeletePartItem, ReservePart, TransitionReservation, UpdatePartItem
 from amss.config import Settings
+from amss.infra.redis.keys import KeySpace
+from amss.infra.redis.locks import RedisPartItemLocks
 from tests.api_support import Tenant, call
 from tests.integration.factories import make_aircraft, make_part_item, make_task, soon
 from tests.mesh_support import wait_until
@@ -34,7 +36,9 @@ async def test_the_registry_registers_part_commands_only_with_redis(
 ) -> None:
     without = command_handlers(api_settings)
     assert ReservePart.TYPE not in without
-    with_redis = command_handlers(api_settings, redis_client)
+    with_redis = command_handlers(
+        api_settings, RedisPartItemLocks(redis_client, KeySpace(api_settings.amss_redis_prefix))
+    )
     assert {
         UpdatePartItem.TYPE,
         DeletePartItem.TYPE,
