@@ -23,10 +23,11 @@ from typing import Final
 import asyncpg
 
 from amss.actors.bus import CommandBus, Submission
-from amss.actors.partitioning import aircraft_actor
-from amss.app import aircraft_commands, program_generation
+from amss.app import program_generation
 from amss.app.clock import Clock, utc_now
+from amss.app.commands.aircraft import ApplyGrounding
 from amss.app.commands.outcomes import Failed, Succeeded
+from amss.app.commands.programs import GenerateProgramTask
 from amss.config import Settings
 from amss.domain.principal import Actor
 from amss.domain.programs import program_due
@@ -88,14 +89,8 @@ async def generate_due_tasks(
     report.candidates = len(due)
     for program in due:
         assert program.aircraft_id is not None
-        submission = await bus.submit(
-            program.org_id,
-            aircraft_actor(program.org_id, program.aircraft_id),
-            program_generation.GENERATE,
-            program_generation.generate_payload(program.id),
-            acting,
-            wait,
-        )
+        command = GenerateProgramTask(aircraft_id=program.aircraft_id, program_id=program.id)
+        submission = await bus.send(program.org_id, command, acting, wait)
         report.count(submission)
         if isinstance(submission.outcome, Failed):
             log.warning(
@@ -141,14 +136,7 @@ async def ground_due_aircraft(
     for row in rows:
         aircraft_org: uuid.UUID = row["org_id"]
         aircraft_id: uuid.UUID = row["id"]
-        submission = await bus.submit(
-            aircraft_org,
-            aircraft_actor(aircraft_org, aircraft_id),
-            aircraft_commands.APPLY_GROUNDING,
-            aircraft_commands.apply_grounding_payload(aircraft_id),
-            acting,
-            wait,
-        )
+        submission = await bus.send(aircraft_org, ApplyGrounding(aircraft_id=aircraft_id), acting, wait)
         report.count(submission)
         if isinstance(submission.outcome, Failed):
             log.warning(
