@@ -11,16 +11,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-import asyncpg
 import orjson
 
 from amss.auth.keys import generate_key_pair
 from amss.auth.passwords import hash_password_async, password_problem
+from amss.bootstrap.cli import DatabaseUnreachable, open_cli
 from amss.config import ConfigError, Settings, load_settings
 from amss.domain.errors import Conflict
 from amss.infra.postgres.database import ensure_database
 from amss.infra.postgres.migrations import DEFAULT_DIRECTORY, MigrationError, Migrator, load_migrations
-from amss.infra.postgres.pool import init_connection
 from amss.observability.logging import configure_logging
 
 log = logging.getLogger("amss.cli")
@@ -49,15 +48,6 @@ def _run(coro: Awaitable[None]) -> None:
     uvloop.run(main())
 
 
-async def _connect(settings: Settings) -> asyncpg.Connection:
-    try:
-        conn = await asyncpg.connect(settings.db_url, server_settings={"timezone": "UTC"})
-    except (OSError, asyncpg.PostgresError) as exc:
-        _fail(f"cannot connect to Postgres at DB_URL: {exc}")
-    await init_connection(conn)
-    return conn
-
-
 # --- migrate -----------------------------------------------------------------------------------
 
 
@@ -65,24 +55,20 @@ async def _migrate(settings: Settings, args: argparse.Namespace) -> None:
     migrations = load_migrations(Path(args.dir))
     if args.create_database:
         await ensure_database(settings.db_url)
-    conn = await _connect(settings)
-    try:
-        async with Migrator(conn, migrations) as migrator:
-            if args.action == "up":
-                done = await migrator.up(args.to)
-                print(f"applied {len(done)} migration(s)" + "".join(f"\n  up   {m.path.name}" for m in done))
-            elif args.action == "down":
-                done = await migrator.down(to_version=args.to) if args.to is not None else await migrator.down()
-                print(f"reverted {len(done)} migration(s)" + "".join(f"\n  down {m.path.name}" for m in done))
-            elif args.action == "redo":
-                redone = await migrator.redo()
-                print(f"redone {redone.path.name}" if redone else "nothing to redo")
-            else:
-                for status in await migrator.status():
-                    applied = status.applied_at.isoformat() if status.applied_at else "pending"
-                    print(f"{applied:<32} {status.migration.path.name}")
-    finally:
-        await conn.close()
+    async with open_cli(settings) as cli, Migrator(cli.conn, migrations) as migrator:
+        if args.action == "up":
+            done = await migrator.up(args.to)
+            print(f"applied {len(done)} migration(s)" + "".join(f"\n  up   {m.path.name}" for m in done))
+        elif args.action == "down":
+            done = await migrator.down(to_version=args.to) if args.to is not None else await migrator.down()
+            print(f"reverted {len(done)} migration(s)" + "".join(f"\n  down {m.path.name}" for m in done))
+        elif args.action == "redo":
+            redone = await migrator.redo()
+            print(f"redone {redone.path.name}" if redone else "nothing to redo")
+        else:
+            for status in await migrator.status():
+                applied = status.applied_at.isoformat() if status.applied_at else "pending"
+                print(f"{applied:<32} {status.migration.path.name}")
 
 
 # --- create-admin, seed ------------------------------------------------------------------------
@@ -102,25 +88,20 @@ async def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
     from amss.infra.postgres.provisioning import create_admin
 
     password = _read_admin_password()
-    conn = await _connect(settings)
-    try:
+    async with open_cli(settings) as cli:
         password_hash = await hash_password_async(password, settings.bcrypt_rounds)
-        provisioned = await create_admin(conn, args.org, args.email, password_hash)
-    except Conflict as exc:
-        _fail(exc.message)
-    finally:
-        await conn.close()
+        try:
+            provisioned = await create_admin(cli.conn, args.org, args.email, password_hash)
+        except Conflict as exc:
+            _fail(exc.message)
     print(orjson.dumps({"org_id": str(provisioned.org_id), "user_id": str(provisioned.user_id)}).decode())
 
 
 async def _seed(settings: Settings, _: argparse.Namespace) -> None:
     from amss.infra.postgres.seed import seed_demo
 
-    conn = await _connect(settings)
-    try:
-        print(orjson.dumps(await seed_demo(conn, bcrypt_rounds=settings.bcrypt_rounds)).decode())
-    finally:
-        await conn.close()
+    async with open_cli(settings) as cli:
+        print(orjson.dumps(await seed_demo(cli.conn, now=cli.clock(), bcrypt_rounds=settings.bcrypt_rounds)).decode())
 
 
 # --- keys --------------------------------------------------------------------------------------
@@ -143,11 +124,11 @@ def _keys_generate(args: argparse.Namespace) -> None:
 
 
 async def _serve_api(settings: Settings) -> None:
-    from amss.api.rest.app import init_app
+    from amss.bootstrap.server import init_server_app
     from amss.serve import serve
 
     await serve(
-        init_app(settings),
+        init_server_app(settings),
         settings.http_addr,
         name="amss-server",
         shutdown_timeout=settings.shutdown_grace.total_seconds(),
@@ -155,7 +136,7 @@ async def _serve_api(settings: Settings) -> None:
 
 
 async def _serve_worker(settings: Settings) -> None:
-    from amss.jobs.worker_app import init_worker_app
+    from amss.bootstrap.worker import init_worker_app
     from amss.serve import serve
 
     await serve(
@@ -271,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     try:
         _run(handlers[args.command](settings, args))
-    except MigrationError as exc:
+    except (MigrationError, DatabaseUnreachable) as exc:
         _fail(str(exc))
 
 

@@ -127,9 +127,7 @@ class Settings(BaseModel):
 
     app_env: Literal["dev", "test", "staging", "production"] = "dev"
     http_addr: Address = ":8080"
-    grpc_addr: Address = ":9090"
     worker_http_addr: Address = ":8081"
-    server_grpc_addr: Address = "127.0.0.1:9090"
     db_url: str = "postgresql://postgres@127.0.0.1:5432/amss"
     db_pool_min: int = Field(default=2, ge=0, le=100)
     db_pool_max: int = Field(default=20, ge=1, le=500)
@@ -143,7 +141,6 @@ class Settings(BaseModel):
     # presenting a just-rotated refresh token again within this long gets a fresh pair of its family
     # (a lost response retried, a race of one client's tabs) instead of revoking the family; 0 turns it off
     refresh_reuse_grace: Duration = timedelta(seconds=10)
-    otel_exporter_otlp_endpoint: str | None = None
     prometheus_enabled: bool = True
     log_level: Annotated[Literal["debug", "info", "warning", "error"], BeforeValidator(_log_level)] = "info"
     cors_allowed_origins: Annotated[list[str], BeforeValidator(_comma_list)] = Field(default_factory=list)
@@ -153,7 +150,6 @@ class Settings(BaseModel):
     login_rate_limit_per_ip: int = Field(default=10, ge=1)
     login_rate_limit_per_email: int = Field(default=5, ge=1)
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
-    max_upload_bytes: int = Field(default=10 << 20, ge=1024)
     shutdown_grace: Duration = timedelta(seconds=10)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
 

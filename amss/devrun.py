@@ -18,7 +18,8 @@ from pathlib import Path
 import uvloop
 
 from amss.auth.keys import generate_key_pair
-from amss.config import ConfigError, load_settings
+from amss.bootstrap.cli import open_cli
+from amss.config import ConfigError, Settings, load_settings
 from amss.infra.postgres.database import ensure_database
 from amss.infra.postgres.migrations import Migrator, load_migrations
 from amss.observability.logging import configure_logging
@@ -38,24 +39,17 @@ def _local_keys(keys_dir: Path) -> dict[str, str]:
     return {"JWT_PRIVATE_KEY_PEM": private_path.read_text(), "JWT_PUBLIC_KEY_PEM": public_path.read_text()}
 
 
-async def _prepare(db_url: str, seed: bool, bcrypt_rounds: int) -> None:
-    import asyncpg
-
-    from amss.infra.postgres.pool import init_connection
+async def _prepare(settings: Settings, seed: bool) -> None:
     from amss.infra.postgres.seed import seed_demo
 
-    if await ensure_database(db_url):
+    if await ensure_database(settings.db_url):
         log.info("created database")
-    conn = await asyncpg.connect(db_url, server_settings={"timezone": "UTC"})
-    await init_connection(conn)
-    try:
-        async with Migrator(conn, load_migrations()) as migrator:
+    async with open_cli(settings) as cli:
+        async with Migrator(cli.conn, load_migrations()) as migrator:
             done = await migrator.up()
             log.info("migrations applied", extra={"count": len(done)})
         if seed:
-            log.info("seed", extra=await seed_demo(conn, bcrypt_rounds=bcrypt_rounds))
-    finally:
-        await conn.close()
+            log.info("seed", extra=await seed_demo(cli.conn, now=cli.clock(), bcrypt_rounds=settings.bcrypt_rounds))
 
 
 async def _supervise(env: dict[str, str]) -> int:
@@ -90,5 +84,5 @@ def run_dev(args: argparse.Namespace) -> None:
             print(f"config: {line}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.log_level)
-    uvloop.run(_prepare(settings.db_url, seed=not args.no_seed, bcrypt_rounds=settings.bcrypt_rounds))
+    uvloop.run(_prepare(settings, seed=not args.no_seed))
     raise SystemExit(uvloop.run(_supervise(env)))

@@ -13,9 +13,9 @@ import redis.asyncio as redis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from amss.api.rest.app import init_app
 from amss.auth.keys import generate_key_pair
 from amss.auth.passwords import hash_password
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings, load_settings
 from amss.infra.postgres.database import drop_database, ensure_database
 from amss.infra.postgres.migrations import Migrator, load_migrations
@@ -116,7 +116,7 @@ def api_settings(database_url: str, backends: Backends, key_space: KeySpace) -> 
 
 @pytest.fixture
 async def api_app(api_settings: Settings) -> web.Application:
-    return init_app(api_settings)
+    return init_server_app(api_settings)
 
 
 @pytest.fixture

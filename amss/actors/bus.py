@@ -25,6 +25,7 @@ from amss.actors.executor import CommandExecutor
 from amss.actors.failures import dead_letter_fields, failure_reason, is_transient
 from amss.actors.partitioning import partition_of
 from amss.actors.replies import ReplyListener
+from amss.app.commands.base import CommandModel
 from amss.app.commands.envelope import Command, record_actor
 from amss.app.commands.outcomes import Outcome
 from amss.domain.principal import Actor
@@ -78,9 +79,14 @@ class CommandBus:
         self._acceptor = CommandAcceptor(pool)
         self._background: set[asyncio.Task[Any]] = set()
 
+    async def send(self, org_id: uuid.UUID, command: CommandModel, acting: Actor, wait: float) -> Submission:
+        """Submit a typed command: its type, actor and payload JSON all come from the command itself."""
+        return await self.submit(org_id, command.actor(org_id), command.TYPE, command.payload(), acting, wait)
+
     async def submit(
         self, org_id: uuid.UUID, actor: str, command_type: str, payload: dict[str, Any], acting: Actor, wait: float
     ) -> Submission:
+        """Submit a command by its parts (a diagnostic command names its own actor)."""
         command = Command(
             id=uuid.uuid4(),
             org_id=org_id,

@@ -5,16 +5,48 @@ unit of work); `diag.record` writes one row to `command_probe_log` — order, ov
 exactly-once become SQL questions — optionally after sleeping; `diag.fail` always raises an
 infrastructure error (a poison command: retried, then dead-lettered); `diag.defect` always raises
 a deterministic error, as a bug in a handler would (failed at once, never retried).
+
+Unlike the domain's commands (amss/app/handlers), these are submitted to an actor the caller
+names (the tests and `amss bench mesh` choose it), and `diag.record` writes through the command's
+own connection and names the executing worker, so they stay executor-level handlers over the
+`CommandContext`; their payload is still parsed once into a typed model.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import ConfigDict, StrictInt
 
 from amss.actors.executor import CommandContext, CommandHandler
+from amss.app.clock import utc_now
+from amss.app.commands.base import CommandModel, parse_payload
 from amss.app.commands.outcomes import Outcome, Succeeded
+
+
+class Diagnostic(CommandModel):
+    """A diagnostic command's payload; its actor is whichever the submitter names."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Noop(Diagnostic):
+    TYPE: ClassVar[str] = "diag.noop"
+
+
+class Record(Diagnostic):
+    TYPE: ClassVar[str] = "diag.record"
+    seq: StrictInt = 0
+    sleep_ms: StrictInt = 0
+
+
+class Fail(Diagnostic):
+    TYPE: ClassVar[str] = "diag.fail"
+
+
+class Defect(Diagnostic):
+    TYPE: ClassVar[str] = "diag.defect"
 
 
 class DiagnosticInfrastructureError(ConnectionError):
@@ -34,11 +66,11 @@ async def noop(context: CommandContext) -> Outcome:
 
 
 async def record(context: CommandContext) -> Outcome:
-    started_at = datetime.now(UTC)
-    sleep_ms = int(context.command.payload.get("sleep_ms", 0))
-    if sleep_ms > 0:
-        await asyncio.sleep(sleep_ms / 1000)
-    seq = int(context.command.payload.get("seq", 0))
+    started_at = utc_now()
+    probe = parse_payload(Record, context.command.payload)
+    if probe.sleep_ms > 0:
+        await asyncio.sleep(probe.sleep_ms / 1000)
+    seq = probe.seq
     await context.connection.execute(
         "INSERT INTO command_probe_log (command_id, actor, seq, worker_id, started_at) VALUES ($1, $2, $3, $4, $5)",
         context.command.id,
@@ -59,8 +91,8 @@ async def defect(context: CommandContext) -> Outcome:
 
 
 DIAGNOSTIC_HANDLERS: dict[str, CommandHandler] = {
-    "diag.noop": noop,
-    "diag.record": record,
-    "diag.fail": fail,
-    "diag.defect": defect,
+    Noop.TYPE: noop,
+    Record.TYPE: record,
+    Fail.TYPE: fail,
+    Defect.TYPE: defect,
 }

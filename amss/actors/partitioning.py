@@ -8,19 +8,12 @@ only the partitions that must move do.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Iterable
 
-AIRCRAFT = "aircraft"
-PART = "part"
+# actor names are the commands' own (amss/app/commands/base.py); kept importable here
+from amss.app.commands.base import AIRCRAFT, PART, aircraft_actor, part_actor
 
-
-def aircraft_actor(org_id: uuid.UUID, aircraft_id: uuid.UUID) -> str:
-    return f"{AIRCRAFT}:{org_id}:{aircraft_id}"
-
-
-def part_actor(org_id: uuid.UUID, part_item_id: uuid.UUID) -> str:
-    return f"{PART}:{org_id}:{part_item_id}"
+__all__ = ["AIRCRAFT", "PART", "aircraft_actor", "owner_of", "part_actor", "partition_of", "partitions_of"]
 
 
 def stable_hash(text: str) -> int:

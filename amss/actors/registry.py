@@ -1,28 +1,44 @@
-"""Which handler runs each command type; built once in the composition root."""
+"""Which handler runs each command type: the application's registry, bound to its dependencies once.
+
+The executor runs a `CommandHandler` over a `CommandContext` (the command's transaction). Each
+registry entry becomes one: the stored payload is parsed once into the command's model, and the
+handler gets it with its issuer, the command's unit of work, the clock and the dependencies.
+"""
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
 from amss.actors.diagnostics import DIAGNOSTIC_HANDLERS
-from amss.actors.executor import CommandHandler
-from amss.actors.handlers.aircraft import AircraftCommands
-from amss.actors.handlers.parts import PartCommands
-from amss.actors.handlers.programs import ProgramCommands
-from amss.actors.handlers.tasks import TaskCommands
+from amss.actors.executor import CommandContext, CommandHandler
+from amss.app.clock import Clock, utc_now
+from amss.app.commands.base import CommandModel, Issuer, parse_payload
+from amss.app.commands.outcomes import Outcome
+from amss.app.handlers import COMMAND_HANDLERS, NEEDS_PART_ITEM_LOCKS
+from amss.app.handlers.deps import CommandDeps, Handler
+from amss.app.ports import PartItemLocks
 from amss.config import Settings
-from amss.infra.redis.keys import KeySpace
-from amss.infra.redis.locks import RedisPartItemLocks
 
 
-def command_handlers(settings: Settings, redis: Redis | None = None) -> dict[str, CommandHandler]:
-    """The part item's commands need the Redis lock, so they are registered only when `redis` is given."""
-    handlers: dict[str, CommandHandler] = {}
-    handlers.update(AircraftCommands(settings.amss_grounding_lead_time).handlers())
-    handlers.update(TaskCommands(settings.amss_grounding_lead_time).handlers())
-    handlers.update(ProgramCommands(settings.amss_grounding_lead_time).handlers())
-    if redis is not None:
-        handlers.update(PartCommands(RedisPartItemLocks(redis, KeySpace(settings.amss_redis_prefix))).handlers())
+def bind(model: type[CommandModel], handler: Handler, clock: Clock, deps: CommandDeps) -> CommandHandler:
+    """The executor's handler for one command type."""
+
+    async def run(context: CommandContext) -> Outcome:
+        command = parse_payload(model, context.command.payload)
+        issuer = Issuer(context.command.org_id, context.command.acting())
+        return await handler(command, issuer, context.unit_of_work, clock, deps)
+
+    return run
+
+
+def command_handlers(
+    settings: Settings, locks: PartItemLocks | None = None, clock: Clock = utc_now
+) -> dict[str, CommandHandler]:
+    """The part item's commands need the part item locks, so they are registered only when `locks` is given."""
+    deps = CommandDeps(settings.amss_grounding_lead_time, locks)
+    handlers = {
+        model.TYPE: bind(model, handler, clock, deps)
+        for model, handler in COMMAND_HANDLERS.items()
+        if locks is not None or model not in NEEDS_PART_ITEM_LOCKS
+    }
     if settings.amss_diagnostic_commands:
         handlers.update(DIAGNOSTIC_HANDLERS)
     return handlers

@@ -2,7 +2,7 @@
 
 Every mutation writes the row (its version grows by one), exactly one audit row and — when the
 status changes — one `aircraft_status_updated` outbox event, in one unit of work. Updates,
-deletes and usage run inside the aircraft's actor (amss/actors/handlers/aircraft.py), whose unit
+deletes and usage run inside the aircraft's actor (amss/app/handlers/aircraft.py), whose unit
 of work is bound to the command's transaction; create is a plain call (no actor exists yet).
 """
 

@@ -125,12 +125,6 @@ class AircraftRepository(Protocol):
         """The aircraft's live scheduled and in-progress tasks: all its status and delete rules look at."""
         ...
 
-    async def active_tasks_overlapping(
-        self, org_id: uuid.UUID, aircraft_id: uuid.UUID, start_time: datetime, end_time: datetime
-    ) -> list[MaintenanceTask]:
-        """The aircraft's active tasks whose window meets [start_time, end_time)."""
-        ...
-
 
 class UnitOfWork(Protocol):
     @property

@@ -23,9 +23,9 @@ Decisions:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from amss.app.ports import Clock, UnitOfWorkFactory
 from amss.app.tasks import TaskDetail, TaskService
@@ -33,29 +33,17 @@ from amss.app.tasks_ports import NewTask
 from amss.app.views import utc_text
 from amss.domain.aircraft import Aircraft
 from amss.domain.enums import IntervalType, TaskType
-from amss.domain.errors import NotFound, ValidationFailed
+from amss.domain.errors import NotFound
 from amss.domain.events import DomainEvent, dedupe_key
 from amss.domain.principal import Actor
 from amss.domain.programs import Due, MaintenanceProgram, calendar_due_date, program_due
 from amss.domain.tasks import MaintenanceTask
 from amss.domain.timestamps import shift
 
-GENERATE: Final = "program.generate_task"
 GENERATED_EVENT: Final = "program_task_generated"
 GENERATOR_JOB: Final = "program-generator"
 DEFAULT_DURATION: Final = timedelta(hours=4)
 MAX_STAGGER: Final = 20
-
-
-def generate_payload(program_id: uuid.UUID) -> dict[str, Any]:
-    return {"program_id": str(program_id)}
-
-
-def read_generate(payload: Mapping[str, Any]) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(payload["program_id"]))
-    except (KeyError, ValueError):
-        raise ValidationFailed.on_field("program_id", "must be a UUID") from None
 
 
 def due_date_key(program: MaintenanceProgram, aircraft: Aircraft, due: Due) -> str:

@@ -3,7 +3,7 @@ state transitions and soft delete.
 
 Every mutation writes the task (its version grows by one), exactly one audit row for it and its
 outbox event (`task_created`, `task_state_changed`) in one unit of work. All writes run inside
-the aircraft's actor (amss/actors/handlers/tasks.py), whose unit of work is bound to the
+the aircraft's actor (amss/app/handlers/tasks.py), whose unit of work is bound to the
 command's transaction, so the effects of a transition share it too: a cancel or delete releases
 the task's reservations, a completion records the program's performance, and a completed or
 cancelled task lets the grounding rules release the aircraft (AircraftService.apply_grounding_rules).

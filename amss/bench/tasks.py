@@ -348,7 +348,6 @@ class TasksBench:
             AMSS_MESH="on" if mesh else "off",
             AMSS_REDIS_PREFIX=keys.prefix,
             HTTP_ADDR=f"127.0.0.1:{port}",
-            GRPC_ADDR=f"127.0.0.1:{free_port()}",
         )
         cli = [sys.executable, "-m", "amss.cli"]
         started = [await self.children.spawn(f"{name}-server", [*cli, "server"], env)]

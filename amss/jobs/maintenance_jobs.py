@@ -8,39 +8,32 @@ normal failed command: logged here, and the program is tried again at the next r
 
 `generate_due_tasks` and `ground_due_aircraft` are plain functions (tests call them directly;
 `org_id` narrows a run to one organization); `maintenance_jobs` wraps them as `Job`s for the
-worker's JobRunner, and `job_command_bus` builds the bus they submit through (a reply listener
-of the worker's own with the mesh on, a local executor with it off).
+worker's JobRunner, over the bus and clock the composition root (`amss.bootstrap`) built.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Final
 
 import asyncpg
-from redis.asyncio import Redis
 
 from amss.actors.bus import CommandBus, Submission
-from amss.actors.executor import CommandExecutor
-from amss.actors.partitioning import aircraft_actor
-from amss.actors.registry import command_handlers
-from amss.actors.replies import ReplyListener
-from amss.app import aircraft_commands, program_generation
+from amss.app import program_generation
+from amss.app.clock import Clock, utc_now
+from amss.app.commands.aircraft import ApplyGrounding
 from amss.app.commands.outcomes import Failed, Succeeded
+from amss.app.commands.programs import GenerateProgramTask
 from amss.config import Settings
 from amss.domain.principal import Actor
 from amss.domain.programs import program_due
 from amss.domain.timestamps import shift
 from amss.infra.postgres.aircraft_repo import PgAircraftRepository
 from amss.infra.postgres.programs_repo import PgProgramRepository
-from amss.infra.redis.batching import PipelineBatcher
-from amss.infra.redis.keys import KeySpace
 from amss.jobs.runner import Job
 
 log = logging.getLogger(__name__)
@@ -49,12 +42,6 @@ GENERATOR_SCHEDULE: Final = "0 */6 * * *"  # cron, UTC: every 6 hours
 GROUNDING_SCHEDULE: Final = "*/5 * * * *"  # cron, UTC: every 5 minutes
 GROUNDING_JOB: Final = "grounding-check"
 CANDIDATE_LIMIT: Final = 10_000
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -102,14 +89,8 @@ async def generate_due_tasks(
     report.candidates = len(due)
     for program in due:
         assert program.aircraft_id is not None
-        submission = await bus.submit(
-            program.org_id,
-            aircraft_actor(program.org_id, program.aircraft_id),
-            program_generation.GENERATE,
-            program_generation.generate_payload(program.id),
-            acting,
-            wait,
-        )
+        command = GenerateProgramTask(aircraft_id=program.aircraft_id, program_id=program.id)
+        submission = await bus.send(program.org_id, command, acting, wait)
         report.count(submission)
         if isinstance(submission.outcome, Failed):
             log.warning(
@@ -155,14 +136,7 @@ async def ground_due_aircraft(
     for row in rows:
         aircraft_org: uuid.UUID = row["org_id"]
         aircraft_id: uuid.UUID = row["id"]
-        submission = await bus.submit(
-            aircraft_org,
-            aircraft_actor(aircraft_org, aircraft_id),
-            aircraft_commands.APPLY_GROUNDING,
-            aircraft_commands.apply_grounding_payload(aircraft_id),
-            acting,
-            wait,
-        )
+        submission = await bus.send(aircraft_org, ApplyGrounding(aircraft_id=aircraft_id), acting, wait)
         report.count(submission)
         if isinstance(submission.outcome, Failed):
             log.warning(
@@ -172,38 +146,18 @@ async def ground_due_aircraft(
     return report
 
 
-@asynccontextmanager
-async def job_command_bus(
-    settings: Settings, pool: asyncpg.Pool, redis: Redis, batcher: PipelineBatcher | None = None
-) -> AsyncIterator[CommandBus]:
-    """The bus the worker's jobs submit through: its own reply stream (mesh on) or a local executor (mesh off)."""
-    keys = KeySpace(settings.amss_redis_prefix)
-    replies: ReplyListener | None = None
-    local: CommandExecutor | None = None
-    if settings.amss_mesh:
-        replies = ReplyListener(redis, keys.reply_stream(f"job-{settings.worker_id}"))
-        replies.start()
-    else:
-        local = CommandExecutor(
-            pool, command_handlers(settings, redis), settings.amss_command_timeout.total_seconds(), "jobs-local"
-        )
-    bus = CommandBus(pool, redis, keys, settings.amss_partitions, replies, local, batcher)
-    try:
-        yield bus
-    finally:
-        await bus.close()
-        if replies is not None:
-            await replies.stop()
-
-
-def maintenance_jobs(settings: Settings, pool: asyncpg.Pool, bus: CommandBus) -> list[Job]:
+def maintenance_jobs(settings: Settings, pool: asyncpg.Pool, bus: CommandBus, clock: Clock = utc_now) -> list[Job]:
     lead_time = settings.amss_grounding_lead_time
     wait = settings.amss_command_timeout.total_seconds()
     return [
         Job(
             program_generation.GENERATOR_JOB,
             GENERATOR_SCHEDULE,
-            partial(generate_due_tasks, pool, bus, lead_time=lead_time, wait=wait),
+            partial(generate_due_tasks, pool, bus, lead_time=lead_time, clock=clock, wait=wait),
         ),
-        Job(GROUNDING_JOB, GROUNDING_SCHEDULE, partial(ground_due_aircraft, pool, bus, lead_time=lead_time, wait=wait)),
+        Job(
+            GROUNDING_JOB,
+            GROUNDING_SCHEDULE,
+            partial(ground_due_aircraft, pool, bus, lead_time=lead_time, clock=clock, wait=wait),
+        ),
     ]

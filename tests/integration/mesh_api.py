@@ -20,12 +20,13 @@ from prometheus_client import CollectorRegistry
 from amss.actors.metrics import MeshMetrics
 from amss.actors.node import MeshWorker
 from amss.actors.registry import command_handlers
-from amss.actors.wiring import mesh_config
-from amss.api.rest.app import init_app
+from amss.bootstrap.commands import mesh_config
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.infra.postgres.pool import create_pool
 from amss.infra.redis.client import create_redis
 from amss.infra.redis.keys import KeySpace
+from amss.infra.redis.locks import RedisPartItemLocks
 from tests.api_support import Tenant, make_tenant
 from tests.backends import Backends
 from tests.mesh_support import wait_until
@@ -57,7 +58,7 @@ async def worker(mesh_settings: Settings, database_url: str, backends: Backends)
         pool,
         client,
         KeySpace(mesh_settings.amss_redis_prefix),
-        command_handlers(mesh_settings, client),
+        command_handlers(mesh_settings, RedisPartItemLocks(client, KeySpace(mesh_settings.amss_redis_prefix))),
         MeshMetrics.register(CollectorRegistry()),
     )
     try:
@@ -76,7 +77,7 @@ async def worker(mesh_settings: Settings, database_url: str, backends: Backends)
 
 @pytest.fixture
 async def mesh_app(mesh_settings: Settings) -> web.Application:
-    return init_app(mesh_settings)
+    return init_server_app(mesh_settings)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from amss.actors.node import MeshWorker
-from amss.api.rest.app import init_app
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.infra.redis.keys import KeySpace
 from tests.api_support import Member, Tenant
@@ -50,7 +50,7 @@ async def command_keys(redis_client: redis.Redis) -> AsyncIterator[KeySpace]:
 async def api_app(api_settings: Settings, command_keys: KeySpace) -> web.Application:
     """The API on a key space of this test's own, plus the test-only diagnostic route."""
     settings = api_settings.model_copy(update={"amss_redis_prefix": command_keys.prefix, "amss_partitions": PARTITIONS})
-    app = init_app(settings)
+    app = init_server_app(settings)
     app.router.add_post("/test/diag/{org_id}/{aircraft_id}", submit_diagnostic)
     return app
 

@@ -23,10 +23,10 @@ from amss.actors import diagnostics
 from amss.actors.bus import CommandBus
 from amss.actors.executor import CommandContext, CommandExecutor
 from amss.actors.partitioning import aircraft_actor
-from amss.api.rest.app import init_app
 from amss.api.rest.outcomes import render_outcome
 from amss.app.commands.envelope import Command
 from amss.app.commands.outcomes import Outcome, Succeeded
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.domain.errors import Conflict
 from amss.domain.principal import Actor
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 async def api_app(api_settings: Settings) -> web.Application:
     """The API with the mesh off, plus a test-only route that submits `diag.record`."""
     settings = api_settings.model_copy(update={"amss_mesh": False, "amss_diagnostic_commands": True})
-    app = init_app(settings)
+    app = init_server_app(settings)
     app.router.add_post("/test/diag/{org_id}/{aircraft_id}", submit_diagnostic)
     return app
 

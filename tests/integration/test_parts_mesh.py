@@ -18,8 +18,10 @@ from aiohttp.test_utils import TestClient
 
 from amss.actors.node import MeshWorker
 from amss.actors.registry import command_handlers
-from amss.app import parts_commands
+from amss.app.commands.parts import DeletePartItem, ReservePart, TransitionReservation, UpdatePartItem
 from amss.config import Settings
+from amss.infra.redis.keys import KeySpace
+from amss.infra.redis.locks import RedisPartItemLocks
 from tests.api_support import Tenant, call
 from tests.integration.factories import make_aircraft, make_part_item, make_task, soon
 from tests.mesh_support import wait_until
@@ -33,13 +35,15 @@ async def test_the_registry_registers_part_commands_only_with_redis(
     api_settings: Settings, redis_client: redis.Redis
 ) -> None:
     without = command_handlers(api_settings)
-    assert parts_commands.RESERVE not in without
-    with_redis = command_handlers(api_settings, redis_client)
+    assert ReservePart.TYPE not in without
+    with_redis = command_handlers(
+        api_settings, RedisPartItemLocks(redis_client, KeySpace(api_settings.amss_redis_prefix))
+    )
     assert {
-        parts_commands.ITEM_UPDATE,
-        parts_commands.ITEM_DELETE,
-        parts_commands.RESERVE,
-        parts_commands.RESERVATION_STATE,
+        UpdatePartItem.TYPE,
+        DeletePartItem.TYPE,
+        ReservePart.TYPE,
+        TransitionReservation.TYPE,
     } <= set(with_redis)
 
 

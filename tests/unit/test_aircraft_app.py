@@ -9,8 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
-from amss.app import aircraft_commands
 from amss.app.aircraft import checked_changes, checked_new, status_updated_event
+from amss.app.commands.aircraft import AircraftChanges, DeleteAircraft, RecordAircraftUsage, UpdateAircraft
+from amss.app.commands.base import parse_payload
 from amss.app.ports import NewAircraft
 from amss.app.views import aircraft_body, aircraft_view
 from amss.domain.aircraft import MAX_COUNTER, Aircraft, check_usage_values, normalized_model
@@ -54,22 +55,21 @@ def test_an_update_payload_is_json_and_reads_back_to_the_same_changes() -> None:
         "capacity_slots": 2,
         "model": "A321",
     }
-    payload = aircraft_commands.update_payload(aircraft_id, changes, 3)
+    sent = UpdateAircraft(aircraft_id=aircraft_id, changes=AircraftChanges.model_validate(changes), expected_version=3)
+    payload = sent.payload()
     assert orjson.loads(orjson.dumps(payload)) == payload
     assert payload["changes"]["next_due"] == "2026-05-01T10:00:00Z"
-    command = aircraft_commands.read_update(payload)
+    command = parse_payload(UpdateAircraft, payload)
     assert (command.aircraft_id, command.expected_version) == (aircraft_id, 3)
-    assert command.changes == changes
+    assert command.changes.changes() == changes
 
 
 def test_delete_and_usage_payloads_read_back() -> None:
     aircraft_id = uuid.uuid4()
-    assert aircraft_commands.read_delete(aircraft_commands.delete_payload(aircraft_id, None)) == (
-        aircraft_commands.DeleteCommand(aircraft_id, None)
-    )
-    assert aircraft_commands.read_usage(aircraft_commands.usage_payload(aircraft_id, 4, 1)) == (
-        aircraft_commands.UsageCommand(aircraft_id, 4, 1)
-    )
+    delete = DeleteAircraft(aircraft_id=aircraft_id, expected_version=None)
+    assert parse_payload(DeleteAircraft, delete.payload()) == delete
+    usage = RecordAircraftUsage(aircraft_id=aircraft_id, flight_hours=4, cycles=1)
+    assert parse_payload(RecordAircraftUsage, usage.payload()) == usage
 
 
 @pytest.mark.parametrize(
@@ -92,13 +92,13 @@ def test_delete_and_usage_payloads_read_back() -> None:
 )
 def test_a_malformed_update_payload_is_a_validation_error(payload: dict[str, Any], field: str) -> None:
     with pytest.raises(ValidationFailed) as error:
-        aircraft_commands.read_update(payload)
+        parse_payload(UpdateAircraft, payload)
     assert _field(error) == {field}
 
 
 def test_a_malformed_usage_payload_is_a_validation_error() -> None:
     with pytest.raises(ValidationFailed) as error:
-        aircraft_commands.read_usage({"aircraft_id": str(uuid.uuid4()), "flight_hours": 1.5, "cycles": 0})
+        parse_payload(RecordAircraftUsage, {"aircraft_id": str(uuid.uuid4()), "flight_hours": 1.5, "cycles": 0})
     assert _field(error) == {"flight_hours"}
 
 

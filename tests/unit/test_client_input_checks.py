@@ -13,8 +13,9 @@ import asyncpg
 import pytest
 
 from amss.api.rest.bodies import MAX_CURSOR_TEXT, decode_cursor, encode_cursor, nul_field, refuse_nul, whole_number
+from amss.app.commands.base import parse_payload
+from amss.app.commands.tasks import DeleteTask, TaskChanges
 from amss.app.paging import SortColumn, SortKind
-from amss.app.payload_fields import read_expected_version, read_timestamp
 from amss.domain.errors import ValidationFailed
 from amss.infra.postgres.errors import translate
 
@@ -124,13 +125,15 @@ def test_whole_numbers_are_ascii_digits(text: str, number: int | None) -> None:
 @pytest.mark.parametrize("version", [2**31, 10**20, -1])
 def test_a_command_payloads_version_beyond_the_column_is_refused(version: int) -> None:
     with pytest.raises(ValidationFailed):
-        read_expected_version({"expected_version": version})
+        parse_payload(
+            DeleteTask, {"aircraft_id": str(uuid.uuid4()), "task_id": str(uuid.uuid4()), "expected_version": version}
+        )
 
 
 @pytest.mark.parametrize("value", ["0001-01-01T00:10:00+01:00", "9999-12-31T23:00:00-01:00", "1899-12-31T23:00:00Z"])
 def test_a_command_payloads_timestamp_beyond_the_range_is_refused(value: str) -> None:
     with pytest.raises(ValidationFailed) as refused:
-        read_timestamp("start_time", value)
+        parse_payload(TaskChanges, {"start_time": value})
     assert list(refused.value.details["fields"]) == ["start_time"]
 
 

@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict
 
 import amss
 from amss.api.rest import openapi
-from amss.api.rest.app import init_app
 from amss.api.rest.openapi import OPENAPI_PATH, build_openapi
 from amss.api.rest.routing import ROUTE_SPECS, RouteSpec, add_routes
 from amss.auth.rbac import Action, Resource, is_allowed
+from amss.bootstrap.server import init_server_app
 from amss.config import load_settings
 from amss.domain.enums import Role
 from tests.openapi_support import (
@@ -36,7 +36,7 @@ _PROBES = ("health", "ready", "metrics")
 
 @pytest.fixture(scope="module")
 def app() -> web.Application:
-    return init_app(load_settings({}))
+    return init_server_app(load_settings({}))
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_every_routed_method_is_documented_and_nothing_else(app: web.Application
 
 
 def test_the_comparison_notices_a_route_the_document_misses() -> None:
-    app = init_app(load_settings({}))
+    app = init_server_app(load_settings({}))
 
     async def undocumented(_: web.Request) -> web.Response:
         return web.Response()
@@ -77,7 +77,7 @@ def test_the_comparison_notices_a_route_the_document_misses() -> None:
 
 
 def test_probes_are_documented_only_when_registered() -> None:
-    document = build_openapi(init_app(load_settings({}, prometheus_enabled=False)))
+    document = build_openapi(init_server_app(load_settings({}, prometheus_enabled=False)))
     assert "/metrics" not in document["paths"]
     assert {"/health", "/ready"} <= set(document["paths"])
 

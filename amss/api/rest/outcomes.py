@@ -13,19 +13,22 @@ from typing import Final
 import orjson
 
 from amss.api.error_shape import error_body
-from amss.app import aircraft_commands, parts_commands, program_generation, task_commands
+from amss.app.commands.aircraft import DeleteAircraft
 from amss.app.commands.outcomes import Outcome, Succeeded
+from amss.app.commands.parts import DeletePartItem, ReservePart
+from amss.app.commands.programs import GenerateProgramTask
+from amss.app.commands.tasks import CreateComplianceItem, CreateTask, DeleteTask
 from amss.app.error_codes import http_status
 
 # command types that create a resource: 201 with the new resource's URL (when they changed anything)
 CREATED_UNDER: Final[dict[str, str]] = {
-    task_commands.CREATE: "/api/v1/maintenance-tasks",
-    task_commands.COMPLIANCE_CREATE: "/api/v1/compliance-items",
-    parts_commands.RESERVE: "/api/v1/part-reservations",
-    program_generation.GENERATE: "/api/v1/maintenance-tasks",
+    CreateTask.TYPE: "/api/v1/maintenance-tasks",
+    CreateComplianceItem.TYPE: "/api/v1/compliance-items",
+    ReservePart.TYPE: "/api/v1/part-reservations",
+    GenerateProgramTask.TYPE: "/api/v1/maintenance-tasks",
 }
 # command types that delete their resource: 204, no body
-DELETES: Final = frozenset({task_commands.DELETE, aircraft_commands.DELETE, parts_commands.ITEM_DELETE})
+DELETES: Final = frozenset({DeleteTask.TYPE, DeleteAircraft.TYPE, DeletePartItem.TYPE})
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -26,9 +26,7 @@ from amss.api.rest.metrics import HTTP_METRICS
 from amss.api.rest.routing import Handler, spec_of
 from amss.domain.organizations import OrgPolicy
 from amss.infra.postgres.organizations_repo import PgOrganizationRepository
-from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.rate_limit import RateDecision, SlidingWindowLimiter
-from amss.runtime import PG_POOL, REDIS, REDIS_BATCHER, SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -92,18 +90,6 @@ class RateLimits:
 
 
 RATE_LIMITS = web.AppKey("rate_limits", RateLimits)
-
-
-async def rate_limit_context(app: web.Application) -> AsyncIterator[None]:
-    """cleanup_ctx: the limiter and the policy cache, over the Redis client and Postgres pool built before it."""
-    settings = app[SETTINGS]
-    app[RATE_LIMITS] = RateLimits(
-        limiter=SlidingWindowLimiter(app[REDIS], KeySpace(settings.amss_redis_prefix), app[REDIS_BATCHER]),
-        policies=PolicyCache(postgres_policy_loader(app[PG_POOL])),
-        login_per_ip=settings.login_rate_limit_per_ip,
-        login_per_email=settings.login_rate_limit_per_email,
-    )
-    yield
 
 
 def org_key(org_id: uuid.UUID, category: str) -> tuple[str, ...]:

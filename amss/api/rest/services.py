@@ -1,4 +1,4 @@
-"""The application services a REST handler may call, built once in the composition root."""
+"""The application services and the command bus a REST handler may call, built once in the composition root."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from amss.actors.bus import CommandBus
 from amss.app.aircraft import AircraftService
 from amss.app.audit_logs import AuditLogService
 from amss.app.compliance import ComplianceService
@@ -31,3 +32,4 @@ class Services:
 
 
 SERVICES = web.AppKey("services", Services)
+COMMAND_BUS = web.AppKey("command_bus", CommandBus)

@@ -128,20 +128,6 @@ class PgAircraftRepository:
             raise Conflict(_CHANGED_CONCURRENTLY)
         return _aircraft(row)
 
-    async def active_tasks_overlapping(
-        self, org_id: uuid.UUID, aircraft_id: uuid.UUID, start_time: datetime, end_time: datetime
-    ) -> list[MaintenanceTask]:
-        """The aircraft's active tasks whose window meets [start_time, end_time) — found through the GiST index."""
-        rows = await self._conn.fetch(
-            f"SELECT {_TASK_COLUMNS} FROM maintenance_tasks WHERE org_id = $1 AND aircraft_id = $2"
-            " AND active_window && tstzrange($3, $4, '[)') ORDER BY start_time, id",
-            org_id,
-            aircraft_id,
-            start_time,
-            end_time,
-        )
-        return [_task(row) for row in rows]
-
     async def active_tasks(self, org_id: uuid.UUID, aircraft_id: uuid.UUID) -> list[MaintenanceTask]:
         rows = await self._conn.fetch(
             f"SELECT {_TASK_COLUMNS} FROM maintenance_tasks WHERE org_id = $1 AND aircraft_id = $2"

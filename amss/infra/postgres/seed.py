@@ -6,7 +6,7 @@ All or nothing, in one transaction; when the demo organization already exists no
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -49,9 +49,8 @@ async def _insert(
     return entity_id
 
 
-async def seed_demo(conn: asyncpg.Connection, *, bcrypt_rounds: int, now: datetime | None = None) -> dict[str, Any]:
+async def seed_demo(conn: asyncpg.Connection, *, bcrypt_rounds: int, now: datetime) -> dict[str, Any]:
     """Create the demo data unless it exists (passwords hashed at BCRYPT_ROUNDS); returns what was done."""
-    now = now or datetime.now(UTC)
     password_hash = await hash_password_async(DEMO_PASSWORD, bcrypt_rounds)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext('amss.seed'))")

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
-from amss.api.rest.app import init_app
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from tests.api_support import Tenant, call
 
@@ -26,7 +26,7 @@ NOTES_BYTES = 4000
 @pytest.fixture
 async def small_pool_api(api_settings: Settings) -> AsyncIterator[TestClient]:
     client = TestClient(
-        TestServer(init_app(api_settings.model_copy(update={"db_pool_min": 1, "db_pool_max": POOL_SIZE})))
+        TestServer(init_server_app(api_settings.model_copy(update={"db_pool_min": 1, "db_pool_max": POOL_SIZE})))
     )
     await client.start_server()
     yield client

@@ -14,10 +14,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from amss.api.rest.app import init_app
 from amss.api.rest.middlewares import TOKEN_SERVICE
 from amss.auth.keys import generate_key_pair
 from amss.auth.tokens import TokenService
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.domain.enums import Role
 from tests.api_support import TEST_PASSWORD, Member, Tenant, call
@@ -246,7 +246,7 @@ async def test_without_a_grace_two_concurrent_refreshes_of_one_token_cannot_both
     api_settings: Settings, tenant: Tenant
 ) -> None:
     """REFRESH_REUSE_GRACE=0: one use per token, strictly (with the default grace both succeed)."""
-    api = TestClient(TestServer(init_app(api_settings.model_copy(update={"refresh_reuse_grace": timedelta(0)}))))
+    api = TestClient(TestServer(init_server_app(api_settings.model_copy(update={"refresh_reuse_grace": timedelta(0)}))))
     await api.start_server()
     try:
         _, first = await _login(api, tenant["mechanic"].email)

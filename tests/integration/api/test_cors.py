@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDictProxy
 
-from amss.api.rest.app import init_app
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from tests.api_support import TEST_PASSWORD, Member, Tenant, call, mint_token
 
@@ -21,11 +21,11 @@ ELSEWHERE = "https://elsewhere.example"
 
 @pytest.fixture
 async def api_app(api_settings: Settings) -> web.Application:
-    return init_app(api_settings)
+    return init_server_app(api_settings)
 
 
 async def _client(settings: Settings) -> AsyncIterator[TestClient]:
-    client = TestClient(TestServer(init_app(settings)))
+    client = TestClient(TestServer(init_server_app(settings)))
     await client.start_server()
     yield client
     await client.close()

@@ -10,7 +10,7 @@ import asyncpg
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from amss.api.rest.app import init_app
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from tests.api_support import Tenant, call
 
@@ -101,7 +101,7 @@ async def test_401_carries_www_authenticate(api: TestClient) -> None:
 
 
 async def test_unhandled_exception_is_500_revealing_nothing(api_settings: Settings) -> None:
-    app = init_app(api_settings)
+    app = init_server_app(api_settings)
 
     async def explode(_: web.Request) -> web.Response:
         raise RuntimeError("password=hunter2 at /srv/secret/path.py")
@@ -132,7 +132,7 @@ async def test_audit_rows_record_the_socket_peer_unless_the_proxy_is_trusted(
     api_settings: Settings, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     async def create_user_via(settings: Settings) -> uuid.UUID:
-        client = TestClient(TestServer(init_app(settings)))
+        client = TestClient(TestServer(init_server_app(settings)))
         await client.start_server()
         try:
             status, body, _ = await call(

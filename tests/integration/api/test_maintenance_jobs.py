@@ -24,9 +24,13 @@ from amss.actors.executor import CommandExecutor
 from amss.actors.registry import command_handlers
 from amss.app.program_generation import DEFAULT_DURATION, free_window
 from amss.app.views import utc_text
+from amss.bootstrap.commands import handlers
+from amss.bootstrap.resources import open_resources
+from amss.bootstrap.worker import job_command_bus
 from amss.config import Settings
 from amss.infra.redis.keys import KeySpace
-from amss.jobs.maintenance_jobs import generate_due_tasks, ground_due_aircraft, job_command_bus, maintenance_jobs
+from amss.infra.redis.locks import RedisPartItemLocks
+from amss.jobs.maintenance_jobs import generate_due_tasks, ground_due_aircraft, maintenance_jobs
 from tests.api_support import Tenant, call
 from tests.integration.api.route_samples import raise_rate_limits
 from tests.integration.factories import make_aircraft, make_program, make_task, soon
@@ -44,7 +48,9 @@ async def home(conn: asyncpg.Connection, tenant: Tenant) -> Tenant:
 async def bus(
     pg_pool: asyncpg.Pool, redis_client: redis.Redis, key_space: KeySpace, api_settings: Settings
 ) -> AsyncIterator[CommandBus]:
-    executor = CommandExecutor(pg_pool, command_handlers(api_settings, redis_client), 10.0, "test-jobs")
+    executor = CommandExecutor(
+        pg_pool, command_handlers(api_settings, RedisPartItemLocks(redis_client, key_space)), 10.0, "test-jobs"
+    )
     command_bus = CommandBus(pg_pool, redis_client, key_space, api_settings.amss_partitions, None, executor)
     yield command_bus
     await command_bus.close()
@@ -260,5 +266,5 @@ async def test_job_command_bus_opens_and_closes_in_both_modes(
     pg_pool: asyncpg.Pool, redis_client: redis.Redis, api_settings: Settings, mesh: bool
 ) -> None:
     settings = api_settings.model_copy(update={"amss_mesh": mesh})
-    async with job_command_bus(settings, pg_pool, redis_client) as job_bus:
+    async with open_resources(settings) as resources, job_command_bus(resources, handlers(resources)) as job_bus:
         assert isinstance(job_bus, CommandBus)

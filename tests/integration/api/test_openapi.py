@@ -10,9 +10,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from amss.api.rest.app import init_app
 from amss.api.rest.openapi import OPENAPI_PATH
 from amss.api.rest.routing import ROUTE_SPECS
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from tests.api_support import TEST_PASSWORD, Member, Tenant, call
 from tests.openapi_support import (
@@ -26,7 +26,7 @@ from tests.openapi_support import (
 
 @pytest.fixture
 async def api_app(api_settings: Settings) -> web.Application:
-    return init_app(api_settings)
+    return init_server_app(api_settings)
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from amss.api.rest.app import init_app
 from amss.auth.passwords import hash_cost, hash_password, verify_password
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.domain.enums import Role
 from tests.api_support import TEST_PASSWORD, call, mint_token
@@ -19,7 +19,7 @@ from tests.integration.factories import make_org, make_user
 
 @pytest.fixture
 async def cost5_api(api_settings: Settings) -> AsyncIterator[TestClient]:
-    client = TestClient(TestServer(init_app(api_settings.model_copy(update={"bcrypt_rounds": 5}))))
+    client = TestClient(TestServer(init_server_app(api_settings.model_copy(update={"bcrypt_rounds": 5}))))
     await client.start_server()
     yield client
     await client.close()

@@ -15,8 +15,8 @@ import redis.asyncio as redis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from amss.api.rest.app import init_app
 from amss.api.rest.rate_limits import PolicyCache, login_email_key, postgres_policy_loader
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.domain.enums import Role
 from amss.infra.redis.keys import KeySpace
@@ -39,7 +39,7 @@ async def api_app(api_settings: Settings) -> web.Application:
             "trusted_proxies": [ipaddress.ip_network("127.0.0.1/32")],
         }
     )
-    return init_app(settings)
+    return init_server_app(settings)
 
 
 def new_address() -> dict[str, str]:
@@ -54,7 +54,7 @@ def from_new_address() -> dict[str, str]:
 
 @pytest.fixture
 async def redis_down_app(api_settings: Settings) -> web.Application:
-    return init_app(api_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"}))
+    return init_server_app(api_settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"}))
 
 
 @pytest.fixture

@@ -13,14 +13,16 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from amss.api.rest.app import init_app
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from tests.api_support import TEST_PASSWORD, Member, Tenant, call
 
 
 @pytest.fixture
 async def strict_api(api_settings: Settings) -> AsyncIterator[TestClient]:
-    client = TestClient(TestServer(init_app(api_settings.model_copy(update={"refresh_reuse_grace": timedelta(0)}))))
+    client = TestClient(
+        TestServer(init_server_app(api_settings.model_copy(update={"refresh_reuse_grace": timedelta(0)})))
+    )
     await client.start_server()
     yield client
     await client.close()

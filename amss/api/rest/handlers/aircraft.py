@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from amss.actors.partitioning import aircraft_actor
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
 from amss.api.rest.context import actor_of, principal_of
-from amss.api.rest.handlers.commands import submit_command
+from amss.api.rest.handlers.commands import send_command
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body, FilterText, Name, Out, Timestamp
 from amss.api.rest.services import SERVICES
-from amss.app import aircraft_commands
 from amss.app.aircraft import NULLABLE, checked_changes
+from amss.app.commands.aircraft import AircraftChanges, DeleteAircraft, RecordAircraftUsage, UpdateAircraft
+from amss.app.commands.base import parse_payload
 from amss.app.ports import AircraftFilter, NewAircraft
 from amss.app.views import aircraft_body, aircraft_view
 from amss.auth.rbac import Action, Resource
@@ -117,15 +117,15 @@ async def get_aircraft(request: web.Request) -> web.Response:
 async def update_aircraft(request: web.Request) -> web.Response:
     aircraft_id = path_id(request)
     body = await read_json(request, AircraftUpdate)
-    changes = checked_changes(aircraft_commands.parse_changes(body.model_dump(mode="json", exclude_unset=True)))
-    payload = aircraft_commands.update_payload(aircraft_id, changes, if_match(request))
-    return await _submit(request, aircraft_id, aircraft_commands.UPDATE, payload)
+    given = parse_payload(AircraftChanges, body.model_dump(exclude_unset=True))  # refuses a null that clears nothing
+    changes = AircraftChanges.model_validate(checked_changes(given.changes()))
+    command = UpdateAircraft(aircraft_id=aircraft_id, changes=changes, expected_version=if_match(request))
+    return await send_command(request, command)
 
 
 async def delete_aircraft(request: web.Request) -> web.Response:
     aircraft_id = path_id(request)
-    payload = aircraft_commands.delete_payload(aircraft_id, if_match(request))
-    return await _submit(request, aircraft_id, aircraft_commands.DELETE, payload)
+    return await send_command(request, DeleteAircraft(aircraft_id=aircraft_id, expected_version=if_match(request)))
 
 
 async def record_usage(request: web.Request) -> web.Response:
@@ -141,15 +141,8 @@ async def record_usage(request: web.Request) -> web.Response:
         raise ValidationFailed("usage values cannot be null", {"fields": nulls})
     flight_hours, cycles = body.flight_hours or 0, body.cycles or 0
     check_usage_values(flight_hours=flight_hours, cycles=cycles)
-    payload = aircraft_commands.usage_payload(aircraft_id, flight_hours, cycles)
-    return await _submit(request, aircraft_id, aircraft_commands.USAGE, payload)
-
-
-async def _submit(
-    request: web.Request, aircraft_id: uuid.UUID, command_type: str, payload: dict[str, Any]
-) -> web.Response:
-    org_id = principal_of(request).org_id
-    return await submit_command(request, org_id, aircraft_actor(org_id, aircraft_id), command_type, payload)
+    command = RecordAircraftUsage(aircraft_id=aircraft_id, flight_hours=flight_hours, cycles=cycles)
+    return await send_command(request, command)
 
 
 _AIRCRAFT, _R, _W = Resource.AIRCRAFT, Action.READ, Action.WRITE

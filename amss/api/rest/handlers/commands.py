@@ -15,11 +15,12 @@ import orjson
 from aiohttp import web
 
 from amss.actors.bus import Submission
-from amss.actors.wiring import COMMAND_BUS
 from amss.api.rest.bodies import dumps, path_id
 from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.outcomes import render_outcome
 from amss.api.rest.routing import RouteSpec
+from amss.api.rest.services import COMMAND_BUS
+from amss.app.commands.base import CommandModel
 from amss.auth.rbac import Action, Resource
 from amss.domain.errors import NotFound
 from amss.infra.postgres.commands_repo import StoredCommand, get_command
@@ -48,6 +49,14 @@ async def submit_command(
     """Submit through the mesh and answer with its result, or 202 when it is not ready in time."""
     wait, applied = requested_wait(request)
     submission = await request.app[COMMAND_BUS].submit(org_id, actor, command_type, payload, actor_of(request), wait)
+    return command_response(submission, applied)
+
+
+async def send_command(request: web.Request, command: CommandModel) -> web.Response:
+    """Submit a typed command for the caller's organization; answer as `submit_command` does."""
+    wait, applied = requested_wait(request)
+    org_id = principal_of(request).org_id
+    submission = await request.app[COMMAND_BUS].send(org_id, command, actor_of(request), wait)
     return command_response(submission, applied)
 
 

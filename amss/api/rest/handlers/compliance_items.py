@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from amss.actors.partitioning import aircraft_actor
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
 from amss.api.rest.context import principal_of
-from amss.api.rest.handlers.commands import submit_command
+from amss.api.rest.handlers.commands import send_command
 from amss.api.rest.handlers.maintenance_tasks import ComplianceItemOut
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body
 from amss.api.rest.services import SERVICES
-from amss.app import task_commands
+from amss.app.commands.tasks import CreateComplianceItem, SignOffComplianceItem, UpdateComplianceItem
 from amss.app.task_views import compliance_body, compliance_view
 from amss.app.tasks_ports import ComplianceFilter
 from amss.auth.rbac import Action, Resource
@@ -57,10 +56,8 @@ async def create_item(request: web.Request) -> web.Response:
     description = normalized_description(body.description)
     org_id = principal_of(request).org_id
     aircraft_id = await request.app[SERVICES].compliance.aircraft_of_task(org_id, body.task_id)
-    payload = task_commands.compliance_create_payload(body.task_id, description)
-    return await submit_command(
-        request, org_id, aircraft_actor(org_id, aircraft_id), task_commands.COMPLIANCE_CREATE, payload
-    )
+    command = CreateComplianceItem(aircraft_id=aircraft_id, task_id=body.task_id, description=description)
+    return await send_command(request, command)
 
 
 async def list_items(request: web.Request) -> web.Response:
@@ -80,21 +77,26 @@ async def get_item(request: web.Request) -> web.Response:
 async def update_item(request: web.Request) -> web.Response:
     item_id = path_id(request)
     body = await read_json(request, ComplianceUpdate)
-    payload = task_commands.compliance_update_payload(item_id, body.description, if_match(request))
-    return await _submit(request, item_id, task_commands.COMPLIANCE_UPDATE, payload)
+    expected_version = if_match(request)
+    aircraft_id = await _aircraft_of(request, item_id)
+    command = UpdateComplianceItem(
+        aircraft_id=aircraft_id, item_id=item_id, description=body.description, expected_version=expected_version
+    )
+    return await send_command(request, command)
 
 
 async def sign_off_item(request: web.Request) -> web.Response:
     item_id = path_id(request)
     body = await read_json(request, SignOff)
-    payload = task_commands.sign_off_payload(item_id, body.result)
-    return await _submit(request, item_id, task_commands.COMPLIANCE_SIGN_OFF, payload)
+    aircraft_id = await _aircraft_of(request, item_id)
+    return await send_command(
+        request, SignOffComplianceItem(aircraft_id=aircraft_id, item_id=item_id, result=body.result)
+    )
 
 
-async def _submit(request: web.Request, item_id: uuid.UUID, command_type: str, payload: dict[str, Any]) -> web.Response:
-    org_id = principal_of(request).org_id
-    aircraft_id = await request.app[SERVICES].compliance.aircraft_of_item(org_id, item_id)
-    return await submit_command(request, org_id, aircraft_actor(org_id, aircraft_id), command_type, payload)
+async def _aircraft_of(request: web.Request, item_id: uuid.UUID) -> uuid.UUID:
+    """An item's commands run in its task's aircraft's actor; an item never moves to another task."""
+    return await request.app[SERVICES].compliance.aircraft_of_item(principal_of(request).org_id, item_id)
 
 
 _ITEMS, _R, _W, _S = Resource.COMPLIANCE_ITEMS, Action.READ, Action.WRITE, Action.SIGN_OFF

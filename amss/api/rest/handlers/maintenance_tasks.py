@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from amss.actors.partitioning import aircraft_actor
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
 from amss.api.rest.context import principal_of
-from amss.api.rest.handlers.commands import submit_command
+from amss.api.rest.handlers.commands import send_command
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body, Out, Timestamp
 from amss.api.rest.services import SERVICES
-from amss.app import task_commands
+from amss.app.commands.base import parse_payload
+from amss.app.commands.tasks import CreateTask, DeleteTask, TaskChanges, TransitionTask, UpdateTask
 from amss.app.task_views import task_detail_body, task_view
-from amss.app.tasks import checked_new
-from amss.app.tasks_ports import NewTask, TaskFilter
+from amss.app.tasks_ports import TaskFilter
 from amss.auth.rbac import Action, Resource
 from amss.domain.enums import ComplianceResult, ReservationState, TaskState, TaskType
+from amss.domain.tasks import check_window
 from amss.infra.postgres.tasks_repo import TASK_SORTS
 
 
@@ -117,10 +117,9 @@ def _json(body: bytes, status: int = 200) -> web.Response:
 
 async def create_task(request: web.Request) -> web.Response:
     body = await read_json(request, TaskCreate)
-    new = checked_new(NewTask(**body.model_dump()))
-    org_id = principal_of(request).org_id
-    payload = task_commands.create_payload(new)
-    return await submit_command(request, org_id, aircraft_actor(org_id, new.aircraft_id), task_commands.CREATE, payload)
+    command = CreateTask(**body.model_dump())
+    check_window(command.start_time, command.end_time)
+    return await send_command(request, command)
 
 
 async def list_tasks(request: web.Request) -> web.Response:
@@ -139,30 +138,34 @@ async def get_task(request: web.Request) -> web.Response:
 async def update_task(request: web.Request) -> web.Response:
     task_id = path_id(request)
     body = await read_json(request, TaskUpdate)
-    changes = body.model_dump(mode="json", exclude_unset=True)
-    task_commands.parse_patch(changes)  # refuse a malformed change before it becomes a command
-    payload = task_commands.update_payload(task_id, changes, if_match(request))
-    return await _submit(request, task_id, task_commands.UPDATE, payload)
+    changes = parse_payload(TaskChanges, body.model_dump(exclude_unset=True))  # refuses a null type or time
+    expected_version = if_match(request)
+    aircraft_id = await _aircraft_of(request, task_id)
+    return await send_command(
+        request,
+        UpdateTask(aircraft_id=aircraft_id, task_id=task_id, changes=changes, expected_version=expected_version),
+    )
 
 
 async def transition_task(request: web.Request) -> web.Response:
     task_id = path_id(request)
     body = await read_json(request, TaskTransition)
-    payload = task_commands.transition_payload(task_id, body.state, body.notes, body.override)
-    return await _submit(request, task_id, task_commands.TRANSITION, payload)
+    aircraft_id = await _aircraft_of(request, task_id)
+    return await send_command(request, TransitionTask(aircraft_id=aircraft_id, task_id=task_id, **body.model_dump()))
 
 
 async def delete_task(request: web.Request) -> web.Response:
     task_id = path_id(request)
-    payload = task_commands.delete_payload(task_id, if_match(request))
-    return await _submit(request, task_id, task_commands.DELETE, payload)
+    expected_version = if_match(request)
+    aircraft_id = await _aircraft_of(request, task_id)
+    return await send_command(
+        request, DeleteTask(aircraft_id=aircraft_id, task_id=task_id, expected_version=expected_version)
+    )
 
 
-async def _submit(request: web.Request, task_id: uuid.UUID, command_type: str, payload: dict[str, Any]) -> web.Response:
+async def _aircraft_of(request: web.Request, task_id: uuid.UUID) -> uuid.UUID:
     """A task's commands run in its aircraft's actor; a task never moves to another aircraft."""
-    org_id = principal_of(request).org_id
-    aircraft_id = await request.app[SERVICES].tasks.aircraft_of(org_id, task_id)
-    return await submit_command(request, org_id, aircraft_actor(org_id, aircraft_id), command_type, payload)
+    return await request.app[SERVICES].tasks.aircraft_of(principal_of(request).org_id, task_id)
 
 
 _TASKS, _R, _W, _T = Resource.MAINTENANCE_TASKS, Action.READ, Action.WRITE, Action.TRANSITION

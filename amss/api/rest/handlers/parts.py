@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from amss.actors.partitioning import part_actor
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
 from amss.api.rest.context import actor_of, principal_of
-from amss.api.rest.handlers.commands import submit_command
+from amss.api.rest.handlers.commands import send_command
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body, FilterText, Name, Out, Timestamp
 from amss.api.rest.services import SERVICES
-from amss.app import parts_commands
+from amss.app.commands.base import parse_payload
+from amss.app.commands.parts import DeletePartItem, PartItemChanges, ReservePart, TransitionReservation, UpdatePartItem
 from amss.app.parts_ports import (
     NewPartDefinition,
     NewPartItem,
@@ -150,13 +150,6 @@ def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None)
     return web.Response(status=status, body=body, content_type="application/json", headers=headers)
 
 
-async def _submit(
-    request: web.Request, part_item_id: uuid.UUID, command_type: str, payload: dict[str, Any]
-) -> web.Response:
-    org_id = principal_of(request).org_id
-    return await submit_command(request, org_id, part_actor(org_id, part_item_id), command_type, payload)
-
-
 # --- part definitions -----------------------------------------------------------------------------
 
 
@@ -232,17 +225,16 @@ async def get_item(request: web.Request) -> web.Response:
 async def update_item(request: web.Request) -> web.Response:
     part_item_id = path_id(request)
     body = await read_json(request, PartItemUpdate)
-    patch = parts_commands.parse_item_patch(body.model_dump(mode="json", exclude_unset=True))
-    if patch.serial_number is not None:
-        normalized_serial_number(patch.serial_number)
-    payload = parts_commands.item_update_payload(part_item_id, patch, if_match(request))
-    return await _submit(request, part_item_id, parts_commands.ITEM_UPDATE, payload)
+    changes = parse_payload(PartItemChanges, body.model_dump(exclude_unset=True))  # refuses a null
+    if changes.serial_number is not None:
+        normalized_serial_number(changes.serial_number)
+    command = UpdatePartItem(part_item_id=part_item_id, changes=changes, expected_version=if_match(request))
+    return await send_command(request, command)
 
 
 async def delete_item(request: web.Request) -> web.Response:
     part_item_id = path_id(request)
-    payload = parts_commands.item_delete_payload(part_item_id, if_match(request))
-    return await _submit(request, part_item_id, parts_commands.ITEM_DELETE, payload)
+    return await send_command(request, DeletePartItem(part_item_id=part_item_id, expected_version=if_match(request)))
 
 
 # --- part reservations ----------------------------------------------------------------------------
@@ -250,8 +242,7 @@ async def delete_item(request: web.Request) -> web.Response:
 
 async def create_reservation(request: web.Request) -> web.Response:
     body = await read_json(request, ReservationCreate)
-    payload = parts_commands.reserve_payload(body.task_id, body.part_item_id, body.quantity)
-    return await _submit(request, body.part_item_id, parts_commands.RESERVE, payload)
+    return await send_command(request, ReservePart(**body.model_dump()))
 
 
 async def list_reservations(request: web.Request) -> web.Response:
@@ -274,8 +265,13 @@ async def change_reservation_state(request: web.Request) -> web.Response:
     expected_version = if_match(request)
     # the command runs in the actor of the reservation's part item: find which one first
     reservation = await request.app[SERVICES].parts.get_reservation(principal_of(request).org_id, reservation_id)
-    payload = parts_commands.reservation_state_payload(reservation_id, ReservationState(body.state), expected_version)
-    return await _submit(request, reservation.part_item_id, parts_commands.RESERVATION_STATE, payload)
+    command = TransitionReservation(
+        part_item_id=reservation.part_item_id,
+        reservation_id=reservation_id,
+        state=ReservationState(body.state),
+        expected_version=expected_version,
+    )
+    return await send_command(request, command)
 
 
 _PARTS, _RESERVATIONS = Resource.PARTS, Resource.PART_RESERVATIONS

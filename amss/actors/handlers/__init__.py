@@ -1,1 +1,0 @@
-"""Command handlers of the domain: each runs an application service inside the command's transaction."""

@@ -1,1 +1,0 @@
-"""The grpc.aio services."""

@@ -1,0 +1,59 @@
+"""Part commands: every write that touches a part item's availability, in the actor of that part item.
+
+A reservation never moves to another part item: the front resolves `part_item_id` when it builds
+a state change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar, Literal
+
+from pydantic import StrictInt, StrictStr, field_validator
+from pydantic_core import PydanticCustomError
+
+from amss.app.commands.base import CommandModel, Instant, PartItemCommand, Version
+from amss.domain.enums import PartItemStatus, ReservationState
+from amss.domain.parts import PartItemPatch
+
+
+class PartItemChanges(CommandModel):
+    """PATCH /part-items changes: serial_number, expiry_date (never removed), status; none may be null."""
+
+    serial_number: StrictStr | None = None
+    expiry_date: Instant | None = None
+    status: PartItemStatus | None = None
+
+    @field_validator("serial_number", "expiry_date", "status", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError("null", "must not be null")
+        return value
+
+    def patch(self) -> PartItemPatch:
+        return PartItemPatch(serial_number=self.serial_number, expiry_date=self.expiry_date, status=self.status)
+
+
+class UpdatePartItem(PartItemCommand):
+    TYPE: ClassVar[str] = "part_item.update"
+    changes: PartItemChanges
+    expected_version: Version | None = None
+
+
+class DeletePartItem(PartItemCommand):
+    TYPE: ClassVar[str] = "part_item.delete"
+    expected_version: Version | None = None
+
+
+class ReservePart(PartItemCommand):
+    TYPE: ClassVar[str] = "part_reservation.create"
+    task_id: uuid.UUID
+    quantity: StrictInt = 1
+
+
+class TransitionReservation(PartItemCommand):
+    TYPE: ClassVar[str] = "part_reservation.state"
+    reservation_id: uuid.UUID
+    state: Literal[ReservationState.USED, ReservationState.RELEASED]
+    expected_version: Version | None = None

@@ -1,0 +1,67 @@
+"""The command side of a process: the handler registry, the command bus and the mesh worker's config."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from amss.actors.bus import CommandBus
+from amss.actors.executor import CommandExecutor, CommandHandler
+from amss.actors.node import MeshConfig
+from amss.actors.registry import command_handlers
+from amss.actors.replies import ReplyListener
+from amss.bootstrap.resources import Resources
+from amss.config import Settings
+from amss.infra.redis.locks import RedisPartItemLocks
+
+
+def part_item_locks(resources: Resources) -> RedisPartItemLocks:
+    return RedisPartItemLocks(resources.redis, resources.keys)
+
+
+def handlers(resources: Resources, locks: RedisPartItemLocks | None = None) -> dict[str, CommandHandler]:
+    """The registry, over the process's clock and part item locks."""
+    return command_handlers(resources.settings, locks or part_item_locks(resources), resources.clock)
+
+
+def mesh_config(settings: Settings) -> MeshConfig:
+    return MeshConfig(
+        worker_id=settings.worker_id,
+        partitions=settings.amss_partitions,
+        concurrency=settings.amss_worker_concurrency,
+        lease_ttl=settings.amss_lease_ttl.total_seconds(),
+        heartbeat_interval=settings.amss_heartbeat_interval.total_seconds(),
+        command_timeout=settings.amss_command_timeout.total_seconds(),
+        max_deliveries=settings.amss_max_deliveries,
+        redrive_after=settings.amss_command_redrive_after.total_seconds(),
+    )
+
+
+@asynccontextmanager
+async def open_command_bus(
+    resources: Resources, registry: dict[str, CommandHandler], *, reply_to: str, executor_name: str
+) -> AsyncIterator[CommandBus]:
+    """With the mesh on, a bus that reads its replies from `reply_to`; off, one that runs `registry` in-process."""
+    settings = resources.settings
+    async with AsyncExitStack() as stack:
+        replies: ReplyListener | None = None
+        local: CommandExecutor | None = None
+        if settings.amss_mesh:
+            replies = ReplyListener(resources.redis, resources.keys.reply_stream(reply_to))
+            replies.start()
+            stack.push_async_callback(replies.stop)
+        else:
+            local = CommandExecutor(
+                resources.pool, registry, settings.amss_command_timeout.total_seconds(), executor_name
+            )
+        bus = CommandBus(
+            resources.pool,
+            resources.redis,
+            resources.keys,
+            settings.amss_partitions,
+            replies,
+            local,
+            resources.batcher,
+        )
+        stack.push_async_callback(bus.close)
+        yield bus

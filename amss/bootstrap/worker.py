@@ -1,0 +1,93 @@
+"""amss-worker's composition root: resources, the jobs' command bus, the periodic jobs and the mesh worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from amss.actors.bus import CommandBus
+from amss.actors.executor import CommandHandler
+from amss.actors.metrics import MeshMetrics
+from amss.actors.node import MeshWorker
+from amss.app.clock import Clock, utc_now
+from amss.bootstrap.commands import handlers, mesh_config, open_command_bus
+from amss.bootstrap.resources import Resources, open_resources
+from amss.config import Settings
+from amss.infra.redis.keys import KeySpace
+from amss.jobs.idempotency_purge import PURGE_SCHEDULE, purge_expired_keys
+from amss.jobs.maintenance_jobs import maintenance_jobs
+from amss.jobs.runner import Job, JobRunner
+from amss.observability.health import add_health_routes
+from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, REDIS_BATCHER, SETTINGS
+
+
+@dataclass(frozen=True)
+class Worker:
+    resources: Resources
+    job_bus: CommandBus
+    jobs: JobRunner
+    mesh: MeshWorker
+
+
+@asynccontextmanager
+async def job_command_bus(resources: Resources, registry: dict[str, CommandHandler]) -> AsyncIterator[CommandBus]:
+    """The bus the worker's jobs submit through: its own reply stream (mesh on) or a local executor (mesh off)."""
+    async with open_command_bus(
+        resources, registry, reply_to=f"job-{resources.settings.worker_id}", executor_name="jobs-local"
+    ) as bus:
+        yield bus
+
+
+@asynccontextmanager
+async def open_worker(
+    settings: Settings, metrics: CollectorRegistry, *, clock: Clock = utc_now, keys: KeySpace | None = None
+) -> AsyncIterator[Worker]:
+    """Postgres, Redis, the jobs' bus, the jobs, the mesh worker; stopped in reverse: the mesh first, the pool last."""
+    async with AsyncExitStack() as stack:
+        resources = await stack.enter_async_context(open_resources(settings, clock=clock, keys=keys))
+        registry = handlers(resources)
+        # program task generation and the grounding check submit commands to the aircraft actors
+        bus = await stack.enter_async_context(job_command_bus(resources, registry))
+        runner = JobRunner(metrics)
+        runner.start(
+            [
+                Job("idempotency-purge", PURGE_SCHEDULE, partial(purge_expired_keys, resources.pool)),
+                *maintenance_jobs(settings, resources.pool, bus, clock),
+            ]
+        )
+        stack.push_async_callback(runner.stop, settings.shutdown_grace.total_seconds())
+        mesh = MeshWorker(
+            mesh_config(settings),
+            resources.pool,
+            resources.redis,
+            resources.keys,
+            registry,
+            MeshMetrics.register(metrics),
+            resources.batcher,
+        )
+        await mesh.start()
+        stack.push_async_callback(mesh.stop)
+        yield Worker(resources, bus, runner, mesh)
+
+
+def init_worker_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpace | None = None) -> web.Application:
+    """The worker's health and metrics app; its resources are built at start-up by one cleanup context."""
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    metrics = CollectorRegistry()
+    app[SETTINGS] = settings
+    app[METRICS_REGISTRY] = metrics
+
+    async def worker_context(app: web.Application) -> AsyncIterator[None]:
+        async with open_worker(settings, metrics, clock=clock, keys=keys) as worker:
+            resources = worker.resources
+            app[PG_POOL], app[REDIS], app[REDIS_BATCHER] = resources.pool, resources.redis, resources.batcher
+            yield
+
+    app.cleanup_ctx.append(worker_context)
+    add_health_routes(app)
+    return app

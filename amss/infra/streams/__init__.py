@@ -1,1 +1,0 @@
-"""Redis Streams helpers: publisher, consumer-group reader, claim of stale entries."""
