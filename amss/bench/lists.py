@@ -30,12 +30,12 @@ import orjson
 import uvloop
 from aiohttp.test_utils import TestClient, TestServer
 
-from amss.api.rest.app import init_app
 from amss.api.rest.routing import ROUTE_SPECS, RouteSpec
 from amss.auth.keys import KeyPair, generate_key_pair
 from amss.auth.tokens import TokenService
 from amss.bench.common import BenchError, Children, free_port, ms, percentile, progress, verdict
 from amss.bench.dataset import Generated, Size, generate
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.domain.enums import Role
 from amss.infra.postgres import listing
@@ -227,7 +227,7 @@ class ListsBench:
             return sql, values
 
         listing.page_query = recording
-        client = TestClient(TestServer(init_app(self.app_settings())))
+        client = TestClient(TestServer(init_server_app(self.app_settings())))
         conn = await asyncpg.connect(self.db_url, server_settings=SESSION_SETTINGS)
         try:
             await client.start_server()
@@ -251,7 +251,7 @@ class ListsBench:
         env.update(self.bench_settings(port))
         server = await self.children.spawn("server", [sys.executable, "-m", "amss.cli", "server"], env)
         specs = sorted(
-            (s for s in init_app(self.app_settings())[ROUTE_SPECS].values() if s.method == "GET" and s.sorts),
+            (s for s in init_server_app(self.app_settings())[ROUTE_SPECS].values() if s.method == "GET" and s.sorts),
             key=lambda s: s.path,
         )
         cases = [c for org in ("big", "small") for c in list_cases(specs, org, self.samples[org])]

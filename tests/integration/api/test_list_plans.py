@@ -39,10 +39,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import AwareDatetime, BaseModel
 
 import amss.infra.postgres as postgres_package
-from amss.api.rest.app import init_app
 from amss.api.rest.bodies import encode_cursor
 from amss.api.rest.routing import ROUTE_SPECS, RouteSpec
 from amss.app.paging import SortColumn, SortKind
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.infra.postgres import listing
 from amss.infra.postgres.database import drop_database, ensure_database
@@ -108,7 +108,7 @@ async def plan_conn(plan_db: str) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest.fixture
 async def plan_app(api_settings: Settings, plan_db: str) -> web.Application:
-    return init_app(api_settings.model_copy(update={"db_url": plan_db}))
+    return init_server_app(api_settings.model_copy(update={"db_url": plan_db}))
 
 
 @pytest.fixture
