@@ -50,7 +50,7 @@ def test_create_round_trip() -> None:
 def test_update_round_trip_keeps_unset_apart_from_null() -> None:
     task_id = uuid.uuid4()
     changes = {"notes": None, "end_time": "2031-05-01T12:00:00Z", "type": "repair"}
-    sent = UpdateTask(aircraft_id=AIRCRAFT, task_id=task_id, changes=changes, expected_version=3)  # type: ignore[arg-type]
+    sent = UpdateTask(aircraft_id=AIRCRAFT, task_id=task_id, changes=changes, expected_version=3)
     command = parse_payload(UpdateTask, _through_json(sent))
     assert command.task_id == task_id and command.expected_version == 3
     patch = command.changes.patch()

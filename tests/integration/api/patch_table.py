@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 
 from amss.domain.enums import Role
 from tests.api_support import Member, Tenant, call
+from tests.clients import ApiClient
 from tests.integration.factories import short_id, soon
 
 # how an audit row shows a changed field: {"from", "to"}, or only the new value
@@ -34,7 +34,7 @@ TRANSITIONS = frozenset(
 class World:
     """A tenant and objects made through the API whose read-back values the cases PATCH in."""
 
-    api: TestClient
+    api: ApiClient
     conn: asyncpg.Connection
     tenant: Tenant
     read: dict[str, Any] = field(default_factory=dict)
@@ -53,7 +53,7 @@ class World:
         return body  # type: ignore[no-any-return]
 
 
-async def build_world(api: TestClient, conn: asyncpg.Connection, tenant: Tenant) -> World:
+async def build_world(api: ApiClient, conn: asyncpg.Connection, tenant: Tenant) -> World:
     """Objects whose values, as GET returns them, the cases use."""
     world = World(api, conn, tenant)
     mechanics = await world.get("/api/v1/users?role=mechanic", Role.TENANT_ADMIN)

@@ -13,10 +13,10 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
 from amss.domain.enums import Role
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.route_samples import (
     SampleContext,
     code_of,
@@ -57,7 +57,7 @@ async def _audit_rows(conn: asyncpg.Connection, home: Tenant) -> int:
 
 @pytest.mark.parametrize("name", UPDATE_ROUTES)
 async def test_sending_the_current_values_back_changes_nothing(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, name: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, name: str
 ) -> None:
     spec = DECLARED[name]
     assert spec.request_model is not None

@@ -30,6 +30,7 @@ from amss.app.parts_ports import (
     PartItemFilter,
     ReservationFilter,
 )
+from amss.app.sorts import DEFINITION_SORTS, ITEM_SORTS, RESERVATION_SORTS
 from amss.app.views import (
     part_definition_view,
     part_item_body,
@@ -39,7 +40,6 @@ from amss.app.views import (
 from amss.auth.rbac import Action, Resource
 from amss.domain.enums import PartItemStatus, ReservationState
 from amss.domain.parts import normalized_serial_number
-from amss.infra.postgres.parts_repo import DEFINITION_SORTS, ITEM_SORTS, RESERVATION_SORTS
 
 Category = Annotated[str, Field(max_length=200)]
 SerialNumber = Annotated[str, Field(min_length=1, max_length=200)]
