@@ -19,6 +19,7 @@ from amss.domain.enums import PartItemStatus, ReservationState
 from amss.domain.errors import ValidationFailed
 from amss.domain.parts import PartItemPatch
 from amss.domain.timestamps import utc_text
+from amss.domain.versioning import UNSET, Unset
 
 ITEM_UPDATE: Final = "part_item.update"
 ITEM_DELETE: Final = "part_item.delete"
@@ -57,8 +58,8 @@ def item_update_payload(part_item_id: uuid.UUID, patch: PartItemPatch, expected_
     changes: dict[str, Any] = {}
     if patch.serial_number is not None:
         changes["serial_number"] = patch.serial_number
-    if patch.expiry_date is not None:
-        changes["expiry_date"] = utc_text(patch.expiry_date)
+    if not isinstance(patch.expiry_date, Unset):
+        changes["expiry_date"] = None if patch.expiry_date is None else utc_text(patch.expiry_date)
     if patch.status is not None:
         changes["status"] = patch.status.value
     return {"part_item_id": str(part_item_id), "changes": changes, "expected_version": expected_version}
@@ -104,11 +105,14 @@ def read_reservation_state(payload: Mapping[str, Any]) -> ReservationStateComman
 
 
 def parse_item_patch(raw: Mapping[str, Any]) -> PartItemPatch:
-    """PATCH /part-items changes from JSON: serial_number, expiry_date (never null), status."""
+    """PATCH /part-items changes from JSON: serial_number, expiry_date (null: keep none), status."""
     serial_number: str | None = None
-    expiry_date: datetime | None = None
+    expiry_date: datetime | Unset | None = UNSET
     status: PartItemStatus | None = None
     for name, value in raw.items():
+        if name == "expiry_date" and value is None:  # the domain decides: no change, or a removal it refuses
+            expiry_date = None
+            continue
         if value is None:
             raise ValidationFailed.on_field(name, "must not be null")
         if name == "serial_number":

@@ -23,7 +23,8 @@ from amss.app.tasks_ports import NewTask
 from amss.app.views import utc_text
 from amss.domain.enums import ComplianceResult, TaskState, TaskType
 from amss.domain.errors import ValidationFailed
-from amss.domain.tasks import TaskPatch, Unset
+from amss.domain.tasks import TaskPatch
+from amss.domain.versioning import Unset
 
 CREATE: Final = "task.create"
 UPDATE: Final = "task.update"

@@ -23,6 +23,15 @@ def test_item_update_round_trip() -> None:
     assert (empty.patch, empty.expected_version) == (PartItemPatch(), None)
 
 
+def test_a_null_expiry_travels_to_the_domain_which_decides() -> None:
+    item_id = uuid.uuid4()
+    command = parts_commands.read_item_update(
+        parts_commands.item_update_payload(item_id, PartItemPatch(expiry_date=None), None)
+    )
+    assert command.patch == PartItemPatch(expiry_date=None)
+    assert command.patch != PartItemPatch()
+
+
 def test_reserve_and_state_round_trip() -> None:
     task_id, item_id, reservation_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     reserve = parts_commands.read_reserve(parts_commands.reserve_payload(task_id, item_id, 1))
@@ -51,7 +60,8 @@ def test_reserve_and_state_round_trip() -> None:
         ),
         (parts_commands.read_item_update, {"part_item_id": str(uuid.uuid4()), "changes": []}),
         (parts_commands.read_item_update, {"part_item_id": str(uuid.uuid4()), "changes": {"colour": "red"}}),
-        (parts_commands.read_item_update, {"part_item_id": str(uuid.uuid4()), "changes": {"expiry_date": None}}),
+        (parts_commands.read_item_update, {"part_item_id": str(uuid.uuid4()), "changes": {"serial_number": None}}),
+        (parts_commands.read_item_update, {"part_item_id": str(uuid.uuid4()), "changes": {"status": None}}),
         (
             parts_commands.read_item_update,
             {"part_item_id": str(uuid.uuid4()), "changes": {"expiry_date": "2030-01-01T00:00:00"}},

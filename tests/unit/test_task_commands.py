@@ -12,7 +12,8 @@ from amss.app import task_commands
 from amss.app.tasks_ports import NewTask
 from amss.domain.enums import ComplianceResult, TaskState, TaskType
 from amss.domain.errors import ValidationFailed
-from amss.domain.tasks import UNSET, TaskPatch
+from amss.domain.tasks import TaskPatch
+from amss.domain.versioning import UNSET
 
 START = datetime(2031, 5, 1, 8, 0, tzinfo=UTC)
 
