@@ -17,8 +17,8 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from amss.api.rest.app import init_app
 from amss.api.rest.errors import CLIENT_CLOSED_STATUS
+from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.domain.enums import Role
 from amss.runtime import METRICS_REGISTRY
@@ -33,7 +33,7 @@ NOTES_BYTES = 4000  # about 24 MB: more than the socket buffers hold, so the exp
 @pytest.fixture(params=["handler runs on", "handler cancelled"])
 async def server(request: pytest.FixtureRequest, api_settings: Settings) -> AsyncIterator[tuple[web.Application, int]]:
     """The API on a port of its own, with or without aiohttp's handler cancellation."""
-    app = init_app(api_settings)
+    app = init_server_app(api_settings)
     runner = web.AppRunner(app, access_log=None, handler_cancellation=request.param == "handler cancelled")
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
