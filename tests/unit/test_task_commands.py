@@ -23,7 +23,8 @@ from amss.app.commands.tasks import (
 from amss.app.tasks_ports import NewTask
 from amss.domain.enums import ComplianceResult, TaskState, TaskType
 from amss.domain.errors import ValidationFailed
-from amss.domain.tasks import UNSET, TaskPatch
+from amss.domain.tasks import TaskPatch
+from amss.domain.versioning import UNSET
 
 START = datetime(2031, 5, 1, 8, 0, tzinfo=UTC)
 AIRCRAFT = str(uuid.uuid4())

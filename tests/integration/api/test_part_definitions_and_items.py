@@ -14,7 +14,7 @@ from tests.api_support import Tenant, call
 from tests.clients import ApiClient
 from tests.integration.api.parts_support import audit_rows, item_row, reservable
 from tests.integration.api.route_samples import code_of, raise_rate_limits
-from tests.integration.factories import make_part_definition, make_part_item, make_reservation, short_id
+from tests.integration.factories import make_part_definition, make_part_item, make_reservation, short_id, soon
 
 
 @pytest.fixture
@@ -229,7 +229,7 @@ async def test_item_list_filters(api: ApiClient, conn: asyncpg.Connection, home:
 async def test_item_patch_limited_updates_through_the_actor(
     api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
-    item_id = await make_part_item(conn, home.org_id)
+    item_id = await make_part_item(conn, home.org_id, expiry_date=soon(24 * 90))  # an expiry it cannot lose
     path = f"/api/v1/part-items/{item_id}"
     serial = f"SN-new-{short_id()}"
     status, updated, _ = await call(
@@ -245,6 +245,7 @@ async def test_item_patch_limited_updates_through_the_actor(
     assert (status, code_of(error)) == (400, "VALIDATION_ERROR"), error
     status, error, _ = await call(api, "PATCH", path, home["mechanic"], json={"expiry_date": None})
     assert (status, code_of(error)) == (400, "VALIDATION_ERROR"), error
+    assert "cannot be removed" in error["details"]["fields"]["expiry_date"]
     status, error, _ = await call(api, "PATCH", path, home["mechanic"], json={"status": "used"})
     assert (status, code_of(error)) == (409, "CONFLICT"), error
     assert error["details"]["rule"] == "only_through_reservation"

@@ -225,7 +225,7 @@ async def get_item(request: web.Request) -> web.Response:
 async def update_item(request: web.Request) -> web.Response:
     part_item_id = path_id(request)
     body = await read_json(request, PartItemUpdate)
-    changes = parse_payload(PartItemChanges, body.model_dump(exclude_unset=True))  # refuses a null
+    changes = parse_payload(PartItemChanges, body.model_dump(exclude_unset=True))  # refuses a null serial or status
     if changes.serial_number is not None:
         normalized_serial_number(changes.serial_number)
     command = UpdatePartItem(part_item_id=part_item_id, changes=changes, expected_version=if_match(request))
