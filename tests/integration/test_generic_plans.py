@@ -14,9 +14,10 @@ import uuid
 import asyncpg
 
 from amss.app.paging import PageRequest
+from amss.app.sorts import TASK_SORTS
 from amss.app.tasks_ports import TaskFilter
 from amss.infra.postgres import listing
-from amss.infra.postgres.tasks_repo import TASK_SORTS, PgTaskRepository
+from amss.infra.postgres.tasks_repo import PgTaskRepository
 from tests.integration.factories import make_org
 
 EXECUTIONS = 8

@@ -20,8 +20,6 @@ A new filter or sort without an index fails here, before anyone times anything.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 import types
 import typing
@@ -38,7 +36,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import AwareDatetime, BaseModel
 
-import amss.infra.postgres as postgres_package
+import amss.app.sorts as sorts_module
 from amss.api.rest.bodies import encode_cursor
 from amss.api.rest.routing import ROUTE_SPECS, RouteSpec
 from amss.app.paging import SortColumn, SortKind
@@ -139,14 +137,12 @@ def list_routes(app: web.Application) -> list[RouteSpec]:
 
 
 def sort_columns() -> dict[tuple[str, ...], Mapping[str, SortColumn]]:
-    """Every `*_SORTS` allow-list of the repositories, by its names in order (as routes declare them)."""
-    found: dict[tuple[str, ...], Mapping[str, SortColumn]] = {}
-    for module_info in pkgutil.iter_modules(postgres_package.__path__):
-        module = importlib.import_module(f"{postgres_package.__name__}.{module_info.name}")
-        for attribute, value in vars(module).items():
-            if attribute.endswith("_SORTS") and isinstance(value, dict):
-                found[tuple(value)] = value
-    return found
+    """Every `*_SORTS` allow-list of the query vocabulary, by its names in order (as routes declare them)."""
+    return {
+        tuple(value): value
+        for name, value in vars(sorts_module).items()
+        if name.endswith("_SORTS") and isinstance(value, dict)
+    }
 
 
 def _plain_type(annotation: Any) -> Any:
