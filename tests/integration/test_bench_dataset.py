@@ -52,9 +52,10 @@ async def test_the_generated_organizations_are_consistent_and_the_schema_is_rest
         assert await conn.fetchval("SELECT count(*) FROM aircraft WHERE org_id = $1", org) == size.aircraft
         assert await conn.fetchval("SELECT count(*) FROM part_reservations WHERE org_id = $1", org) == size.reservations
         assert generated.audit_rows >= size.tasks * size.audit_per_task
-    states = dict(
-        await conn.fetch("SELECT state::text, count(*) FROM maintenance_tasks WHERE org_id = $1 GROUP BY 1", big.org_id)
+    rows = await conn.fetch(
+        "SELECT state::text, count(*) FROM maintenance_tasks WHERE org_id = $1 GROUP BY 1", big.org_id
     )
+    states: dict[str, int] = {row[0]: row[1] for row in rows}
     assert states["completed"] > 0.9 * TINY.tasks and states["scheduled"] > 0 and states["cancelled"] > 0
 
     # what the triggers and foreign keys would have refused, had they been on

@@ -17,6 +17,7 @@ from amss.app.paging import PageRequest
 from amss.app.sorts import TASK_SORTS
 from amss.app.tasks_ports import TaskFilter
 from amss.infra.postgres import listing
+from amss.infra.postgres.sql import Connection
 from amss.infra.postgres.tasks_repo import PgTaskRepository
 from tests.integration.factories import make_org
 
@@ -30,7 +31,7 @@ def _list_statement(org_id: uuid.UUID) -> str:
     return sql
 
 
-async def _plans(conn: asyncpg.Connection, sql: str) -> tuple[int, int]:
+async def _plans(conn: Connection, sql: str) -> tuple[int, int]:
     row = await conn.fetchrow(
         "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1", sql
     )
@@ -38,7 +39,7 @@ async def _plans(conn: asyncpg.Connection, sql: str) -> tuple[int, int]:
     return row["generic_plans"], row["custom_plans"]
 
 
-async def _list_statements(conn: asyncpg.Connection) -> list[str]:
+async def _list_statements(conn: Connection) -> list[str]:
     rows = await conn.fetch("SELECT statement FROM pg_prepared_statements")
     return [
         row["statement"]
@@ -48,20 +49,20 @@ async def _list_statements(conn: asyncpg.Connection) -> list[str]:
     ]
 
 
-async def test_a_list_is_planned_for_each_tenant_every_time(pg_pool: asyncpg.Pool) -> None:
-    async with pg_pool.acquire() as conn:
-        big, small = await make_org(conn), await make_org(conn)
-        repository = PgTaskRepository(conn)
+async def test_a_list_is_planned_for_each_tenant_every_time(pg_pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    big, small = await make_org(conn), await make_org(conn)
+    async with pg_pool.acquire() as pooled:
+        repository = PgTaskRepository(pooled)
         for org_id in [big] * EXECUTIONS + [small]:
-            async with conn.transaction():  # as a unit of work runs it
+            async with pooled.transaction():  # as a unit of work runs it
                 await repository.list_page(org_id, PAGE, TaskFilter())
-                assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+                assert await pooled.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
             # the setting ends with the unit of work: the session's other statements keep their cached plans
-            assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
+            assert await pooled.fetchval("SHOW plan_cache_mode") == "auto"
         await repository.list_page(small, PAGE, TaskFilter())  # outside a transaction: in one of its own
-        assert await conn.fetchval("SHOW plan_cache_mode") == "auto"
-        [statement] = await _list_statements(conn)
-        assert await _plans(conn, statement) == (0, EXECUTIONS + 2)
+        assert await pooled.fetchval("SHOW plan_cache_mode") == "auto"
+        [statement] = await _list_statements(pooled)
+        assert await _plans(pooled, statement) == (0, EXECUTIONS + 2)
 
 
 async def test_without_the_setting_a_shared_statement_goes_generic(database_url: str) -> None:

@@ -48,6 +48,7 @@ from amss.infra.postgres.migrations import Migrator, load_migrations
 from amss.infra.postgres.pool import init_connection
 from tests.api_support import Member, call, make_tenant
 from tests.backends import Backends, unique_name, with_database
+from tests.clients import ApiClient
 
 ORDERED = "SET enable_seqscan = off; SET enable_sort = off; SET enable_incremental_sort = off"
 NARROWED = "SET enable_seqscan = off; SET enable_sort = on; SET enable_incremental_sort = on"
@@ -110,7 +111,7 @@ async def plan_app(api_settings: Settings, plan_db: str) -> web.Application:
 
 
 @pytest.fixture
-async def plan_api(plan_app: web.Application) -> AsyncIterator[TestClient]:
+async def plan_api(plan_app: web.Application) -> AsyncIterator[ApiClient]:
     client = TestClient(TestServer(plan_app))
     await client.start_server()
     yield client
@@ -235,7 +236,7 @@ async def narrows(conn: asyncpg.Connection, plan: Mapping[str, Any], table: str,
 
 
 async def test_every_sort_and_filter_of_every_list_is_served_by_an_index(
-    plan_api: TestClient,
+    plan_api: ApiClient,
     plan_app: web.Application,
     plan_conn: asyncpg.Connection,
     recorded: list[Statement],
