@@ -202,6 +202,11 @@ def _parser() -> argparse.ArgumentParser:
     from amss.bench.tasks import add_arguments as add_bench_tasks_arguments
 
     add_bench_tasks_arguments(bench_targets.add_parser("tasks", help="task creation over HTTP against the bare SQL"))
+    from amss.bench.lists import add_arguments as add_bench_lists_arguments
+
+    add_bench_lists_arguments(
+        bench_targets.add_parser("lists", help="every list's filters and sorts over HTTP at airline scale")
+    )
 
     commands.add_parser("server", help="run the API server (same as amss-server)")
     commands.add_parser("worker", help="run the worker (same as amss-worker)")
@@ -223,6 +228,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         from amss.bench.tasks import run as run_bench_tasks
 
         run_bench_tasks(_settings(), args)
+        return
+    if args.command == "bench" and args.bench_target == "lists":
+        from amss.bench.lists import run as run_bench_lists
+
+        run_bench_lists(_settings(), args)
         return
     if args.command == "bench":
         from amss.bench.mesh import run as run_bench_mesh

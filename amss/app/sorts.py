@@ -22,8 +22,9 @@ AIRCRAFT_SORTS: Final = {
 
 USER_SORTS: Final = {
     "created_at": SortColumn("created_at"),
-    "email": SortColumn("email", SortKind.TEXT),
-    "role": SortColumn("role", SortKind.TEXT, (role.value for role in Role)),
+    # the table's columns, not the text the users SELECT casts them to: an index gives their order
+    "email": SortColumn("users.email", SortKind.TEXT),
+    "role": SortColumn("users.role", SortKind.TEXT, (role.value for role in Role)),
     "updated_at": SortColumn("updated_at"),
 }
 

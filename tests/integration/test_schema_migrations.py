@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from amss.infra.postgres.database import drop_database, ensure_database
-from amss.infra.postgres.migrations import Migration, Migrator, applied_versions, load_migrations
+from amss.infra.postgres.migrations import Migration, MigrationError, Migrator, applied_versions, load_migrations
 from tests.backends import Backends, unique_name, with_database
 
 MIGRATIONS = load_migrations()
@@ -177,3 +178,36 @@ async def test_every_trigger_of_the_schema_is_enabled_always(fresh_conn: asyncpg
     }
     # 'A' = ENABLE ALWAYS: session_replication_role = replica does not switch them off
     assert [(row["tbl"], row["tgname"]) for row in triggers if row["enabled"] != "A"] == []
+
+
+async def test_a_no_transaction_migration_builds_its_index_concurrently(
+    fresh_conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """`-- +goose NO TRANSACTION`: each statement runs on its own (CREATE INDEX CONCURRENTLY refuses a
+    transaction block), the version is recorded after the last, and a failure records nothing."""
+    (tmp_path / "00001_table.sql").write_text(
+        "-- +goose Up\nCREATE TABLE t (c integer);\nINSERT INTO t SELECT generate_series(1, 100);\n"
+        "-- +goose Down\nDROP TABLE t;\n"
+    )
+    (tmp_path / "00002_index.sql").write_text(
+        "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY t_c_idx ON t (c);\n"
+        "-- +goose Down\nDROP INDEX CONCURRENTLY t_c_idx;\n"
+    )
+    async with Migrator(fresh_conn, load_migrations(tmp_path)) as migrator:
+        await migrator.up()
+    valid = await fresh_conn.fetchval("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_c_idx'::regclass")
+    assert valid is True
+    assert set(await applied_versions(fresh_conn)) == {1, 2}
+
+    (tmp_path / "00003_broken.sql").write_text(
+        "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY t_c2_idx ON t (c);\n"
+        "CREATE INDEX CONCURRENTLY t_missing_idx ON t (missing);\n-- +goose Down\nSELECT 1;\n"
+    )
+    async with Migrator(fresh_conn, load_migrations(tmp_path)) as migrator:
+        with pytest.raises(MigrationError, match=r"00003_broken\.sql"):
+            await migrator.up()
+    assert set(await applied_versions(fresh_conn)) == {1, 2}
+
+    async with Migrator(fresh_conn, load_migrations(tmp_path)) as migrator:
+        assert _versions(await migrator.down(to_version=1)) == [2]
+    assert await fresh_conn.fetchval("SELECT to_regclass('t_c_idx')") is None

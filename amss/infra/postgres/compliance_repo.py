@@ -65,8 +65,8 @@ class PgComplianceRepository:
         where.add_if(compliance_filter.task_id, "task_id = {}")
         result = compliance_filter.result.value if compliance_filter.result else None
         where.add_if(result, "result = {}::compliance_result")
-        if compliance_filter.signed is not None:
-            where.add("sign_off_time IS NOT NULL" if compliance_filter.signed else "sign_off_time IS NULL")
+        # the expression of compliance_items_org_signed_created_idx, so that both answers are index ranges
+        where.add_if(compliance_filter.signed, "(sign_off_time IS NOT NULL) = {}::boolean")
         return await fetch_page(
             self._conn, f"SELECT {_COLUMNS} FROM compliance_items", where, page, COMPLIANCE_SORTS, compliance_from_row
         )

@@ -7,6 +7,7 @@ files against the same database without stepping on each other.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ import asyncpg
 VERSION_TABLE = "goose_db_version"
 # goose's DefaultLockID: crc64(ECMA) of "goose"
 ADVISORY_LOCK_ID = 5887940537704921958
+LOCK_POLL_SECONDS = 0.2
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[3] / "migrations"
 
 _FILE_NAME = re.compile(r"^(\d+)_([\w.-]+)\.sql$")
@@ -160,7 +162,13 @@ class Migrator:
         self._migrations = migrations
 
     async def __aenter__(self) -> Migrator:
-        await self._conn.execute("SELECT pg_advisory_lock($1)", ADVISORY_LOCK_ID)
+        # polled, as goose does, not a blocking pg_advisory_lock: a session blocked in that statement
+        # holds a snapshot, and CREATE INDEX CONCURRENTLY in the lock holder's NO TRANSACTION
+        # migration waits for every older snapshot: the two would wait for each other (a deadlock)
+        while True:
+            if await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_ID):
+                break
+            await asyncio.sleep(LOCK_POLL_SECONDS)
         await _ensure_version_table(self._conn)
         return self
 

@@ -9,10 +9,14 @@ only does what asyncpg always does before a custom reset: roll back a transactio
 
 from __future__ import annotations
 
+from typing import Final
+
 import asyncpg
 import orjson
 
 from amss.infra.postgres.json_codec import encode_json
+
+SESSION_SETTINGS: Final = {"timezone": "UTC", "application_name": "amss"}
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -32,7 +36,7 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asy
         max_size=max_size,
         init=init_connection,
         reset=keep_session,
-        server_settings={"timezone": "UTC", "application_name": "amss"},
+        server_settings=SESSION_SETTINGS,
     )
     assert pool is not None
     return pool
