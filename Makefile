@@ -29,9 +29,10 @@ test: lint typecheck pytest
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	$(BIN)/mypy amss
+	$(BIN)/mypy amss tests
 
 pytest: $(STAMP) services
 	$(BIN)/pytest

@@ -12,10 +12,10 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from amss.api.rest.middlewares import TOKEN_SERVICE
 from amss.domain.enums import Role
+from tests.clients import ApiClient
 from tests.integration.factories import make_org, make_user
 
 TEST_PASSWORD = "correct-horse-battery"
@@ -58,7 +58,7 @@ async def make_tenant(conn: asyncpg.Connection, app: web.Application, password_h
 
 
 async def call(
-    client: TestClient, method: str, path: str, member: Member | None = None, json: Any = None, **kwargs: Any
+    client: ApiClient, method: str, path: str, member: Member | None = None, json: Any = None, **kwargs: Any
 ) -> tuple[int, Any, Any]:
     """(status, body, headers) of one request: the body parsed when JSON, else its text; None when empty."""
     headers = dict(kwargs.pop("headers", {}) or {})

@@ -23,6 +23,7 @@ from amss.infra.postgres.pool import create_pool, init_connection
 from amss.infra.redis.keys import KeySpace
 from tests.api_support import TEST_PASSWORD, Tenant, make_tenant
 from tests.backends import Backends, provide_backends, unique_name, with_database
+from tests.clients import ApiClient
 
 # the mesh-on API fixtures (mesh_settings, worker, mesh_app, mesh_api, crew) for the modules that ask for them
 pytest_plugins = ["tests.integration.mesh_api"]
@@ -120,7 +121,7 @@ async def api_app(api_settings: Settings) -> web.Application:
 
 
 @pytest.fixture
-async def api(api_app: web.Application) -> AsyncIterator[TestClient]:
+async def api(api_app: web.Application) -> AsyncIterator[ApiClient]:
     client = TestClient(TestServer(api_app))
     await client.start_server()
     yield client

@@ -17,7 +17,6 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -31,6 +30,7 @@ from amss.actors.failures import dead_letter_fields, failure_reason, is_transien
 from amss.actors.partitioning import partition_of
 from amss.actors.replies import ReplyListener
 from amss.app.commands.base import CommandModel
+from amss.app.commands.bus import Submission
 from amss.app.commands.envelope import Command, record_actor
 from amss.app.commands.outcomes import Outcome
 from amss.domain.principal import Actor
@@ -38,17 +38,6 @@ from amss.infra.redis.batching import PipelineBatcher, RedisCommand
 from amss.infra.redis.keys import KeySpace
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Submission:
-    command: Command
-    # None: not finished within the wait; the client polls GET /commands/{id}
-    outcome: Outcome | None
-
-    @property
-    def command_id(self) -> uuid.UUID:
-        return self.command.id
 
 
 def stream_entry(command: Command) -> dict[str, str]:

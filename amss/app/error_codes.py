@@ -30,7 +30,9 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
     "IDEMPOTENCY_IN_PROGRESS": ErrorCode(409, "ABORTED", "a request with this idempotency key is still running"),
     "PRECONDITION_FAILED": ErrorCode(412, "ABORTED", "If-Match does not match the current version"),
     "PAYLOAD_TOO_LARGE": ErrorCode(413, "RESOURCE_EXHAUSTED", "the request body is over the limit"),
-    "UNSUPPORTED_MEDIA_TYPE": ErrorCode(415, "INVALID_ARGUMENT", "the request body is not application/json"),
+    "UNSUPPORTED_MEDIA_TYPE": ErrorCode(
+        415, "INVALID_ARGUMENT", "the request body is not application/json, or in a Content-Encoding not decoded"
+    ),
     "RATE_LIMITED": ErrorCode(429, "RESOURCE_EXHAUSTED", "over the rate limit of this endpoint category"),
     "INTERNAL": ErrorCode(500, "INTERNAL", "internal error; the message reveals nothing internal"),
     "UNAVAILABLE": ErrorCode(503, "UNAVAILABLE", "a dependency is unavailable; try again shortly"),

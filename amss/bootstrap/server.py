@@ -23,7 +23,7 @@ from amss.bootstrap.services import build_services
 from amss.config import Settings
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.rate_limit import SlidingWindowLimiter
-from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, REDIS_BATCHER, SETTINGS
+from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def init_server_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpac
     async def server_context(app: web.Application) -> AsyncIterator[None]:
         async with open_server(settings, tokens, clock=clock, keys=keys) as server:
             resources = server.resources
-            app[PG_POOL], app[REDIS], app[REDIS_BATCHER] = resources.pool, resources.redis, resources.batcher
+            app[PG_POOL], app[REDIS] = resources.pool, resources.redis
             app[SERVICES], app[RATE_LIMITS], app[COMMAND_BUS] = server.services, server.rate_limits, server.bus
             yield
 

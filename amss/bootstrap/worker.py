@@ -23,7 +23,7 @@ from amss.jobs.idempotency_purge import PURGE_SCHEDULE, purge_expired_keys
 from amss.jobs.maintenance_jobs import maintenance_jobs
 from amss.jobs.runner import Job, JobRunner
 from amss.observability.health import add_health_routes
-from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, REDIS_BATCHER, SETTINGS
+from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def init_worker_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpac
     async def worker_context(app: web.Application) -> AsyncIterator[None]:
         async with open_worker(settings, metrics, clock=clock, keys=keys) as worker:
             resources = worker.resources
-            app[PG_POOL], app[REDIS], app[REDIS_BATCHER] = resources.pool, resources.redis, resources.batcher
+            app[PG_POOL], app[REDIS] = resources.pool, resources.redis
             yield
 
     app.cleanup_ctx.append(worker_context)

@@ -7,8 +7,9 @@ Decisions where the specification is silent:
 - Item status is a state machine too: in_stock -> used only through its reservation,
   in_stock -> disposed by PATCH while no reservation holds it; used and disposed are final.
 - PATCH /part-items may change serial_number, expiry_date (to a future date; an expiry is
-  never removed) and status (in_stock -> disposed), and only while the item is in_stock: a used
-  or disposed item is a traceability record and is Immutable.
+  never removed, though an item without one may send its null back as no change) and status
+  (in_stock -> disposed), and only while the item is in_stock: a used or disposed item is a
+  traceability record and is Immutable.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from amss.domain.assignment import TaskWork, check_may_work
 from amss.domain.enums import PartItemStatus, ReservationState, Role, TaskState
 from amss.domain.errors import Conflict, Forbidden, Immutable, InvalidTransition, ValidationFailed
 from amss.domain.timestamps import check_timestamp, utc_text
+from amss.domain.versioning import UNSET, Unset
 
 WRITER_ROLES: Final = frozenset({Role.ADMIN, Role.SCHEDULER, Role.MECHANIC})
 RESERVABLE_TASK_STATES: Final = frozenset({TaskState.SCHEDULED, TaskState.IN_PROGRESS})
@@ -265,10 +267,13 @@ def check_new_item(
 
 @dataclass(frozen=True)
 class PartItemPatch:
-    """PATCH /part-items/{id}: None leaves a field unchanged (an expiry cannot be removed)."""
+    """PATCH /part-items/{id}: None (UNSET for the expiry) leaves a field unchanged.
+
+    An expiry sent as None is the current value of an item without one (no change); an expiry
+    cannot be removed from an item that has one."""
 
     serial_number: str | None = None
-    expiry_date: datetime | None = None
+    expiry_date: datetime | Unset | None = UNSET
     status: PartItemStatus | None = None
 
 
@@ -285,7 +290,9 @@ def check_item_update(
         serial_number = normalized_serial_number(patch.serial_number)
         if serial_number != item.serial_number:
             changes["serial_number"] = serial_number
-    if patch.expiry_date is not None and patch.expiry_date != item.expiry_date:
+    if not isinstance(patch.expiry_date, Unset) and patch.expiry_date != item.expiry_date:
+        if patch.expiry_date is None:
+            raise ValidationFailed.on_field("expiry_date", "an expiry cannot be removed, only moved later")
         check_expiry_date(patch.expiry_date, now)
         changes["expiry_date"] = patch.expiry_date
     if patch.status is not None and patch.status is not item.status:

@@ -23,7 +23,6 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from enum import Enum
 from types import MappingProxyType
 from typing import Final
 
@@ -34,6 +33,7 @@ from amss.domain.errors import Conflict, Forbidden, InvalidTransition, ScheduleO
 from amss.domain.parts import PartReservation
 from amss.domain.timestamps import check_timestamp, shift, utc_text
 from amss.domain.users import User
+from amss.domain.versioning import UNSET, Unset
 
 START_GRACE: Final = timedelta(minutes=5)
 CANCEL_WINDOW: Final = timedelta(hours=24)
@@ -305,15 +305,6 @@ def check_new_task(
     check_window(start_time, end_time)
     if assigned_mechanic_id is not None:
         check_assignable(org_id, assigned_mechanic_id, assigned_mechanic)
-
-
-class Unset(Enum):
-    """The value of a PATCH field the request left out (None may mean "clear it")."""
-
-    TOKEN = "unset"  # noqa: S105 - a sentinel, not a password
-
-
-UNSET: Final = Unset.TOKEN
 
 
 @dataclass(frozen=True)

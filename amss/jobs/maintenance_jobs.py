@@ -22,10 +22,10 @@ from typing import Final
 
 import asyncpg
 
-from amss.actors.bus import CommandBus, Submission
 from amss.app import program_generation
 from amss.app.clock import Clock, utc_now
 from amss.app.commands.aircraft import ApplyGrounding
+from amss.app.commands.bus import CommandSender, Submission
 from amss.app.commands.outcomes import Failed, Succeeded
 from amss.app.commands.programs import GenerateProgramTask
 from amss.config import Settings
@@ -68,7 +68,7 @@ class JobReport:
 
 async def generate_due_tasks(
     pool: asyncpg.Pool,
-    bus: CommandBus,
+    bus: CommandSender,
     *,
     lead_time: timedelta,
     clock: Clock = utc_now,
@@ -107,7 +107,7 @@ async def generate_due_tasks(
 
 async def ground_due_aircraft(
     pool: asyncpg.Pool,
-    bus: CommandBus,
+    bus: CommandSender,
     *,
     lead_time: timedelta,
     clock: Clock = utc_now,
@@ -146,7 +146,7 @@ async def ground_due_aircraft(
     return report
 
 
-def maintenance_jobs(settings: Settings, pool: asyncpg.Pool, bus: CommandBus, clock: Clock = utc_now) -> list[Job]:
+def maintenance_jobs(settings: Settings, pool: asyncpg.Pool, bus: CommandSender, clock: Clock = utc_now) -> list[Job]:
     lead_time = settings.amss_grounding_lead_time
     wait = settings.amss_command_timeout.total_seconds()
     return [

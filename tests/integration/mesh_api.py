@@ -29,6 +29,7 @@ from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.locks import RedisPartItemLocks
 from tests.api_support import Tenant, make_tenant
 from tests.backends import Backends
+from tests.clients import ApiClient
 from tests.mesh_support import wait_until
 
 PARTITIONS = 4
@@ -81,7 +82,7 @@ async def mesh_app(mesh_settings: Settings) -> web.Application:
 
 
 @pytest.fixture
-async def mesh_api(mesh_app: web.Application, worker: MeshWorker) -> AsyncIterator[TestClient]:
+async def mesh_api(mesh_app: web.Application, worker: MeshWorker) -> AsyncIterator[ApiClient]:
     client = TestClient(TestServer(mesh_app))
     await client.start_server()
     yield client

@@ -15,10 +15,10 @@ from typing import Any
 
 import asyncpg
 import orjson
-from aiohttp.test_utils import TestClient
 
 from amss.actors.node import MeshWorker
 from tests.api_support import Member, Tenant, call
+from tests.clients import ApiClient
 from tests.integration.factories import make_task, soon
 from tests.mesh_support import wait_until
 
@@ -27,13 +27,13 @@ async def _eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
     await wait_until(check, what, within=20, step=0.05)
 
 
-async def _raw(api: TestClient, method: str, path: str, member: Member, **kwargs: Any) -> tuple[int, bytes, Any]:
+async def _raw(api: ApiClient, method: str, path: str, member: Member, **kwargs: Any) -> tuple[int, bytes, Any]:
     headers = {**member.auth, **kwargs.pop("headers", {})}
     async with api.request(method, path, headers=headers, **kwargs) as response:
         return response.status, await response.read(), response.headers
 
 
-async def _polled(api: TestClient, location: str, member: Member) -> dict[str, Any]:
+async def _polled(api: ApiClient, location: str, member: Member) -> dict[str, Any]:
     last: dict[str, Any] = {}
 
     async def finished() -> bool:
@@ -47,7 +47,7 @@ async def _polled(api: TestClient, location: str, member: Member) -> dict[str, A
 
 
 async def test_aircraft_commands_run_through_the_aircraft_actor(
-    mesh_api: TestClient, conn: asyncpg.Connection, crew: Tenant, worker: MeshWorker
+    mesh_api: ApiClient, conn: asyncpg.Connection, crew: Tenant, worker: MeshWorker
 ) -> None:
     scheduler, mechanic = crew["scheduler"], crew["mechanic"]
     status, created, _ = await call(

@@ -15,6 +15,7 @@ from amss.bootstrap.resources import open_resources
 from amss.bootstrap.server import init_server_app, open_server
 from amss.config import Settings
 from tests.api_support import TEST_PASSWORD, Tenant, make_tenant
+from tests.clients import ApiClient
 from tests.integration.factories import make_aircraft
 
 FIXED_NOW = datetime(2031, 5, 17, 9, 30, tzinfo=UTC)
@@ -25,7 +26,7 @@ def fixed_clock() -> datetime:
 
 
 @pytest.fixture
-async def fixed_api(api_settings: Settings) -> AsyncIterator[TestClient]:
+async def fixed_api(api_settings: Settings) -> AsyncIterator[ApiClient]:
     # mesh off: the command handlers run in this process, over the clock the root was given
     app = init_server_app(api_settings.model_copy(update={"amss_mesh": False}), clock=fixed_clock)
     client = TestClient(TestServer(app))
@@ -35,11 +36,11 @@ async def fixed_api(api_settings: Settings) -> AsyncIterator[TestClient]:
 
 
 @pytest.fixture
-async def fixed_tenant(conn: asyncpg.Connection, fixed_api: TestClient, test_password_hash: str) -> Tenant:
+async def fixed_tenant(conn: asyncpg.Connection, fixed_api: ApiClient, test_password_hash: str) -> Tenant:
     return await make_tenant(conn, fixed_api.server.app, test_password_hash)
 
 
-async def test_a_login_is_stamped_by_the_clock_given_to_the_root(fixed_api: TestClient, fixed_tenant: Tenant) -> None:
+async def test_a_login_is_stamped_by_the_clock_given_to_the_root(fixed_api: ApiClient, fixed_tenant: Tenant) -> None:
     member = fixed_tenant["mechanic"]
     response = await fixed_api.post("/api/v1/auth/login", json={"email": member.email, "password": TEST_PASSWORD})
     assert response.status == 200
@@ -48,7 +49,7 @@ async def test_a_login_is_stamped_by_the_clock_given_to_the_root(fixed_api: Test
 
 
 async def test_a_command_handler_reads_the_clock_given_to_the_root(
-    fixed_api: TestClient, fixed_tenant: Tenant, conn: asyncpg.Connection
+    fixed_api: ApiClient, fixed_tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     aircraft_id = await make_aircraft(conn, fixed_tenant.org_id)
     response = await fixed_api.delete(f"/api/v1/aircraft/{aircraft_id}", headers=fixed_tenant["admin"].auth)

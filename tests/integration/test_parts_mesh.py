@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import orjson
 import redis.asyncio as redis
-from aiohttp.test_utils import TestClient
 
 from amss.actors.node import MeshWorker
 from amss.actors.registry import command_handlers
@@ -23,6 +22,7 @@ from amss.config import Settings
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.locks import RedisPartItemLocks
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 from tests.integration.factories import make_aircraft, make_part_item, make_task, soon
 from tests.mesh_support import wait_until
 
@@ -48,7 +48,7 @@ async def test_the_registry_registers_part_commands_only_with_redis(
 
 
 async def test_reservations_run_through_the_part_item_actor(
-    mesh_api: TestClient, conn: asyncpg.Connection, crew: Tenant, worker: MeshWorker
+    mesh_api: ApiClient, conn: asyncpg.Connection, crew: Tenant, worker: MeshWorker
 ) -> None:
     mechanic, scheduler = crew["mechanic"], crew["scheduler"]
     aircraft_id = await make_aircraft(conn, crew.org_id)

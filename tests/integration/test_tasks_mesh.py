@@ -12,10 +12,10 @@ import uuid
 
 import asyncpg
 import orjson
-from aiohttp.test_utils import TestClient
 
 from amss.actors.node import MeshWorker
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 from tests.integration import test_aircraft_mesh as aircraft_mesh
 from tests.integration.factories import make_aircraft, soon
 
@@ -25,7 +25,7 @@ _polled = aircraft_mesh._polled
 
 
 async def test_task_and_compliance_commands_run_through_the_aircraft_actor(
-    mesh_api: TestClient, conn: asyncpg.Connection, crew: Tenant, worker: MeshWorker
+    mesh_api: ApiClient, conn: asyncpg.Connection, crew: Tenant, worker: MeshWorker
 ) -> None:
     scheduler, mechanic = crew["scheduler"], crew["mechanic"]
     aircraft_id = await make_aircraft(conn, crew.org_id, status="grounded", grounded_by="task")

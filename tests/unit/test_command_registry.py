@@ -19,7 +19,7 @@ from amss.app.handlers import COMMAND_HANDLERS
 from amss.app.handlers.deps import CommandDeps
 from amss.app.ports import Clock, UnitOfWorkFactory
 from amss.domain.errors import ValidationFailed
-from amss.domain.tasks import UNSET
+from amss.domain.versioning import UNSET
 from tests.unit.fakes import FakeClock
 
 ORG = uuid.UUID(int=7)

@@ -290,6 +290,18 @@ def test_an_unchanged_patch_has_no_changes_even_on_a_used_item() -> None:
     assert update(item, PartItemPatch(serial_number=item.serial_number, status=ITEM_USED)) == {}
 
 
+def test_sending_back_the_null_expiry_of_an_item_without_one_is_no_change() -> None:
+    item = make_item(expiry_date=None)
+    assert update(item, PartItemPatch(serial_number=item.serial_number, expiry_date=None, status=IN_STOCK)) == {}
+    assert update(make_item(ITEM_USED, expiry_date=None), PartItemPatch(expiry_date=None)) == {}
+
+
+def test_an_expiry_cannot_be_removed() -> None:
+    item = make_item()
+    with pytest.raises(ValidationFailed, match="cannot be removed"):
+        update(item, PartItemPatch(expiry_date=None))
+
+
 @pytest.mark.parametrize("status", [ITEM_USED, DISPOSED])
 @pytest.mark.parametrize(
     "patch",

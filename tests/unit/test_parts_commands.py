@@ -30,6 +30,14 @@ def test_item_update_round_trip() -> None:
     assert (empty.changes.patch(), empty.expected_version) == (PartItemPatch(), None)
 
 
+def test_a_null_expiry_travels_to_the_domain_which_decides() -> None:
+    item_id = uuid.uuid4()
+    sent = UpdatePartItem(part_item_id=item_id, changes=PartItemChanges(expiry_date=None), expected_version=None)
+    command = _round_trip(sent)
+    assert command.changes.patch() == PartItemPatch(expiry_date=None)
+    assert command.changes.patch() != PartItemPatch()
+
+
 def test_reserve_and_state_round_trip() -> None:
     task_id, item_id, reservation_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     reserve = _round_trip(ReservePart(task_id=task_id, part_item_id=item_id, quantity=1))
@@ -61,7 +69,8 @@ ITEM = str(uuid.uuid4())
         ),
         (UpdatePartItem, {"part_item_id": ITEM, "changes": []}),
         (UpdatePartItem, {"part_item_id": ITEM, "changes": {"colour": "red"}}),
-        (UpdatePartItem, {"part_item_id": ITEM, "changes": {"expiry_date": None}}),
+        (UpdatePartItem, {"part_item_id": ITEM, "changes": {"serial_number": None}}),
+        (UpdatePartItem, {"part_item_id": ITEM, "changes": {"status": None}}),
         (UpdatePartItem, {"part_item_id": ITEM, "changes": {"expiry_date": "2030-01-01T00:00:00"}}),
         (UpdatePartItem, {"part_item_id": ITEM, "changes": {"status": "lost"}}),
         (UpdatePartItem, {"part_item_id": ITEM, "changes": {"serial_number": 7}}),

@@ -23,7 +23,8 @@ from amss.app.commands.tasks import (
 from amss.app.tasks_ports import NewTask
 from amss.domain.enums import ComplianceResult, TaskState, TaskType
 from amss.domain.errors import ValidationFailed
-from amss.domain.tasks import UNSET, TaskPatch
+from amss.domain.tasks import TaskPatch
+from amss.domain.versioning import UNSET
 
 START = datetime(2031, 5, 1, 8, 0, tzinfo=UTC)
 AIRCRAFT = str(uuid.uuid4())
@@ -50,7 +51,7 @@ def test_create_round_trip() -> None:
 def test_update_round_trip_keeps_unset_apart_from_null() -> None:
     task_id = uuid.uuid4()
     changes = {"notes": None, "end_time": "2031-05-01T12:00:00Z", "type": "repair"}
-    sent = UpdateTask(aircraft_id=AIRCRAFT, task_id=task_id, changes=changes, expected_version=3)  # type: ignore[arg-type]
+    sent = UpdateTask(aircraft_id=AIRCRAFT, task_id=task_id, changes=changes, expected_version=3)
     command = parse_payload(UpdateTask, _through_json(sent))
     assert command.task_id == task_id and command.expected_version == 3
     patch = command.changes.patch()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from amss.api.rest.cors import add_cors_headers, cors_middleware
+from amss.api.rest.encodings import HANDLER_ARGS
 from amss.api.rest.handlers import (
     aircraft,
     audit_logs,
@@ -50,6 +51,7 @@ def rest_application(*, client_max_size: int) -> web.Application:
             idempotency_middleware,
         ],
         client_max_size=client_max_size,
+        handler_args=HANDLER_ARGS,  # bodies come in as sent; encodings.read_body decodes them
     )
 
 

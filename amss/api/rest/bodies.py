@@ -1,7 +1,8 @@
 """Reading requests and writing responses: JSON bodies, query parameters, If-Match, cursors.
 
-Bodies must be `application/json`, parse as JSON, and match their model exactly: unknown
-fields and wrong types are 400s that name the field; naive timestamps are rejected. No string
+Bodies must be `application/json` (in a Content-Encoding amss/api/rest/encodings.py decodes),
+parse as JSON, and match their model exactly: unknown fields and wrong types are 400s that name
+the field; naive timestamps are rejected. No string
 of a body (keys included, at any depth) may hold a NUL character (Postgres stores none); query
 parameters get the same check in `text_input_middleware`. Cursors and If-Match are client
 input too: checked against the sort column's type and the version column's range.
@@ -21,6 +22,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from amss.api.rest.encodings import read_body
 from amss.api.rest.errors import ApiError
 from amss.app.paging import MAX_LIMIT, Page, PageRequest, SortColumn, SortKind
 from amss.domain.errors import NotFound, ValidationFailed
@@ -77,7 +79,7 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     """The body parsed into `model`; 415 for another media type, 400 for bad JSON or values."""
     if request.content_type != "application/json":
         raise ApiError("UNSUPPORTED_MEDIA_TYPE", "the request body must be application/json")
-    raw = await request.read()
+    raw = await read_body(request)
     if not raw.strip():
         raise ValidationFailed("the request body is empty; a JSON object is expected")
     try:

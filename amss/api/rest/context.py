@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from amss.api.rest.header_text import MAX_USER_AGENT, recorded_text
 from amss.domain.errors import Unauthorized
 from amss.domain.principal import Actor, Principal
 
@@ -30,8 +31,13 @@ def actor_of(request: web.Request) -> Actor:
         principal=request[PRINCIPAL] if PRINCIPAL in request else None,
         request_id=uuid.UUID(request_id) if request_id else None,
         ip_address=request.get(CLIENT_IP),
-        user_agent=request.headers.get("User-Agent"),
+        user_agent=user_agent_of(request),
     )
+
+
+def user_agent_of(request: web.Request) -> str | None:
+    """The User-Agent as audit, command and refresh-token rows keep it (header_text.recorded_text)."""
+    return recorded_text(request.headers.get("User-Agent"), MAX_USER_AGENT)
 
 
 def client_ip(

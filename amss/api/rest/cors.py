@@ -12,6 +12,7 @@ from typing import Final
 
 from aiohttp import hdrs, web
 
+from amss.api.rest.header_text import is_visible_ascii
 from amss.api.rest.routing import Handler
 from amss.runtime import SETTINGS
 
@@ -44,7 +45,7 @@ def allowed_origin(request: web.Request) -> str | None:
     """The Access-Control-Allow-Origin value for this request, or None (CORS off, no or foreign Origin)."""
     configured = request.app[SETTINGS].cors_allowed_origins
     origin = request.headers.get(hdrs.ORIGIN)
-    if not configured or not origin:
+    if not configured or not origin or not is_visible_ascii(origin):  # never echo a value that is not ASCII
         return None
     if "*" in configured:
         return "*"

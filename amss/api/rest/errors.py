@@ -1,10 +1,14 @@
 """The API's one error shape and the mapping of every failure onto it.
 
 `{"error": message, "code": CODE, "request_id": uuid, "details": {...}}` for domain errors,
-API-level errors, aiohttp's own HTTP errors (unknown route, 405, 413 …), unavailable
-dependencies (503), a database error the translation table knows (amss/infra/postgres/errors.py:
-constraint violations, class 22 data exceptions) and anything unexpected (500, revealing nothing
-internal).
+API-level errors, aiohttp's own HTTP errors (unknown route, 405, 413 …), a body aiohttp could not
+read (a broken chunk, fewer bytes than Content-Length: 400, a warning), unavailable dependencies
+(503), a database error the translation table knows (amss/infra/postgres/errors.py: constraint
+violations, class 22 data exceptions) and anything unexpected (500, revealing nothing internal).
+
+A client that hung up (its connection is gone and the failure is the lost connection) gets no
+answer — there is no one to send it to — and no error: it is logged at INFO and counted with
+status 499, "client closed request" as nginx calls it, never as a 503.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any, Final
 import asyncpg
 import redis.exceptions
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from amss.api.error_shape import error_body
 from amss.api.rest.context import REQUEST_ID
@@ -35,6 +41,13 @@ _HTTP_ERROR_MESSAGES: Final[dict[str, str]] = {
     "PAYLOAD_TOO_LARGE": "request body too large",
     "UNSUPPORTED_MEDIA_TYPE": "unsupported media type",
 }
+# nginx's status for a request whose client closed the connection before the answer; never sent
+CLIENT_CLOSED_STATUS: Final = 499
+# what reading a body or writing an answer raises once the client's connection is gone
+CLIENT_GONE_ERRORS: Final = (ConnectionError, RequestPayloadError, HttpProcessingError)
+# what aiohttp raises for a body it could not read while the client is still there
+BODY_ERRORS: Final = (RequestPayloadError, HttpProcessingError)
+# connection failures of Postgres and Redis (OSError: a refused or reset connection to either)
 UNAVAILABLE_ERRORS: Final = (
     OSError,
     asyncio.TimeoutError,
@@ -73,8 +86,20 @@ def error_response(
     return web.Response(status=status, body=body, content_type="application/json", headers=headers or {})
 
 
+def client_gone(request: web.Request) -> bool:
+    """The client's connection is closed (or closing): nothing can be answered any more."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
 def respond_to(request: web.Request, exc: BaseException) -> web.Response:
     """The error response for any exception a handler or middleware raised."""
+    if isinstance(exc, CLIENT_GONE_ERRORS) and client_gone(request):
+        log.info("client closed the request", extra={"error": repr(exc), "request_id": request.get(REQUEST_ID)})
+        return web.Response(status=CLIENT_CLOSED_STATUS)  # counted and logged; aiohttp cannot send it
+    if isinstance(exc, BODY_ERRORS):
+        log.warning("unreadable request body", extra={"error": repr(exc), "request_id": request.get(REQUEST_ID)})
+        return error_response(request, 400, "VALIDATION_ERROR", "the request body could not be read")
     if isinstance(exc, asyncpg.PostgresError):  # one raised outside a unit of work, which translates its own
         exc = translate(exc) or exc
     if isinstance(exc, DomainError):

@@ -29,7 +29,9 @@ import orjson
 from aiohttp import web
 
 from amss.api.rest.context import PRINCIPAL
+from amss.api.rest.encodings import read_body
 from amss.api.rest.errors import ApiError, respond_to
+from amss.api.rest.header_text import is_visible_ascii
 from amss.api.rest.routing import Handler, RouteSpec, spec_of
 from amss.domain.errors import DomainError, ValidationFailed
 from amss.infra.postgres.idempotency_repo import (
@@ -62,7 +64,7 @@ _DEFAULT_POLICY: Final = IdempotencyPolicy()
 
 
 def valid_key(value: str) -> bool:
-    return 1 <= len(value) <= MAX_KEY_LENGTH and all("!" <= char <= "~" for char in value)
+    return len(value) <= MAX_KEY_LENGTH and is_visible_ascii(value)
 
 
 def request_hash(method: str, path_qs: str, body: bytes) -> str:
@@ -142,7 +144,7 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     if not valid_key(key):
         raise ValidationFailed.on_field(HEADER, f"must be 1 to {MAX_KEY_LENGTH} visible ASCII characters")
     policy = request.app[IDEMPOTENCY_POLICY] if IDEMPOTENCY_POLICY in request.app else _DEFAULT_POLICY
-    this_hash = request_hash(request.method, request.path_qs, await request.read())
+    this_hash = request_hash(request.method, request.path_qs, await read_body(request))
     scope = KeyScope(request[PRINCIPAL].org_id, key, f"{spec.method} {spec.path}")
     pool = request.app[PG_POOL]
     async with pool.acquire() as conn:

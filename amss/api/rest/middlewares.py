@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -13,7 +14,7 @@ from aiohttp import web
 
 from amss.api.rest.bodies import refuse_nul_in_query
 from amss.api.rest.context import CLIENT_IP, PRINCIPAL, RATE_LIMIT_HEADERS, REQUEST_ID, client_ip
-from amss.api.rest.errors import respond_to
+from amss.api.rest.errors import CLIENT_CLOSED_STATUS, client_gone, respond_to
 from amss.api.rest.metrics import HTTP_METRICS
 from amss.api.rest.routing import Handler, spec_of
 from amss.auth.rbac import is_allowed
@@ -60,6 +61,10 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
         response = await handler(request)
         status = response.status
         return response
+    except asyncio.CancelledError:  # a server run with handler_cancellation cancels when the client leaves
+        if client_gone(request):
+            status = CLIENT_CLOSED_STATUS
+        raise
     finally:
         duration = time.perf_counter() - started
         route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"

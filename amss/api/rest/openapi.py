@@ -44,7 +44,7 @@ _ERRORS: Final[dict[int, tuple[str, str]]] = {
     409: ("Conflict", "A unique value taken, an invalid transition, a rule violated, or an idempotency clash"),
     412: ("PreconditionFailed", "If-Match does not match the current version"),
     413: ("PayloadTooLarge", "The request body is over the limit"),
-    415: ("UnsupportedMediaType", "The request body is not application/json"),
+    415: ("UnsupportedMediaType", "The request body is not application/json, or in a Content-Encoding not decoded"),
     429: ("TooManyRequests", "Over the rate limit of this endpoint category; see Retry-After"),
     500: ("InternalError", "Internal error; the message reveals nothing internal"),
     503: ("Unavailable", "A dependency is unavailable"),

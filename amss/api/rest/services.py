@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from amss.actors.bus import CommandBus
 from amss.app.aircraft import AircraftService
 from amss.app.audit_logs import AuditLogService
+from amss.app.commands.bus import CommandSender
 from amss.app.compliance import ComplianceService
 from amss.app.identity import IdentityService
 from amss.app.organizations import OrganizationService
@@ -32,4 +32,4 @@ class Services:
 
 
 SERVICES = web.AppKey("services", Services)
-COMMAND_BUS = web.AppKey("command_bus", CommandBus)
+COMMAND_BUS = web.AppKey("command_bus", CommandSender)

@@ -15,16 +15,19 @@ from pydantic_core import PydanticCustomError
 from amss.app.commands.base import CommandModel, Instant, PartItemCommand, Version
 from amss.domain.enums import PartItemStatus, ReservationState
 from amss.domain.parts import PartItemPatch
+from amss.domain.versioning import UNSET
 
 
 class PartItemChanges(CommandModel):
-    """PATCH /part-items changes: serial_number, expiry_date (never removed), status; none may be null."""
+    """PATCH /part-items changes: serial_number, expiry_date, status. serial_number and status may not
+    be null; a null expiry reaches the domain, which takes it as no change when the item has none and
+    refuses removing one that exists."""
 
     serial_number: StrictStr | None = None
     expiry_date: Instant | None = None
     status: PartItemStatus | None = None
 
-    @field_validator("serial_number", "expiry_date", "status", mode="before")
+    @field_validator("serial_number", "status", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
         if value is None:
@@ -32,7 +35,8 @@ class PartItemChanges(CommandModel):
         return value
 
     def patch(self) -> PartItemPatch:
-        return PartItemPatch(serial_number=self.serial_number, expiry_date=self.expiry_date, status=self.status)
+        expiry_date = self.expiry_date if "expiry_date" in self.model_fields_set else UNSET
+        return PartItemPatch(serial_number=self.serial_number, expiry_date=expiry_date, status=self.status)
 
 
 class UpdatePartItem(PartItemCommand):

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 import asyncpg
 
-from amss.app.paging import Page, PageRequest, SortColumn, SortKind
+from amss.app.paging import Page, PageRequest
 from amss.app.ports import AircraftFilter, NewAircraft
+from amss.app.sorts import AIRCRAFT_SORTS
 from amss.domain.aircraft import Aircraft
 from amss.domain.enums import AircraftStatus, GroundingOrigin, TaskState, TaskType
 from amss.domain.errors import Conflict
@@ -30,13 +31,6 @@ _TASK_COLUMNS = (
     "id, org_id, aircraft_id, program_id, type::text AS type, state::text AS state, start_time, end_time,"
     " assigned_mechanic_id, notes, version, created_at, updated_at, deleted_at"
 )
-# keyset pagination needs a non-null sort column: last_maintenance and next_due are not sortable
-AIRCRAFT_SORTS: Final = {
-    "created_at": SortColumn("created_at"),
-    "updated_at": SortColumn("updated_at"),
-    "tail_number": SortColumn("tail_number", SortKind.TEXT),
-    "model": SortColumn("model", SortKind.TEXT),
-}
 _UPDATABLE = frozenset(
     {"tail_number", "model", "status", "grounded_by", "capacity_slots", "last_maintenance", "next_due"}
 )

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Final
 
 import asyncpg
 
-from amss.app.paging import Page, PageRequest, SortColumn
+from amss.app.paging import Page, PageRequest
+from amss.app.sorts import AUDIT_SORTS
 from amss.domain.audit import AuditEntry, AuditFilter, AuditRecord
 from amss.domain.enums import AuditAction
 from amss.infra.postgres.journal import Journal
 from amss.infra.postgres.listing import Where, fetch_page
 from amss.infra.postgres.sql import Connection
 
-AUDIT_SORTS: Final = {"timestamp": SortColumn('"timestamp"')}
 _COLUMNS = (
     "id, org_id, entity_type, entity_id, action::text AS action, user_id, request_id, ip_address, user_agent,"
     ' entity_version, "timestamp", details'

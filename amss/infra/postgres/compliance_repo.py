@@ -7,11 +7,11 @@ migrations/00007 underneath (SQLSTATE AMS02, translated to Immutable).
 from __future__ import annotations
 
 import uuid
-from typing import Final
 
 import asyncpg
 
-from amss.app.paging import Page, PageRequest, SortColumn
+from amss.app.paging import Page, PageRequest
+from amss.app.sorts import COMPLIANCE_SORTS
 from amss.app.tasks_ports import ComplianceFilter
 from amss.domain.compliance import ComplianceItem
 from amss.domain.enums import ComplianceResult
@@ -23,7 +23,6 @@ _COLUMNS = (
     "id, org_id, task_id, description, result::text AS result, sign_off_user_id, sign_off_time, version,"
     " created_at, updated_at, deleted_at"
 )
-COMPLIANCE_SORTS: Final = {"created_at": SortColumn("created_at"), "updated_at": SortColumn("updated_at")}
 
 
 def compliance_from_row(row: asyncpg.Record) -> ComplianceItem:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Final
+from typing import Any
 
 import asyncpg
 
-from amss.app.paging import Page, PageRequest, SortColumn, SortKind
+from amss.app.paging import Page, PageRequest
+from amss.app.sorts import ORGANIZATION_SORTS
 from amss.domain.errors import Conflict
 from amss.domain.organizations import Organization, OrgPolicy
 from amss.infra.postgres.listing import Where, fetch_page
@@ -18,11 +19,6 @@ _POLICY_COLUMNS = (
     "org_id, retention_interval, max_webhook_attempts, webhook_replay_window_seconds, api_rate_limit_per_min,"
     " api_key_rate_limit_per_min, rate_limits, version, created_at, updated_at"
 )
-ORGANIZATION_SORTS: Final = {
-    "created_at": SortColumn("created_at"),
-    "name": SortColumn("name", SortKind.TEXT),
-    "updated_at": SortColumn("updated_at"),
-}
 _UPDATABLE_ORG = frozenset({"name"})
 _UPDATABLE_POLICY = frozenset(
     {

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 import asyncpg
 
-from amss.app.paging import Page, PageRequest, SortColumn, SortKind
+from amss.app.paging import Page, PageRequest
 from amss.app.parts_ports import (
     NewPartDefinition,
     NewPartItem,
@@ -22,6 +22,7 @@ from amss.app.parts_ports import (
     ReservationFilter,
     TaskFacts,
 )
+from amss.app.sorts import DEFINITION_SORTS, ITEM_SORTS, RESERVATION_SORTS
 from amss.domain.enums import PartItemStatus, ReservationState, TaskState
 from amss.domain.errors import Conflict, ValidationFailed
 from amss.domain.parts import PartDefinition, PartItem, PartReservation
@@ -37,17 +38,6 @@ _ITEM_COLUMNS = (
 _RESERVATION_COLUMNS = (
     "id, org_id, task_id, part_item_id, state::text AS state, quantity, version, created_at, updated_at"
 )
-DEFINITION_SORTS: Final = {
-    "created_at": SortColumn("created_at"),
-    "updated_at": SortColumn("updated_at"),
-    "name": SortColumn("name", SortKind.TEXT),
-}
-ITEM_SORTS: Final = {
-    "created_at": SortColumn("created_at"),
-    "updated_at": SortColumn("updated_at"),
-    "serial_number": SortColumn("serial_number", SortKind.TEXT),
-}
-RESERVATION_SORTS: Final = {"created_at": SortColumn("created_at"), "updated_at": SortColumn("updated_at")}
 _DEFINITION_UPDATABLE = frozenset({"name", "category"})
 _ITEM_UPDATABLE = frozenset({"serial_number", "expiry_date", "status"})
 

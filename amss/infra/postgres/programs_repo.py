@@ -13,8 +13,9 @@ from typing import Any, Final
 
 import asyncpg
 
-from amss.app.paging import Page, PageRequest, SortColumn, SortKind
+from amss.app.paging import Page, PageRequest
 from amss.app.programs_ports import NewProgram, ProgramFilter
+from amss.app.sorts import PROGRAM_SORTS
 from amss.domain.enums import IntervalType
 from amss.domain.errors import Conflict
 from amss.domain.programs import MaintenanceProgram
@@ -26,11 +27,6 @@ PROGRAM_COLUMNS: Final = (
     "id, org_id, aircraft_id, name, interval_type::text AS interval_type, interval_value, last_performed,"
     " last_performed_usage, version, created_at, updated_at, deleted_at"
 )
-PROGRAM_SORTS: Final = {
-    "created_at": SortColumn("created_at"),
-    "updated_at": SortColumn("updated_at"),
-    "name": SortColumn("name", SortKind.TEXT),
-}
 _UPDATABLE = frozenset({"name", "interval_value", "last_performed", "last_performed_usage"})
 _CHANGED_CONCURRENTLY = "the maintenance program was changed concurrently; read it again"
 

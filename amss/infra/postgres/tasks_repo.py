@@ -16,7 +16,8 @@ from typing import Any, Final
 
 import asyncpg
 
-from amss.app.paging import Page, PageRequest, SortColumn
+from amss.app.paging import Page, PageRequest
+from amss.app.sorts import TASK_SORTS
 from amss.app.tasks_ports import NewTask, TaskFilter
 from amss.domain.enums import IntervalType, ReservationState, Role, TaskState, TaskType
 from amss.domain.errors import Conflict, ScheduleOverlap
@@ -42,11 +43,6 @@ _PROGRAM_COLUMNS = (
 _USER_COLUMNS = (
     "id, org_id, email::text AS email, role::text AS role, version, created_at, updated_at, last_login, deleted_at"
 )
-TASK_SORTS: Final = {
-    "start_time": SortColumn("start_time"),
-    "created_at": SortColumn("created_at"),
-    "updated_at": SortColumn("updated_at"),
-}
 _UPDATABLE = frozenset({"type", "start_time", "end_time", "assigned_mechanic_id", "notes", "state"})
 _NO_OVERLAP = "maintenance_tasks_no_overlap"
 _CHANGED_CONCURRENTLY = "the task was changed concurrently; read it again"

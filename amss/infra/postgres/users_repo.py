@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 import asyncpg
 
-from amss.app.paging import Page, PageRequest, SortColumn, SortKind
+from amss.app.paging import Page, PageRequest
+from amss.app.sorts import USER_SORTS
 from amss.domain.enums import Role
 from amss.domain.errors import Conflict
 from amss.domain.users import Credentials, User
@@ -19,12 +20,6 @@ from amss.infra.postgres.sql import Connection, fetch_live_row, fetch_one, soft_
 _COLUMNS = (
     "id, org_id, email::text AS email, role::text AS role, version, created_at, updated_at, last_login, deleted_at"
 )
-USER_SORTS: Final = {
-    "created_at": SortColumn("created_at"),
-    "email": SortColumn("email", SortKind.TEXT),
-    "role": SortColumn("role", SortKind.TEXT, (role.value for role in Role)),
-    "updated_at": SortColumn("updated_at"),
-}
 _UPDATABLE = frozenset({"email", "role", "password_hash"})
 # login looks at no more accounts than this for one email
 _MAX_LOGIN_CANDIDATES = 20

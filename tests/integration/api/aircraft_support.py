@@ -6,9 +6,9 @@ import uuid
 from typing import Any
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 
 from tests.api_support import Member, call
+from tests.clients import ApiClient
 from tests.integration.factories import short_id
 
 
@@ -16,14 +16,14 @@ def tail() -> str:
     return f"N{short_id()}".upper()
 
 
-async def create(api: TestClient, member: Member, **fields: Any) -> dict[str, Any]:
+async def create(api: ApiClient, member: Member, **fields: Any) -> dict[str, Any]:
     body = {"tail_number": tail(), "model": "A320", **fields}
     status, created, _ = await call(api, "POST", "/api/v1/aircraft", member, json=body)
     assert status == 201, created
     return created  # type: ignore[no-any-return]
 
 
-async def raw(api: TestClient, method: str, path: str, member: Member, **kwargs: Any) -> tuple[int, bytes]:
+async def raw(api: ApiClient, method: str, path: str, member: Member, **kwargs: Any) -> tuple[int, bytes]:
     headers = {**member.auth, **kwargs.pop("headers", {})}
     async with api.request(method, path, headers=headers, **kwargs) as response:
         return response.status, await response.read()

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 
 from amss.domain.enums import Role
 from tests.api_support import Member, Tenant, call
+from tests.clients import ApiClient
 from tests.integration.factories import short_id, soon
 
 # how an audit row shows a changed field: {"from", "to"}, or only the new value
@@ -34,7 +34,7 @@ TRANSITIONS = frozenset(
 class World:
     """A tenant and objects made through the API whose read-back values the cases PATCH in."""
 
-    api: TestClient
+    api: ApiClient
     conn: asyncpg.Connection
     tenant: Tenant
     read: dict[str, Any] = field(default_factory=dict)
@@ -53,7 +53,7 @@ class World:
         return body  # type: ignore[no-any-return]
 
 
-async def build_world(api: TestClient, conn: asyncpg.Connection, tenant: Tenant) -> World:
+async def build_world(api: ApiClient, conn: asyncpg.Connection, tenant: Tenant) -> World:
     """Objects whose values, as GET returns them, the cases use."""
     world = World(api, conn, tenant)
     mechanics = await world.get("/api/v1/users?role=mechanic", Role.TENANT_ADMIN)
@@ -96,8 +96,31 @@ async def _aircraft(world: World) -> str:
     return str((await world.post("/api/v1/aircraft", {"tail_number": f"N{short_id()}", "model": "A320"}))["id"])
 
 
+async def _aircraft_filled_in(world: World) -> str:
+    """Every optional field given: a status other than the default, slots, both maintenance times."""
+    body = {
+        "tail_number": f"F{short_id()}",
+        "model": "A320",
+        "status": "maintenance",
+        "capacity_slots": 2,
+        "last_maintenance": world.read["past_time"],
+        "next_due": world.read["future_start"],
+    }
+    return str((await world.post("/api/v1/aircraft", body))["id"])
+
+
 async def _definition(world: World) -> str:
     return str((await world.post("/api/v1/part-definitions", {"name": f"def-{short_id()}", "category": "x"}))["id"])
+
+
+async def _definition_left_out(world: World) -> str:
+    return str((await world.post("/api/v1/part-definitions", {"name": f"def-{short_id()}"}))["id"])
+
+
+async def _part_item_left_out(world: World) -> str:
+    """An item without an expiry: GET shows `"expiry_date": null`."""
+    body = {"part_definition_id": await _definition(world), "serial_number": f"SN-{short_id()}"}
+    return str((await world.post("/api/v1/part-items", body))["id"])
 
 
 async def _part_item(world: World) -> str:
@@ -120,6 +143,18 @@ async def _task(world: World) -> str:
     return str((await world.post("/api/v1/maintenance-tasks", body))["id"])
 
 
+async def _task_filled_in(world: World) -> str:
+    body = {
+        "aircraft_id": await _aircraft(world),
+        "type": "inspection",
+        "start_time": soon(101).isoformat(),
+        "end_time": soon(105).isoformat(),
+        "assigned_mechanic_id": world.read["mechanic_id"],
+        "notes": "bring the borescope",
+    }
+    return str((await world.post("/api/v1/maintenance-tasks", body))["id"])
+
+
 async def _compliance_item(world: World) -> str:
     body = {"task_id": await _task(world), "description": "torque check"}
     return str((await world.post("/api/v1/compliance-items", body, Role.ADMIN))["id"])
@@ -127,6 +162,18 @@ async def _compliance_item(world: World) -> str:
 
 async def _program(world: World) -> str:
     body = {"name": f"prog-{short_id()}", "interval_type": "calendar", "interval_value": 30}
+    return str((await world.post("/api/v1/maintenance-programs", body))["id"])
+
+
+async def _program_filled_in(world: World) -> str:
+    body = {
+        "name": f"prog-{short_id()}",
+        "interval_type": "flight_hours",
+        "interval_value": 500,
+        "aircraft_id": await _aircraft(world),
+        "last_performed": world.read["past_time"],
+        "last_performed_usage": 120,
+    }
     return str((await world.post("/api/v1/maintenance-programs", body))["id"])
 
 
@@ -163,6 +210,17 @@ class Resource:
     # read-only fields a change of the field may move along with it, audited from/to beside it
     # (an aircraft's status moves grounded_by: a person's grounding is recorded as manual)
     derived: dict[str, frozenset[str]] = field(default_factory=dict)
+    # the object made the other way: optional fields filled in where `make` leaves them out (and
+    # so null, or their default), or left out where `make` fills them in; None when it has none
+    other_make: Callable[[World], Awaitable[str]] | None = None
+
+    @property
+    def makers(self) -> dict[str, Callable[[World], Awaitable[str]]]:
+        """How to make a fresh object, by name: `make`, and `other_make` when there is one."""
+        made = {"as made": self.make}
+        if self.other_make is not None:
+            made["made the other way"] = self.other_make
+        return made
 
     def path(self, object_id: str) -> str:
         return self.route.replace("{id}", object_id)
@@ -183,6 +241,7 @@ RESOURCES: tuple[Resource, ...] = (
             "next_due": _read("future_start", "future_end", None),
         },
         derived={"status": frozenset({"grounded_by"})},
+        other_make=_aircraft_filled_in,
     ),
     Resource(
         "/api/v1/part-definitions/{id}",
@@ -190,6 +249,7 @@ RESOURCES: tuple[Resource, ...] = (
         Role.SCHEDULER,
         _definition,
         {"name": lambda _world: [f"renamed-{short_id()}"], "category": _fixed("hydraulics", "avionics")},
+        other_make=_definition_left_out,
     ),
     Resource(
         "/api/v1/part-items/{id}",
@@ -201,6 +261,7 @@ RESOURCES: tuple[Resource, ...] = (
             "expiry_date": _read("far_expiry"),  # later only, never removed
             "status": _fixed("disposed"),
         },
+        other_make=_part_item_left_out,
     ),
     Resource(
         "/api/v1/maintenance-tasks/{id}",
@@ -214,6 +275,7 @@ RESOURCES: tuple[Resource, ...] = (
             "assigned_mechanic_id": _read("mechanic_id", "other_mechanic_id", None),
             "notes": _fixed("bring the borescope", None),
         },
+        other_make=_task_filled_in,
     ),
     Resource(
         "/api/v1/compliance-items/{id}",
@@ -233,6 +295,7 @@ RESOURCES: tuple[Resource, ...] = (
             "last_performed": _read("past_time", None),
             "last_performed_usage": _fixed(120, None),
         },
+        other_make=_program_filled_in,
     ),
     Resource(
         "/api/v1/users/{id}",

@@ -8,9 +8,9 @@ from typing import Any
 
 import asyncpg
 import orjson
-from aiohttp.test_utils import TestClient
 
 from tests.api_support import Member, call
+from tests.clients import ApiClient
 
 
 def window_body(aircraft_id: object, start: datetime, end: datetime, **fields: Any) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def window_body(aircraft_id: object, start: datetime, end: datetime, **fields: A
 
 
 async def create_task(
-    api: TestClient, member: Member, aircraft_id: object, start: datetime, end: datetime, **fields: Any
+    api: ApiClient, member: Member, aircraft_id: object, start: datetime, end: datetime, **fields: Any
 ) -> dict[str, Any]:
     status, created, _ = await call(
         api, "POST", "/api/v1/maintenance-tasks", member, json=window_body(aircraft_id, start, end, **fields)
@@ -33,7 +33,7 @@ async def create_task(
     return created  # type: ignore[no-any-return]
 
 
-async def transition(api: TestClient, member: Member, task_id: object, state: str, **fields: Any) -> tuple[int, Any]:
+async def transition(api: ApiClient, member: Member, task_id: object, state: str, **fields: Any) -> tuple[int, Any]:
     status, body, _ = await call(
         api, "PATCH", f"/api/v1/maintenance-tasks/{task_id}/state", member, json={"state": state, **fields}
     )

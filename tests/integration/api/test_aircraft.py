@@ -13,13 +13,13 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
-from aiohttp.test_utils import TestClient
 
 from amss.api.rest.handlers.aircraft import AircraftOut
 from amss.app.views import aircraft_view
 from amss.domain.aircraft import Aircraft
 from amss.domain.enums import AircraftStatus, Role
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.aircraft_support import audit_rows, create, fields_of, raw, status_events, tail
 from tests.integration.api.route_samples import code_of, raise_rate_limits
 from tests.integration.factories import make_task, soon, utc
@@ -35,7 +35,7 @@ async def home(conn: asyncpg.Connection, tenant: Tenant) -> Tenant:
 
 
 async def test_create_answers_201_with_location_defaults_and_utc_timestamps(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     tail_number = tail()
     body = {
@@ -66,7 +66,7 @@ async def test_create_answers_201_with_location_defaults_and_utc_timestamps(
     assert await status_events(conn, created["id"]) == []
 
 
-async def test_create_with_every_field(api: TestClient, home: Tenant) -> None:
+async def test_create_with_every_field(api: ApiClient, home: Tenant) -> None:
     created = await create(api, home["mechanic"], status="grounded", capacity_slots=3, model="ATR 72")
     assert (created["status"], created["capacity_slots"], created["model"]) == ("grounded", 3, "ATR 72")
 
@@ -112,7 +112,7 @@ async def test_create_with_every_field(api: TestClient, home: Tenant) -> None:
     ],
 )
 async def test_invalid_create_is_400_naming_the_field(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, body: dict[str, Any], field: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, body: dict[str, Any], field: str
 ) -> None:
     before = await conn.fetchval("SELECT count(*) FROM aircraft WHERE org_id = $1", home.org_id)
     status, error, _ = await call(api, "POST", "/api/v1/aircraft", home["scheduler"], json=body)
@@ -121,7 +121,7 @@ async def test_invalid_create_is_400_naming_the_field(
     assert await conn.fetchval("SELECT count(*) FROM aircraft WHERE org_id = $1", home.org_id) == before
 
 
-async def test_malformed_or_non_json_bodies_are_refused(api: TestClient, home: Tenant) -> None:
+async def test_malformed_or_non_json_bodies_are_refused(api: ApiClient, home: Tenant) -> None:
     status, error, _ = await call(api, "POST", "/api/v1/aircraft", home["scheduler"], data="{not json")
     assert status == 415, error
     headers = {"Content-Type": "application/json"}
@@ -129,13 +129,13 @@ async def test_malformed_or_non_json_bodies_are_refused(api: TestClient, home: T
     assert (status, code_of(error)) == (400, "VALIDATION_ERROR"), error
 
 
-async def test_unknown_or_malformed_ids_are_404(api: TestClient, home: Tenant) -> None:
+async def test_unknown_or_malformed_ids_are_404(api: ApiClient, home: Tenant) -> None:
     for path in (f"/api/v1/aircraft/{uuid.uuid4()}", "/api/v1/aircraft/not-an-id"):
         status, error, _ = await call(api, "GET", path, home["auditor"])
         assert (status, code_of(error)) == (404, "NOT_FOUND"), error
 
 
-async def test_the_documented_model_is_exactly_what_is_rendered(api: TestClient, home: Tenant) -> None:
+async def test_the_documented_model_is_exactly_what_is_rendered(api: ApiClient, home: Tenant) -> None:
     created = await create(api, home["scheduler"], last_maintenance="2026-01-10T10:00:00Z")
     AircraftOut.model_validate_json(orjson.dumps(created), strict=True)
     assert set(created) == set(AircraftOut.model_fields)
@@ -148,7 +148,7 @@ async def test_the_documented_model_is_exactly_what_is_rendered(api: TestClient,
 
 
 async def test_duplicate_tail_number_is_409_and_free_again_after_delete(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, other_tenant: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, other_tenant: Tenant
 ) -> None:
     first = await create(api, home["scheduler"])
     tail_number = first["tail_number"]
@@ -181,7 +181,7 @@ async def test_duplicate_tail_number_is_409_and_free_again_after_delete(
 # --- list -------------------------------------------------------------------------------------------
 
 
-async def test_list_filters_sorts_and_pages(api: TestClient, home: Tenant) -> None:
+async def test_list_filters_sorts_and_pages(api: ApiClient, home: Tenant) -> None:
     model = f"model-{uuid.uuid4().hex[:6]}"
     made = [
         await create(api, home["scheduler"], model=model, tail_number=f"Z{n}-{uuid.uuid4().hex[:6]}") for n in range(5)
@@ -230,13 +230,13 @@ async def test_list_filters_sorts_and_pages(api: TestClient, home: Tenant) -> No
         ("cursor=garbage", "cursor"),
     ],
 )
-async def test_bad_list_parameters_are_400(api: TestClient, home: Tenant, query: str, field: str) -> None:
+async def test_bad_list_parameters_are_400(api: ApiClient, home: Tenant, query: str, field: str) -> None:
     status, error, _ = await call(api, "GET", f"/api/v1/aircraft?{query}", home["auditor"])
     assert status == 400, error
     assert field in fields_of(error), error
 
 
-async def test_deleted_aircraft_are_not_listed(api: TestClient, home: Tenant) -> None:
+async def test_deleted_aircraft_are_not_listed(api: ApiClient, home: Tenant) -> None:
     gone = await create(api, home["scheduler"])
     status, _, _ = await call(api, "DELETE", f"/api/v1/aircraft/{gone['id']}", home["scheduler"])
     assert status == 204
@@ -248,7 +248,7 @@ async def test_deleted_aircraft_are_not_listed(api: TestClient, home: Tenant) ->
 
 
 async def test_update_changes_fields_bumps_version_and_audits_once(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     created = await create(api, home["scheduler"], last_maintenance="2026-01-10T10:00:00Z")
     path = f"/api/v1/aircraft/{created['id']}"
@@ -282,7 +282,7 @@ async def test_update_changes_fields_bumps_version_and_audits_once(
 
 
 async def test_a_patch_that_changes_nothing_writes_nothing(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     created = await create(api, home["scheduler"])
     path = f"/api/v1/aircraft/{created['id']}"
@@ -292,7 +292,7 @@ async def test_a_patch_that_changes_nothing_writes_nothing(
     assert [row["action"] for row in await audit_rows(conn, created["id"])] == ["create"]
 
 
-async def test_clearing_dates_with_null(api: TestClient, home: Tenant) -> None:
+async def test_clearing_dates_with_null(api: ApiClient, home: Tenant) -> None:
     created = await create(
         api, home["scheduler"], last_maintenance="2026-01-10T10:00:00Z", next_due="2026-06-10T10:00:00Z"
     )
@@ -323,7 +323,7 @@ async def test_clearing_dates_with_null(api: TestClient, home: Tenant) -> None:
     ],
 )
 async def test_invalid_update_is_400_naming_the_field_and_changes_nothing(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, change: dict[str, Any], field: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, change: dict[str, Any], field: str
 ) -> None:
     created = await create(
         api, home["scheduler"], last_maintenance="2026-01-10T10:00:00Z", next_due="2026-06-10T10:00:00Z"
@@ -337,7 +337,7 @@ async def test_invalid_update_is_400_naming_the_field_and_changes_nothing(
     assert len(await audit_rows(conn, created["id"])) == 1
 
 
-async def test_if_match_guards_update_and_delete(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_if_match_guards_update_and_delete(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     created = await create(api, home["scheduler"])
     path = f"/api/v1/aircraft/{created['id']}"
     status, updated, _ = await call(
@@ -364,7 +364,7 @@ async def test_if_match_guards_update_and_delete(api: TestClient, conn: asyncpg.
 
 
 async def test_delete_is_soft_audited_and_hides_the_aircraft(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     created = await create(api, home["mechanic"])
     path = f"/api/v1/aircraft/{created['id']}"
@@ -393,7 +393,7 @@ async def test_delete_is_soft_audited_and_hides_the_aircraft(
 
 @pytest.mark.parametrize("state", ["scheduled", "in_progress"])
 async def test_an_aircraft_with_active_tasks_cannot_be_deleted(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, state: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, state: str
 ) -> None:
     created = await create(api, home["scheduler"], status="grounded")
     aircraft_id = uuid.UUID(created["id"])
@@ -406,7 +406,7 @@ async def test_an_aircraft_with_active_tasks_cannot_be_deleted(
 
 
 async def test_finished_or_deleted_tasks_do_not_block_deletion(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     created = await create(api, home["scheduler"])
     aircraft_id = uuid.UUID(created["id"])
@@ -430,7 +430,7 @@ async def test_finished_or_deleted_tasks_do_not_block_deletion(
 
 
 @pytest.mark.parametrize("role", [Role.AUDITOR, Role.TENANT_ADMIN])
-async def test_readers_cannot_write(api: TestClient, conn: asyncpg.Connection, home: Tenant, role: Role) -> None:
+async def test_readers_cannot_write(api: ApiClient, conn: asyncpg.Connection, home: Tenant, role: Role) -> None:
     created = await create(api, home["scheduler"])
     path = f"/api/v1/aircraft/{created['id']}"
     requests: list[tuple[str, str, Any]] = [
@@ -449,7 +449,7 @@ async def test_readers_cannot_write(api: TestClient, conn: asyncpg.Connection, h
 
 
 async def test_admin_acting_for_a_tenant_is_recorded_as_an_outside_actor(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, other_tenant: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, other_tenant: Tenant
 ) -> None:
     await raise_rate_limits(conn, other_tenant.org_id)
     admin = other_tenant["admin"]
@@ -476,7 +476,7 @@ async def test_admin_acting_for_a_tenant_is_recorded_as_an_outside_actor(
 
 
 async def test_create_with_an_idempotency_key_creates_once_and_replays_the_bytes(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     body = {"tail_number": tail(), "model": "A350"}
     key = {"Idempotency-Key": f"aircraft-{uuid.uuid4()}"}

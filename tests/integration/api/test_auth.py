@@ -7,6 +7,7 @@ import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import jwt
@@ -21,10 +22,13 @@ from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.domain.enums import Role
 from tests.api_support import TEST_PASSWORD, Member, Tenant, call
+from tests.clients import ApiClient
 from tests.integration.factories import make_org, make_user
 
 
-async def _login(api: TestClient, email: str, password: str = TEST_PASSWORD, **extra: object) -> tuple[int, dict]:
+async def _login(
+    api: ApiClient, email: str, password: str = TEST_PASSWORD, **extra: object
+) -> tuple[int, dict[str, Any]]:
     status, body, _ = await call(
         api, "POST", "/api/v1/auth/login", json={"email": email, "password": password, **extra}
     )
@@ -32,7 +36,7 @@ async def _login(api: TestClient, email: str, password: str = TEST_PASSWORD, **e
 
 
 async def test_login_returns_a_bearer_pair_and_records_last_login(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     member = tenant["mechanic"]
     status, body = await _login(api, member.email)
@@ -50,12 +54,12 @@ async def test_login_returns_a_bearer_pair_and_records_last_login(
     assert jwt.get_unverified_header(body["access_token"])["kid"]
 
 
-async def test_login_is_case_insensitive_on_email(api: TestClient, tenant: Tenant) -> None:
+async def test_login_is_case_insensitive_on_email(api: ApiClient, tenant: Tenant) -> None:
     status, _ = await _login(api, tenant["auditor"].email.upper())
     assert status == 200
 
 
-async def test_unknown_email_and_wrong_password_get_the_same_401(api: TestClient, tenant: Tenant) -> None:
+async def test_unknown_email_and_wrong_password_get_the_same_401(api: ApiClient, tenant: Tenant) -> None:
     wrong_status, wrong = await _login(api, tenant["mechanic"].email, "not-the-password")
     unknown_status, unknown = await _login(api, f"nobody-{uuid.uuid4().hex[:6]}@example.test", "not-the-password")
     assert wrong_status == unknown_status == 401
@@ -65,7 +69,7 @@ async def test_unknown_email_and_wrong_password_get_the_same_401(api: TestClient
 
 
 async def test_refresh_tokens_are_stored_only_as_sha256(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     _, body = await _login(api, tenant["scheduler"].email)
     import hashlib
@@ -78,7 +82,7 @@ async def test_refresh_tokens_are_stored_only_as_sha256(
 
 
 async def test_an_email_in_two_organizations_needs_org_id(
-    api: TestClient, conn: asyncpg.Connection, test_password_hash: str
+    api: ApiClient, conn: asyncpg.Connection, test_password_hash: str
 ) -> None:
     email = f"twin-{uuid.uuid4().hex[:6]}@example.test"
     org_a, org_b = await make_org(conn), await make_org(conn)
@@ -96,7 +100,7 @@ async def test_an_email_in_two_organizations_needs_org_id(
     assert status == 401
 
 
-async def test_jwks_publishes_the_key_that_verifies_tokens(api: TestClient, tenant: Tenant) -> None:
+async def test_jwks_publishes_the_key_that_verifies_tokens(api: ApiClient, tenant: Tenant) -> None:
     status, jwks, _ = await call(api, "GET", "/.well-known/jwks.json")
     assert status == 200
     [key] = jwks["keys"]
@@ -155,7 +159,7 @@ def _forged_tokens(app: web.Application, member: Member, org_id: uuid.UUID, sett
     }
 
 
-def _hs256(claims: dict, secret: str, kid: str) -> str:
+def _hs256(claims: dict[str, Any], secret: str, kid: str) -> str:
     import hashlib
     import hmac
 
@@ -183,7 +187,7 @@ def _hs256(claims: dict, secret: str, kid: str) -> str:
     ],
 )
 async def test_bad_access_tokens_get_401(
-    api: TestClient, api_app: web.Application, api_settings: Settings, tenant: Tenant, kind: str
+    api: ApiClient, api_app: web.Application, api_settings: Settings, tenant: Tenant, kind: str
 ) -> None:
     token = _forged_tokens(api_app, tenant["mechanic"], tenant.org_id, api_settings)[kind]
     status, body, headers = await call(api, "GET", "/api/v1/users", headers={"Authorization": f"Bearer {token}"})
@@ -193,7 +197,7 @@ async def test_bad_access_tokens_get_401(
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc"])
-async def test_missing_or_malformed_authorization_gets_401(api: TestClient, header: str | None) -> None:
+async def test_missing_or_malformed_authorization_gets_401(api: ApiClient, header: str | None) -> None:
     headers = {} if header is None else {"Authorization": header}
     status, body, _ = await call(api, "GET", "/api/v1/users", headers=headers)
     assert status == 401
@@ -201,7 +205,7 @@ async def test_missing_or_malformed_authorization_gets_401(api: TestClient, head
 
 
 async def test_refresh_rotates_and_the_spent_token_cannot_be_used_again(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     _, first = await _login(api, tenant["scheduler"].email)
     status, second, headers = await call(
@@ -224,7 +228,7 @@ async def test_refresh_rotates_and_the_spent_token_cannot_be_used_again(
 
 
 async def test_reusing_a_spent_refresh_token_revokes_the_whole_family(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     import hashlib
 
@@ -262,7 +266,7 @@ async def test_without_a_grace_two_concurrent_refreshes_of_one_token_cannot_both
     assert statuses == [200, 401]
 
 
-async def test_logout_revokes_the_family_and_is_idempotent(api: TestClient, tenant: Tenant) -> None:
+async def test_logout_revokes_the_family_and_is_idempotent(api: ApiClient, tenant: Tenant) -> None:
     _, first = await _login(api, tenant["auditor"].email)
     _, second, _ = await call(api, "POST", "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     status, body, _ = await call(api, "POST", "/api/v1/auth/logout", json={"refresh_token": second["refresh_token"]})
@@ -273,7 +277,7 @@ async def test_logout_revokes_the_family_and_is_idempotent(api: TestClient, tena
     assert status == 204
 
 
-async def test_refresh_for_a_deleted_user_is_401(api: TestClient, tenant: Tenant) -> None:
+async def test_refresh_for_a_deleted_user_is_401(api: ApiClient, tenant: Tenant) -> None:
     _, pair = await _login(api, tenant["mechanic"].email)
     status, _, _ = await call(api, "DELETE", f"/api/v1/users/{tenant['mechanic'].user_id}", tenant["tenant_admin"])
     assert status == 204
@@ -283,7 +287,7 @@ async def test_refresh_for_a_deleted_user_is_401(api: TestClient, tenant: Tenant
     assert status == 401
 
 
-async def test_demotion_revokes_refresh_tokens(api: TestClient, tenant: Tenant) -> None:
+async def test_demotion_revokes_refresh_tokens(api: ApiClient, tenant: Tenant) -> None:
     _, pair = await _login(api, tenant["scheduler"].email)
     status, _, _ = await call(
         api, "PATCH", f"/api/v1/users/{tenant['scheduler'].user_id}", tenant["tenant_admin"], json={"role": "auditor"}
@@ -293,7 +297,7 @@ async def test_demotion_revokes_refresh_tokens(api: TestClient, tenant: Tenant) 
     assert status == 401
 
 
-async def test_a_promotion_shows_in_the_next_refreshed_access_token(api: TestClient, tenant: Tenant) -> None:
+async def test_a_promotion_shows_in_the_next_refreshed_access_token(api: ApiClient, tenant: Tenant) -> None:
     _, pair = await _login(api, tenant["mechanic"].email)
     status, _, _ = await call(
         api, "PATCH", f"/api/v1/users/{tenant['mechanic'].user_id}", tenant["admin"], json={"role": "admin"}
@@ -306,7 +310,7 @@ async def test_a_promotion_shows_in_the_next_refreshed_access_token(api: TestCli
     assert jwt.decode(refreshed["access_token"], options={"verify_signature": False})["role"] == "admin"
 
 
-async def test_password_change_revokes_refresh_tokens(api: TestClient, tenant: Tenant) -> None:
+async def test_password_change_revokes_refresh_tokens(api: ApiClient, tenant: Tenant) -> None:
     _, pair = await _login(api, tenant["auditor"].email)
     status, _, _ = await call(
         api,
@@ -322,7 +326,7 @@ async def test_password_change_revokes_refresh_tokens(api: TestClient, tenant: T
     assert status == 200
 
 
-async def test_an_expired_refresh_token_is_401(api: TestClient, tenant: Tenant, conn: asyncpg.Connection) -> None:
+async def test_an_expired_refresh_token_is_401(api: ApiClient, tenant: Tenant, conn: asyncpg.Connection) -> None:
     _, pair = await _login(api, tenant["auditor"].email)
     import hashlib
 

@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 import asyncpg
 import orjson
 import pytest
-from aiohttp.test_utils import TestClient
 
 from amss.api.rest.handlers.maintenance_tasks import ComplianceItemOut
 from amss.app.task_views import compliance_view
 from amss.domain.compliance import ComplianceItem
 from amss.domain.enums import ComplianceResult
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.aircraft_support import raw
 from tests.integration.api.route_samples import code_of, raise_rate_limits
 from tests.integration.api.task_support import audit_actions, event_keys
@@ -37,7 +37,7 @@ async def _task(conn: asyncpg.Connection, home: Tenant, **values: object) -> uui
     return await make_task(conn, home.org_id, await make_aircraft(conn, home.org_id), soon(48), soon(50), **values)
 
 
-async def test_create_edit_sign_off_then_immutable(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_create_edit_sign_off_then_immutable(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     task_id = await _task(conn, home)
     mechanic = home["mechanic"]
     status, created, headers = await call(
@@ -97,7 +97,7 @@ async def test_create_edit_sign_off_then_immutable(api: TestClient, conn: asyncp
     assert task["compliance_items"][0] == signed
 
 
-async def test_create_refusals(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_create_refusals(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     closed = await _task(conn, home, state="completed")
     for member, body, expected in (
         (home["mechanic"], {"task_id": str(uuid.uuid4()), "description": "x"}, (400, "VALIDATION_ERROR")),
@@ -111,7 +111,7 @@ async def test_create_refusals(api: TestClient, conn: asyncpg.Connection, home: 
 
 
 async def test_a_new_item_may_say_it_is_pending_and_nothing_else(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     task_id = await _task(conn, home)
     body = {"task_id": str(task_id), "description": "check torque", "result": "pending"}
@@ -125,7 +125,7 @@ async def test_a_new_item_may_say_it_is_pending_and_nothing_else(
     assert await conn.fetchval("SELECT count(*) FROM compliance_items WHERE task_id = $1", task_id) == 1
 
 
-async def test_list_filters(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_list_filters(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     task_id = await _task(conn, home)
     open_item = await make_compliance_item(conn, home.org_id, task_id)
     signed_item = await make_compliance_item(conn, home.org_id, task_id)
@@ -155,7 +155,7 @@ def test_compliance_view_matches_its_schema() -> None:
 
 
 async def test_only_the_assigned_mechanic_or_an_admin_signs_off(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     other_mechanic = await make_user(conn, home.org_id, "mechanic")
     others_task = await _task(conn, home, assigned_mechanic_id=other_mechanic)

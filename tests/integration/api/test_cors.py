@@ -14,6 +14,7 @@ from multidict import CIMultiDictProxy
 from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from tests.api_support import TEST_PASSWORD, Member, Tenant, call, mint_token
+from tests.clients import ApiClient
 
 OPS = "https://ops.example"
 ELSEWHERE = "https://elsewhere.example"
@@ -24,7 +25,7 @@ async def api_app(api_settings: Settings) -> web.Application:
     return init_server_app(api_settings)
 
 
-async def _client(settings: Settings) -> AsyncIterator[TestClient]:
+async def _client(settings: Settings) -> AsyncIterator[ApiClient]:
     client = TestClient(TestServer(init_server_app(settings)))
     await client.start_server()
     yield client
@@ -32,18 +33,18 @@ async def _client(settings: Settings) -> AsyncIterator[TestClient]:
 
 
 @pytest.fixture
-async def cors_api(api_settings: Settings) -> AsyncIterator[TestClient]:
+async def cors_api(api_settings: Settings) -> AsyncIterator[ApiClient]:
     async for client in _client(api_settings.model_copy(update={"cors_allowed_origins": [OPS]})):
         yield client
 
 
 @pytest.fixture
-async def any_origin_api(api_settings: Settings) -> AsyncIterator[TestClient]:
+async def any_origin_api(api_settings: Settings) -> AsyncIterator[ApiClient]:
     async for client in _client(api_settings.model_copy(update={"cors_allowed_origins": ["*"]})):
         yield client
 
 
-def _member_of(client: TestClient, tenant: Tenant, role: str) -> Member:
+def _member_of(client: ApiClient, tenant: Tenant, role: str) -> Member:
     """The tenant's member with a token of `client`'s app (each app has its own signing key)."""
     member = tenant[role]
     token = mint_token(client.app, member.user_id, tenant.org_id, member.role)
@@ -66,7 +67,7 @@ def _tokens(header: str) -> set[str]:
     return {part.strip().lower() for part in header.split(",")}
 
 
-async def test_cors_is_off_by_default(api: TestClient, tenant: Tenant) -> None:
+async def test_cors_is_off_by_default(api: ApiClient, tenant: Tenant) -> None:
     status, body, headers = await call(api, "OPTIONS", "/api/v1/users", headers=_preflight(OPS))
     assert (status, body["code"]) == (405, "METHOD_NOT_ALLOWED")
     assert _cors_headers(headers) == {}
@@ -85,7 +86,7 @@ async def test_cors_is_off_by_default(api: TestClient, tenant: Tenant) -> None:
     ],
 )
 async def test_preflight_from_an_allowed_origin_is_204_without_authentication(
-    cors_api: TestClient, path: str, methods: set[str]
+    cors_api: ApiClient, path: str, methods: set[str]
 ) -> None:
     status, body, headers = await call(cors_api, "OPTIONS", path, headers=_preflight(OPS))
     assert (status, body) == (204, None)
@@ -105,14 +106,14 @@ async def test_preflight_from_an_allowed_origin_is_204_without_authentication(
     assert uuid.UUID(headers["X-Request-ID"])
 
 
-async def test_preflight_for_an_unknown_path_is_the_usual_404(cors_api: TestClient) -> None:
+async def test_preflight_for_an_unknown_path_is_the_usual_404(cors_api: ApiClient) -> None:
     status, body, headers = await call(cors_api, "OPTIONS", "/api/v1/nowhere", headers=_preflight(OPS))
     assert (status, body["code"]) == (404, "NOT_FOUND")
     assert "Access-Control-Allow-Methods" not in headers
     assert headers["Access-Control-Allow-Origin"] == OPS
 
 
-async def test_allowed_origin_is_echoed_with_the_exposed_headers(cors_api: TestClient, tenant: Tenant) -> None:
+async def test_allowed_origin_is_echoed_with_the_exposed_headers(cors_api: ApiClient, tenant: Tenant) -> None:
     admin = _member_of(cors_api, tenant, "tenant_admin")
     status, _, headers = await call(
         cors_api,
@@ -147,7 +148,7 @@ async def test_allowed_origin_is_echoed_with_the_exposed_headers(cors_api: TestC
     ],
 )
 async def test_allowed_origin_is_echoed_on_errors(
-    cors_api: TestClient, method: str, path: str, status: int, kwargs: dict[str, Any]
+    cors_api: ApiClient, method: str, path: str, status: int, kwargs: dict[str, Any]
 ) -> None:
     answered, body, headers = await call(cors_api, method, path, headers={"Origin": OPS}, **kwargs)
     assert answered == status, body
@@ -156,7 +157,7 @@ async def test_allowed_origin_is_echoed_on_errors(
     assert "origin" in _tokens(headers["Vary"])
 
 
-async def test_other_origins_get_no_cors_headers(cors_api: TestClient, tenant: Tenant) -> None:
+async def test_other_origins_get_no_cors_headers(cors_api: ApiClient, tenant: Tenant) -> None:
     status, body, headers = await call(cors_api, "OPTIONS", "/api/v1/users", headers=_preflight(ELSEWHERE))
     assert (status, body["code"]) == (405, "METHOD_NOT_ALLOWED")
     assert _cors_headers(headers) == {}
@@ -171,13 +172,13 @@ async def test_other_origins_get_no_cors_headers(cors_api: TestClient, tenant: T
     assert _cors_headers(headers) == {}
 
 
-async def test_requests_without_origin_get_no_cors_headers(cors_api: TestClient) -> None:
+async def test_requests_without_origin_get_no_cors_headers(cors_api: ApiClient) -> None:
     status, _, headers = await call(cors_api, "GET", "/health")
     assert status == 200
     assert _cors_headers(headers) == {}
 
 
-async def test_wildcard_allows_every_origin_with_a_star(any_origin_api: TestClient) -> None:
+async def test_wildcard_allows_every_origin_with_a_star(any_origin_api: ApiClient) -> None:
     status, _, headers = await call(any_origin_api, "OPTIONS", "/api/v1/users", headers=_preflight(ELSEWHERE, "GET"))
     assert status == 204
     assert headers["Access-Control-Allow-Origin"] == "*"

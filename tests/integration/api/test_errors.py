@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import ipaddress
 import uuid
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -13,29 +14,30 @@ from aiohttp.test_utils import TestClient, TestServer
 from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 
 
-def _assert_shape(body: dict, headers: object, code: str) -> None:
+def _assert_shape(body: dict[str, Any], headers: object, code: str) -> None:
     assert body["code"] == code
     assert isinstance(body["error"], str) and body["error"]
     assert body["request_id"] == headers["X-Request-ID"]  # type: ignore[index]
     assert set(body) <= {"error", "code", "request_id", "details"}
 
 
-async def test_unknown_route_is_404_in_the_error_shape(api: TestClient) -> None:
+async def test_unknown_route_is_404_in_the_error_shape(api: ApiClient) -> None:
     status, body, headers = await call(api, "GET", "/api/v1/no-such-thing")
     assert status == 404
     _assert_shape(body, headers, "NOT_FOUND")
 
 
-async def test_wrong_method_is_405_with_allow(api: TestClient) -> None:
+async def test_wrong_method_is_405_with_allow(api: ApiClient) -> None:
     status, body, headers = await call(api, "PUT", "/api/v1/auth/login", json={})
     assert status == 405
     _assert_shape(body, headers, "METHOD_NOT_ALLOWED")
     assert headers["Allow"] == "POST"
 
 
-async def test_malformed_json_is_400(api: TestClient, tenant: Tenant) -> None:
+async def test_malformed_json_is_400(api: ApiClient, tenant: Tenant) -> None:
     status, body, headers = await call(
         api, "POST", "/api/v1/users", tenant["admin"], data=b'{"email": ', headers={"Content-Type": "application/json"}
     )
@@ -44,7 +46,7 @@ async def test_malformed_json_is_400(api: TestClient, tenant: Tenant) -> None:
     assert "malformed JSON" in body["error"]
 
 
-async def test_empty_body_is_400(api: TestClient, tenant: Tenant) -> None:
+async def test_empty_body_is_400(api: ApiClient, tenant: Tenant) -> None:
     status, body, _ = await call(
         api, "POST", "/api/v1/users", tenant["admin"], data=b"", headers={"Content-Type": "application/json"}
     )
@@ -52,7 +54,7 @@ async def test_empty_body_is_400(api: TestClient, tenant: Tenant) -> None:
     assert body["code"] == "VALIDATION_ERROR"
 
 
-async def test_unknown_field_and_wrong_type_are_400_naming_the_field(api: TestClient, tenant: Tenant) -> None:
+async def test_unknown_field_and_wrong_type_are_400_naming_the_field(api: ApiClient, tenant: Tenant) -> None:
     status, body, _ = await call(
         api,
         "POST",
@@ -65,13 +67,13 @@ async def test_unknown_field_and_wrong_type_are_400_naming_the_field(api: TestCl
     assert "role" in body["details"]["fields"]
 
 
-async def test_a_json_array_is_not_an_object(api: TestClient, tenant: Tenant) -> None:
+async def test_a_json_array_is_not_an_object(api: ApiClient, tenant: Tenant) -> None:
     status, body, _ = await call(api, "POST", "/api/v1/users", tenant["admin"], json=[1, 2])
     assert status == 400
     assert body["code"] == "VALIDATION_ERROR"
 
 
-async def test_non_json_body_is_415(api: TestClient, tenant: Tenant) -> None:
+async def test_non_json_body_is_415(api: ApiClient, tenant: Tenant) -> None:
     status, body, headers = await call(
         api, "POST", "/api/v1/users", tenant["admin"], data=b"email=x", headers={"Content-Type": "text/plain"}
     )
@@ -79,7 +81,7 @@ async def test_non_json_body_is_415(api: TestClient, tenant: Tenant) -> None:
     _assert_shape(body, headers, "UNSUPPORTED_MEDIA_TYPE")
 
 
-async def test_oversized_body_is_413(api: TestClient, tenant: Tenant) -> None:
+async def test_oversized_body_is_413(api: ApiClient, tenant: Tenant) -> None:
     huge = io.BytesIO(b'{"email": "' + b"x" * (2 << 20) + b'"}')
     status, body, headers = await call(
         api, "POST", "/api/v1/users", tenant["admin"], data=huge, headers={"Content-Type": "application/json"}
@@ -88,13 +90,13 @@ async def test_oversized_body_is_413(api: TestClient, tenant: Tenant) -> None:
     _assert_shape(body, headers, "PAYLOAD_TOO_LARGE")
 
 
-async def test_malformed_path_id_is_404(api: TestClient, tenant: Tenant) -> None:
+async def test_malformed_path_id_is_404(api: ApiClient, tenant: Tenant) -> None:
     status, body, _ = await call(api, "GET", "/api/v1/users/not-a-uuid", tenant["admin"])
     assert status == 404
     assert body["code"] == "NOT_FOUND"
 
 
-async def test_401_carries_www_authenticate(api: TestClient) -> None:
+async def test_401_carries_www_authenticate(api: ApiClient) -> None:
     status, _, headers = await call(api, "GET", "/api/v1/users")
     assert status == 401
     assert headers["WWW-Authenticate"].startswith("Bearer")
@@ -118,7 +120,7 @@ async def test_unhandled_exception_is_500_revealing_nothing(api_settings: Settin
     assert "hunter2" not in str(body) and "secret" not in str(body)
 
 
-async def test_a_valid_client_request_id_is_echoed_and_an_invalid_one_replaced(api: TestClient) -> None:
+async def test_a_valid_client_request_id_is_echoed_and_an_invalid_one_replaced(api: ApiClient) -> None:
     mine = str(uuid.uuid4())
     _, body, headers = await call(api, "GET", "/api/v1/users", headers={"X-Request-ID": mine})
     assert headers["X-Request-ID"] == mine == body["request_id"]

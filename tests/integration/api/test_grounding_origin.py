@@ -11,9 +11,9 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.aircraft_support import create
 from tests.integration.api.route_samples import code_of, raise_rate_limits
 from tests.integration.api.task_support import transition
@@ -29,13 +29,13 @@ async def home(conn: asyncpg.Connection, tenant: Tenant) -> Tenant:
     return tenant
 
 
-async def _aircraft(api: TestClient, home: Tenant, aircraft_id: object) -> dict[str, Any]:
+async def _aircraft(api: ApiClient, home: Tenant, aircraft_id: object) -> dict[str, Any]:
     status, body, _ = await call(api, "GET", f"{AIRCRAFT}/{aircraft_id}", home["auditor"])
     assert status == 200, body
     return dict(body)
 
 
-async def _finish(api: TestClient, conn: asyncpg.Connection, home: Tenant, aircraft_id: uuid.UUID, how: str) -> None:
+async def _finish(api: ApiClient, conn: asyncpg.Connection, home: Tenant, aircraft_id: uuid.UUID, how: str) -> None:
     """An unrelated task of the aircraft is deleted, cancelled or completed through the API."""
     mechanic = home["mechanic"]
     if how == "completed":
@@ -63,7 +63,7 @@ async def _finish(api: TestClient, conn: asyncpg.Connection, home: Tenant, aircr
 
 @pytest.mark.parametrize("how", ["deleted", "cancelled", "completed"])
 async def test_a_manual_grounding_survives_an_unrelated_task_finishing(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, how: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, how: str
 ) -> None:
     created = await create(api, home["scheduler"])
     path = f"{AIRCRAFT}/{created['id']}"
@@ -82,7 +82,7 @@ async def test_a_manual_grounding_survives_an_unrelated_task_finishing(
 
 @pytest.mark.parametrize("how", ["deleted", "cancelled", "completed"])
 async def test_an_aircraft_created_grounded_was_grounded_by_a_person(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, how: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, how: str
 ) -> None:
     created = await create(api, home["scheduler"], status="grounded")
     assert (created["status"], created["grounded_by"]) == ("grounded", "manual")
@@ -92,7 +92,7 @@ async def test_an_aircraft_created_grounded_was_grounded_by_a_person(
 
 @pytest.mark.parametrize("how", ["deleted", "cancelled", "completed"])
 async def test_a_grounding_the_system_made_for_a_task_is_released_as_before(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, how: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, how: str
 ) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id, status="grounded", grounded_by="task")
     before = await _aircraft(api, home, aircraft_id)
@@ -103,7 +103,7 @@ async def test_a_grounding_the_system_made_for_a_task_is_released_as_before(
 
 
 async def test_a_person_grounding_an_aircraft_a_task_grounded_takes_it_over(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id, status="grounded", grounded_by="task")
     path = f"{AIRCRAFT}/{aircraft_id}"
@@ -120,7 +120,7 @@ async def test_a_person_grounding_an_aircraft_a_task_grounded_takes_it_over(
     assert await _aircraft(api, home, aircraft_id) == taken
 
 
-async def test_grounded_by_is_read_only(api: TestClient, home: Tenant) -> None:
+async def test_grounded_by_is_read_only(api: ApiClient, home: Tenant) -> None:
     created = await create(api, home["scheduler"])
     status, error, _ = await call(
         api, "PATCH", f"{AIRCRAFT}/{created['id']}", home["scheduler"], json={"grounded_by": "task"}

@@ -13,11 +13,11 @@ from urllib.parse import quote
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
 from amss.api.rest.routing import RouteSpec
 from amss.domain.timestamps import YEAR_PATTERN
 from tests.api_support import Member, Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.hostile_input_support import (
     IGNORES_IF_MATCH,
     NUL,
@@ -53,7 +53,7 @@ async def home(conn: asyncpg.Connection, tenant: Tenant) -> Tenant:
     return tenant
 
 
-async def _send(api: TestClient, method: str, path: str, member: Member | None, **kwargs: Any) -> tuple[int, Any]:
+async def _send(api: ApiClient, method: str, path: str, member: Member | None, **kwargs: Any) -> tuple[int, Any]:
     status, body, _ = await call(api, method, path, member, **kwargs)
     return status, body
 
@@ -77,7 +77,7 @@ async def _prepared(conn: asyncpg.Connection, home: Tenant, name: str) -> tuple[
 
 @pytest.mark.parametrize("route", WITH_BODY)
 async def test_nul_in_any_body_field_is_400_naming_it(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, route: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, route: str
 ) -> None:
     spec, member, request = await _prepared(conn, home, route)
     base = request.json if isinstance(request.json, dict) else {}
@@ -93,7 +93,7 @@ async def test_nul_in_any_body_field_is_400_naming_it(
 
 @pytest.mark.parametrize("route", ALL)
 async def test_nul_in_any_query_parameter_is_400_naming_it(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, route: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, route: str
 ) -> None:
     spec, member, request = await _prepared(conn, home, route)
     parameters = [*field_names(spec.query_model), "unlisted"]
@@ -107,7 +107,7 @@ async def test_nul_in_any_query_parameter_is_400_naming_it(
     _assert_refused(status, body, "a\\u0000b", f"{route} NUL in a parameter name")
 
 
-async def test_login_with_nul_in_email_is_400(api: TestClient) -> None:
+async def test_login_with_nul_in_email_is_400(api: ApiClient) -> None:
     status, body = await _send(
         api, "POST", "/api/v1/auth/login", None, json={"email": "a\x00b@x.dev", "password": "a-long-password"}
     )
@@ -119,7 +119,7 @@ async def test_login_with_nul_in_email_is_400(api: TestClient) -> None:
 
 @pytest.mark.parametrize("route", WITH_TIMESTAMPS)
 async def test_out_of_range_timestamp_is_400_naming_the_field(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, route: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, route: str
 ) -> None:
     spec, member, request = await _prepared(conn, home, route)
     base = request.json if isinstance(request.json, dict) else {}
@@ -136,7 +136,7 @@ async def test_out_of_range_timestamp_is_400_naming_the_field(
 
 @pytest.mark.parametrize("route", sorted(n for n in WITH_TIMESTAMPS if timestamp_fields(ROUTES[n].query_model)))
 async def test_filters_at_the_range_bounds_are_accepted(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, route: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, route: str
 ) -> None:
     spec, member, request = await _prepared(conn, home, route)
     for field in timestamp_fields(spec.query_model):
@@ -165,7 +165,7 @@ def test_every_request_timestamp_documents_the_range() -> None:
 
 @pytest.mark.parametrize("route", LISTS)
 async def test_forged_cursor_is_400_naming_cursor(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, route: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, route: str
 ) -> None:
     _, member, request = await _prepared(conn, home, route)
     listed = sample_for(route).listed_ids
@@ -192,7 +192,7 @@ async def test_forged_cursor_is_400_naming_cursor(
     ],
 )
 async def test_forged_cursor_of_another_sort_column_type_is_400(
-    api: TestClient, home: Tenant, path: str, sort: str, value: Any
+    api: ApiClient, home: Tenant, path: str, sort: str, value: Any
 ) -> None:
     tag = "t" if sort.lstrip("-") == "start_time" else "v"
     cursor = forged_cursor([sort, value if isinstance(value, list) else [tag, value], str(uuid.uuid4())])
@@ -205,7 +205,7 @@ async def test_forged_cursor_of_another_sort_column_type_is_400(
 
 @pytest.mark.parametrize("route", VERSIONED)
 async def test_if_match_beyond_the_version_range_is_400(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, route: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, route: str
 ) -> None:
     spec, member, request = await _prepared(conn, home, route)
     for value in ('"99999999999999999999"', "2147483648", '"²"', '"1e3"', '"-1"'):
@@ -216,13 +216,13 @@ async def test_if_match_beyond_the_version_range_is_400(
 
 
 @pytest.mark.parametrize("value", ["0", "²", "99999999999999999999", "1e3"])
-async def test_limit_must_be_ascii_digits_in_range(api: TestClient, home: Tenant, value: str) -> None:
+async def test_limit_must_be_ascii_digits_in_range(api: ApiClient, home: Tenant, value: str) -> None:
     status, body = await _send(api, "GET", f"/api/v1/aircraft?limit={quote(value)}", home["admin"])
     _assert_refused(status, body, "limit", value)
 
 
 async def test_a_task_at_the_end_of_the_range_is_created_and_cancelled(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id)
     body = {

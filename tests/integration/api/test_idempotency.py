@@ -27,6 +27,7 @@ from amss.api.rest.routing import RouteSpec, add_routes
 from amss.auth.rbac import Action, Resource
 from amss.domain.errors import Conflict
 from tests.api_support import Member, Tenant, call
+from tests.clients import ApiClient
 
 USERS = "/api/v1/users"
 
@@ -44,7 +45,7 @@ def new_key() -> str:
 
 
 async def raw_post(
-    client: TestClient, path: str, member: Member, body: bytes, key: str
+    client: ApiClient, path: str, member: Member, body: bytes, key: str
 ) -> tuple[int, bytes, dict[str, str]]:
     headers = {**member.auth, "Idempotency-Key": key, "Content-Type": "application/json"}
     async with client.post(path, data=body, headers=headers) as response:
@@ -79,7 +80,7 @@ async def until_released(conn: asyncpg.Connection, org_id: uuid.UUID, key: str) 
 
 
 async def test_repeat_replays_status_bytes_and_headers_without_running_the_handler(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     admin, key = tenant["tenant_admin"], new_key()
     payload = new_user()
@@ -105,7 +106,7 @@ async def test_repeat_replays_status_bytes_and_headers_without_running_the_handl
 
 
 async def test_same_key_with_another_body_is_409_key_reused(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     admin, key = tenant["tenant_admin"], new_key()
     status, _, _ = await call(api, "POST", USERS, admin, json=new_user(), headers=with_key(key))
@@ -118,7 +119,7 @@ async def test_same_key_with_another_body_is_409_key_reused(
 
 
 async def test_rejected_request_is_replayed_with_the_same_4xx(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     admin, key = tenant["tenant_admin"], new_key()
     taken = new_user(email=tenant["mechanic"].email)
@@ -133,7 +134,7 @@ async def test_rejected_request_is_replayed_with_the_same_4xx(
 
 
 async def test_ten_concurrent_requests_with_one_key_create_one_user(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     admin, key = tenant["tenant_admin"], new_key()
     payload = new_user()
@@ -155,7 +156,7 @@ async def test_ten_concurrent_requests_with_one_key_create_one_user(
 
 
 async def test_keys_are_scoped_to_the_organization(
-    api: TestClient, tenant: Tenant, other_tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, other_tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     key, payload = new_key(), new_user()
     mine = await raw_post(api, USERS, tenant["tenant_admin"], orjson.dumps(payload), key)
@@ -166,7 +167,7 @@ async def test_keys_are_scoped_to_the_organization(
     assert await users_with_email(conn, other_tenant.org_id, payload["email"]) == 1
 
 
-async def test_keys_are_scoped_to_the_endpoint(api: TestClient, tenant: Tenant, conn: asyncpg.Connection) -> None:
+async def test_keys_are_scoped_to_the_endpoint(api: ApiClient, tenant: Tenant, conn: asyncpg.Connection) -> None:
     admin, key = tenant["admin"], new_key()
     status, _, headers = await call(api, "POST", USERS, admin, json=new_user(), headers=with_key(key))
     assert status == 201
@@ -182,7 +183,7 @@ async def test_keys_are_scoped_to_the_endpoint(api: TestClient, tenant: Tenant, 
 
 
 async def test_an_admin_acting_for_another_organization_uses_that_organizations_keys(
-    api: TestClient, tenant: Tenant, other_tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, other_tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     admin, key, payload = tenant["admin"], new_key(), new_user()
     headers = {"Idempotency-Key": key, "X-Org-ID": str(other_tenant.org_id)}
@@ -194,7 +195,7 @@ async def test_an_admin_acting_for_another_organization_uses_that_organizations_
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "has space", "naïve"], ids=["empty", "256", "space", "non-ascii"])
 async def test_malformed_key_is_400_naming_the_header(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection, key: str
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection, key: str
 ) -> None:
     payload = new_user()
     status, body, _ = await call(api, "POST", USERS, tenant["tenant_admin"], json=payload, headers=with_key(key))
@@ -204,13 +205,13 @@ async def test_malformed_key_is_400_naming_the_header(
     assert await users_with_email(conn, tenant.org_id, payload["email"]) == 0
 
 
-async def test_longest_key_is_accepted(api: TestClient, tenant: Tenant) -> None:
+async def test_longest_key_is_accepted(api: ApiClient, tenant: Tenant) -> None:
     key = f"{uuid.uuid4().hex}{'k' * 223}"
     status, _, _ = await call(api, "POST", USERS, tenant["tenant_admin"], json=new_user(), headers=with_key(key))
     assert status == 201
 
 
-async def test_without_the_header_nothing_is_stored(api: TestClient, tenant: Tenant, conn: asyncpg.Connection) -> None:
+async def test_without_the_header_nothing_is_stored(api: ApiClient, tenant: Tenant, conn: asyncpg.Connection) -> None:
     before = await conn.fetchval("SELECT count(*) FROM idempotency_keys WHERE org_id = $1", tenant.org_id)
     for _ in range(2):
         status, _, headers = await call(api, "POST", USERS, tenant["tenant_admin"], json=new_user())
@@ -221,7 +222,7 @@ async def test_without_the_header_nothing_is_stored(api: TestClient, tenant: Ten
 
 
 async def test_routes_that_are_not_idempotent_ignore_the_header(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     key = new_key()
     user_id = tenant["mechanic"].user_id
@@ -233,7 +234,7 @@ async def test_routes_that_are_not_idempotent_ignore_the_header(
 
 
 async def test_a_running_request_makes_a_repeat_409_in_progress(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     key, payload = new_key(), new_user()
     await conn.execute(
@@ -252,7 +253,7 @@ async def test_a_running_request_makes_a_repeat_409_in_progress(
 
 
 async def test_a_dead_requests_placeholder_is_taken_over_after_its_lease(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     key, payload = new_key(), new_user()
     await conn.execute(
@@ -270,7 +271,7 @@ async def test_a_dead_requests_placeholder_is_taken_over_after_its_lease(
 
 
 async def test_a_dead_placeholder_of_another_request_is_still_key_reused(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     key = new_key()
     await conn.execute(
@@ -284,7 +285,7 @@ async def test_a_dead_placeholder_of_another_request_is_still_key_reused(
     assert body["code"] == "IDEMPOTENCY_KEY_REUSED"
 
 
-async def test_after_24_hours_the_key_is_free_again(api: TestClient, tenant: Tenant, conn: asyncpg.Connection) -> None:
+async def test_after_24_hours_the_key_is_free_again(api: ApiClient, tenant: Tenant, conn: asyncpg.Connection) -> None:
     admin, key = tenant["tenant_admin"], new_key()
     status, _, _ = await call(api, "POST", USERS, admin, json=new_user(), headers=with_key(key))
     assert status == 201
@@ -364,7 +365,7 @@ def _route(path: str, name: str, asynchronous: bool) -> RouteSpec:
 
 
 @pytest.fixture
-async def lab_client(api_app: web.Application) -> AsyncIterator[tuple[TestClient, Lab]]:
+async def lab_client(api_app: web.Application) -> AsyncIterator[tuple[ApiClient, Lab]]:
     lab = Lab()
     api_app[LAB] = lab
     api_app[IDEMPOTENCY_POLICY] = IdempotencyPolicy(lease=timedelta(seconds=1))
@@ -376,11 +377,11 @@ async def lab_client(api_app: web.Application) -> AsyncIterator[tuple[TestClient
     await client.close()
 
 
-async def post(client: TestClient, member: Member, key: str, path: str = SCRIPTED) -> tuple[int, Any, Any]:
+async def post(client: ApiClient, member: Member, key: str, path: str = SCRIPTED) -> tuple[int, Any, Any]:
     return await call(client, "POST", path, member, json={"thing": 1}, headers=with_key(key))
 
 
-async def test_a_domain_error_is_stored_and_replayed(lab_client: tuple[TestClient, Lab], tenant: Tenant) -> None:
+async def test_a_domain_error_is_stored_and_replayed(lab_client: tuple[ApiClient, Lab], tenant: Tenant) -> None:
     client, lab = lab_client
     lab.script = ["conflict"]
     key = new_key()
@@ -398,7 +399,7 @@ async def test_a_domain_error_is_stored_and_replayed(lab_client: tuple[TestClien
     [("boom", 500), ("throttled", 429), ("unavailable", 503), ("stream", 200)],
 )
 async def test_transient_or_streamed_outcomes_are_not_stored(
-    lab_client: tuple[TestClient, Lab], tenant: Tenant, conn: asyncpg.Connection, outcome: str, status: int
+    lab_client: tuple[ApiClient, Lab], tenant: Tenant, conn: asyncpg.Connection, outcome: str, status: int
 ) -> None:
     client, lab = lab_client
     lab.script = [outcome]
@@ -415,7 +416,7 @@ async def test_transient_or_streamed_outcomes_are_not_stored(
 
 
 async def test_a_cancelled_request_releases_its_key(
-    lab_client: tuple[TestClient, Lab], tenant: Tenant, conn: asyncpg.Connection
+    lab_client: tuple[ApiClient, Lab], tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     client, lab = lab_client
     lab.script = ["hang"]
@@ -431,7 +432,7 @@ async def test_a_cancelled_request_releases_its_key(
 
 
 async def test_a_running_request_answers_409_then_is_taken_over_once_its_lease_passes(
-    lab_client: tuple[TestClient, Lab], tenant: Tenant, conn: asyncpg.Connection
+    lab_client: tuple[ApiClient, Lab], tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     client, lab = lab_client
     lab.script = ["hang"]
@@ -455,7 +456,7 @@ async def test_a_running_request_answers_409_then_is_taken_over_once_its_lease_p
 
 
 async def test_an_asynchronous_route_answers_a_running_repeat_with_202(
-    lab_client: tuple[TestClient, Lab], tenant: Tenant
+    lab_client: tuple[ApiClient, Lab], tenant: Tenant
 ) -> None:
     client, lab = lab_client
     lab.script = ["hang"]
@@ -469,7 +470,7 @@ async def test_an_asynchronous_route_answers_a_running_repeat_with_202(
     assert (await running)[0] == 201
 
 
-async def test_the_query_string_is_part_of_the_request(lab_client: tuple[TestClient, Lab], tenant: Tenant) -> None:
+async def test_the_query_string_is_part_of_the_request(lab_client: tuple[ApiClient, Lab], tenant: Tenant) -> None:
     client, _ = lab_client
     key, member = new_key(), tenant["tenant_admin"]
     assert (await post(client, member, key, f"{SCRIPTED}?variant=a"))[0] == 201

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 import redis.asyncio as redis
-from aiohttp.test_utils import TestClient
 
 from amss.actors.bus import CommandBus
 from amss.actors.executor import CommandExecutor
@@ -32,6 +31,7 @@ from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.locks import RedisPartItemLocks
 from amss.jobs.maintenance_jobs import generate_due_tasks, ground_due_aircraft, maintenance_jobs
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.route_samples import raise_rate_limits
 from tests.integration.factories import make_aircraft, make_program, make_task, soon
 
@@ -142,7 +142,7 @@ async def test_a_cancelled_generated_task_is_not_generated_again_for_the_same_du
 
 
 async def test_usage_program_falls_due_through_usage_reports(
-    api: TestClient, conn: asyncpg.Connection, pg_pool: asyncpg.Pool, bus: CommandBus, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, pg_pool: asyncpg.Pool, bus: CommandBus, home: Tenant
 ) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id)
     program_id = await make_program(
@@ -236,7 +236,7 @@ async def test_grounding_check_grounds_only_aircraft_with_a_confirmed_task_insid
 
 
 async def test_the_grounding_check_grounds_for_a_task_and_the_task_workflow_releases_it(
-    api: TestClient, conn: asyncpg.Connection, pg_pool: asyncpg.Pool, bus: CommandBus, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, pg_pool: asyncpg.Pool, bus: CommandBus, home: Tenant
 ) -> None:
     mechanic = home["mechanic"].user_id
     aircraft_id = await make_aircraft(conn, home.org_id)

@@ -9,13 +9,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
 from amss.api.rest.handlers.maintenance_programs import ProgramOut
 from amss.app.programs import program_view
 from amss.domain.enums import IntervalType
 from amss.domain.programs import MaintenanceProgram
 from tests.api_support import Member, Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.route_samples import raise_rate_limits
 from tests.integration.factories import make_aircraft, short_id
 
@@ -28,7 +28,7 @@ async def home(conn: asyncpg.Connection, tenant: Tenant) -> Tenant:
     return tenant
 
 
-async def create(api: TestClient, member: Member, **fields: Any) -> dict[str, Any]:
+async def create(api: ApiClient, member: Member, **fields: Any) -> dict[str, Any]:
     body = {"name": f"A-check {short_id()}", "interval_type": "calendar", "interval_value": 30, **fields}
     status, created, _ = await call(api, "POST", BASE, member, json=body)
     assert status == 201, created
@@ -51,7 +51,7 @@ def test_view_matches_the_out_model() -> None:
     )
 
 
-async def test_create_read_and_audit(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_create_read_and_audit(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id)
     body = {
         "name": "  C-check ",
@@ -78,7 +78,7 @@ async def test_create_read_and_audit(api: TestClient, conn: asyncpg.Connection, 
     assert row["details"]["interval_value"] == 600
 
 
-async def test_template_has_no_aircraft(api: TestClient, home: Tenant) -> None:
+async def test_template_has_no_aircraft(api: ApiClient, home: Tenant) -> None:
     created = await create(api, home["admin"])
     assert created["aircraft_id"] is None and created["last_performed"] is None
 
@@ -98,7 +98,7 @@ async def test_template_has_no_aircraft(api: TestClient, home: Tenant) -> None:
         ({"unknown": 1}, "unknown"),
     ],
 )
-async def test_create_validation(api: TestClient, home: Tenant, fields: dict[str, Any], field: str) -> None:
+async def test_create_validation(api: ApiClient, home: Tenant, fields: dict[str, Any], field: str) -> None:
     body = {"name": f"p-{short_id()}", "interval_type": "calendar", "interval_value": 30, **fields}
     status, error, _ = await call(api, "POST", BASE, home["scheduler"], json=body)
     assert status == 400, error
@@ -107,7 +107,7 @@ async def test_create_validation(api: TestClient, home: Tenant, fields: dict[str
 
 
 async def test_aircraft_of_another_org_is_refused(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, other_tenant: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, other_tenant: Tenant
 ) -> None:
     foreign = await make_aircraft(conn, other_tenant.org_id)
     status, error, _ = await call(
@@ -121,7 +121,7 @@ async def test_aircraft_of_another_org_is_refused(
 
 
 async def test_name_is_unique_per_aircraft_among_live_programs(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     aircraft_id = str(await make_aircraft(conn, home.org_id))
     first = await create(api, home["scheduler"], name="A-check", aircraft_id=aircraft_id)
@@ -138,7 +138,7 @@ async def test_name_is_unique_per_aircraft_among_live_programs(
     assert status == 201
 
 
-async def test_list_filters_and_sorts(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_list_filters_and_sorts(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     aircraft_id = str(await make_aircraft(conn, home.org_id))
     names = ["b-prog", "a-prog", "c-prog"]
     created = [
@@ -159,7 +159,7 @@ async def test_list_filters_and_sorts(api: TestClient, conn: asyncpg.Connection,
     assert status == 400
 
 
-async def test_patch_with_if_match_and_audit(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_patch_with_if_match_and_audit(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     created = await create(api, home["scheduler"])
     path = f"{BASE}/{created['id']}"
     performed = "2026-02-01T00:00:00Z"
@@ -196,7 +196,7 @@ async def test_patch_with_if_match_and_audit(api: TestClient, conn: asyncpg.Conn
     assert rows[1]["details"]["changes"]["interval_value"] == {"from": 30, "to": 45}
 
 
-async def test_delete_is_soft(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_delete_is_soft(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     created = await create(api, home["admin"])
     path = f"{BASE}/{created['id']}"
     status, _, _ = await call(api, "DELETE", path, home["admin"], headers={"If-Match": '"1"'})
@@ -213,7 +213,7 @@ async def test_delete_is_soft(api: TestClient, conn: asyncpg.Connection, home: T
 
 
 @pytest.mark.parametrize("role", ["mechanic", "auditor", "tenant_admin"])
-async def test_only_scheduler_and_admin_write(api: TestClient, home: Tenant, role: str) -> None:
+async def test_only_scheduler_and_admin_write(api: ApiClient, home: Tenant, role: str) -> None:
     body = {"name": "x", "interval_type": "calendar", "interval_value": 3}
     status, error, _ = await call(api, "POST", BASE, home[role], json=body)
     assert (status, error["code"]) == (403, "FORBIDDEN")

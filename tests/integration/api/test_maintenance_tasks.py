@@ -13,7 +13,6 @@ import uuid
 import asyncpg
 import orjson
 import pytest
-from aiohttp.test_utils import TestClient
 
 from amss.api.rest.handlers.maintenance_tasks import TaskDetailOut, TaskOut
 from amss.app.task_views import task_view
@@ -22,6 +21,7 @@ from amss.domain.enums import TaskType
 from amss.domain.errors import ScheduleOverlap
 from amss.infra.postgres.tasks_repo import PgTaskRepository
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.aircraft_support import raw
 from tests.integration.api.route_samples import code_of, raise_rate_limits
 from tests.integration.api.task_support import as_json, audit_actions, create_task, event_keys, window_body
@@ -44,7 +44,7 @@ async def home(conn: asyncpg.Connection, tenant: Tenant) -> Tenant:
 
 
 async def test_create_answers_201_with_location_audit_row_and_task_created_event(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id)
     mechanic = home["mechanic"].user_id
@@ -83,7 +83,7 @@ async def test_create_answers_201_with_location_audit_row_and_task_created_event
     )
 
 
-async def test_create_is_idempotent(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_create_is_idempotent(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id)
     body = window_body(aircraft_id, soon(48), soon(50))
     headers = {"Idempotency-Key": f"task-{uuid.uuid4()}"}
@@ -96,7 +96,7 @@ async def test_create_is_idempotent(api: TestClient, conn: asyncpg.Connection, h
     assert await audit_actions(conn, first[1]["id"]) == [("create", 1)]
 
 
-async def test_create_refuses_bad_input(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_create_refuses_bad_input(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id)
     scheduler = home["scheduler"]
     cases = [
@@ -118,7 +118,7 @@ async def test_create_refuses_bad_input(api: TestClient, conn: asyncpg.Connectio
 
 
 async def test_overlap_pre_check_names_the_task_in_the_way(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id)
     start, end = soon(48), soon(50)
@@ -136,7 +136,7 @@ async def test_overlap_pre_check_names_the_task_in_the_way(
 
 
 async def test_twenty_concurrent_creates_of_one_window_give_one_201_and_nineteen_overlaps(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id)
     body = window_body(aircraft_id, soon(48), soon(50))
@@ -161,7 +161,7 @@ async def test_twenty_concurrent_creates_of_one_window_give_one_201_and_nineteen
 
 
 async def test_read_embeds_reservations_and_compliance_items(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id)
     task_id = await make_task(conn, home.org_id, aircraft_id, soon(48), soon(50))
@@ -180,7 +180,7 @@ async def test_read_embeds_reservations_and_compliance_items(
     assert (status, code_of(error)) == (404, "NOT_FOUND")
 
 
-async def test_list_filters_sorts_and_pages(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_list_filters_sorts_and_pages(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     first_aircraft, second_aircraft = await make_aircraft(conn, home.org_id), await make_aircraft(conn, home.org_id)
     early = await make_task(conn, home.org_id, first_aircraft, soon(10), soon(11))
     late = await make_task(conn, home.org_id, first_aircraft, soon(30), soon(31), type="repair")
@@ -212,7 +212,7 @@ async def test_list_filters_sorts_and_pages(api: TestClient, conn: asyncpg.Conne
 
 
 async def test_patch_changes_fields_rechecks_overlap_and_honours_if_match(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id)
     other = await create_task(api, home["scheduler"], aircraft_id, soon(60), soon(62))
@@ -247,9 +247,7 @@ async def test_patch_changes_fields_rechecks_overlap_and_honours_if_match(
 
 
 @pytest.mark.parametrize("state", ["completed", "cancelled"])
-async def test_patch_of_a_final_task_is_409(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, state: str
-) -> None:
+async def test_patch_of_a_final_task_is_409(api: ApiClient, conn: asyncpg.Connection, home: Tenant, state: str) -> None:
     task_id = await make_task(
         conn, home.org_id, await make_aircraft(conn, home.org_id), soon(-3), soon(-1), state=state
     )
@@ -258,9 +256,7 @@ async def test_patch_of_a_final_task_is_409(
     assert await audit_actions(conn, task_id) == []
 
 
-async def test_delete_is_soft_and_releases_reservations(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
-) -> None:
+async def test_delete_is_soft_and_releases_reservations(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id)
     task = await create_task(api, home["scheduler"], aircraft_id, soon(48), soon(50))
     item_id = await make_part_item(conn, home.org_id)

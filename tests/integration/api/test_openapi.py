@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from amss.api.rest.openapi import OPENAPI_PATH
 from amss.api.rest.routing import ROUTE_SPECS
 from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from tests.api_support import TEST_PASSWORD, Member, Tenant, call
+from tests.clients import ApiClient
 from tests.openapi_support import (
     documented_operations,
     operation_named,
@@ -30,13 +30,13 @@ async def api_app(api_settings: Settings) -> web.Application:
 
 
 @pytest.fixture
-async def document(api: TestClient) -> dict[str, Any]:
+async def document(api: ApiClient) -> dict[str, Any]:
     status, body, _ = await call(api, "GET", OPENAPI_PATH)
     assert status == 200
     return dict(body)
 
 
-async def test_openapi_json_is_public_json_and_the_same_on_every_request(api: TestClient) -> None:
+async def test_openapi_json_is_public_json_and_the_same_on_every_request(api: ApiClient) -> None:
     bodies = []
     for _ in range(2):
         async with api.get(OPENAPI_PATH) as response:
@@ -56,7 +56,7 @@ async def test_served_document_covers_exactly_the_routes_of_the_running_app(
         assert operation_named(document, name)["summary"] == spec.summary
 
 
-async def test_documented_probe_schemas_match_the_probes(api: TestClient, document: dict[str, Any]) -> None:
+async def test_documented_probe_schemas_match_the_probes(api: ApiClient, document: dict[str, Any]) -> None:
     for path in ("/health", "/ready"):
         status, body, _ = await call(api, "GET", path)
         assert status == 200
@@ -81,7 +81,7 @@ def _assert_matches(app: web.Application, document: dict[str, Any], name: str, s
 
 
 async def test_real_responses_match_their_documented_models(
-    api: TestClient, api_app: web.Application, document: dict[str, Any], tenant: Tenant
+    api: ApiClient, api_app: web.Application, document: dict[str, Any], tenant: Tenant
 ) -> None:
     admin, tenant_admin, mechanic = tenant["admin"], tenant["tenant_admin"], tenant["mechanic"]
     org = f"/api/v1/organizations/{tenant.org_id}"
@@ -131,7 +131,7 @@ async def test_real_responses_match_their_documented_models(
     ],
 )
 async def test_real_errors_match_the_documented_error_schema(
-    api: TestClient,
+    api: ApiClient,
     document: dict[str, Any],
     tenant: Tenant,
     name: str,

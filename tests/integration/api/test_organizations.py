@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 
 
 async def test_admin_creates_an_organization_with_the_default_policy(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     name = f"Airline {uuid.uuid4().hex[:6]}"
     status, body, headers = await call(api, "POST", "/api/v1/organizations", tenant["admin"], json={"name": name})
@@ -33,7 +33,7 @@ async def test_admin_creates_an_organization_with_the_default_policy(
     }
 
 
-async def test_duplicate_organization_name_is_409(api: TestClient, tenant: Tenant) -> None:
+async def test_duplicate_organization_name_is_409(api: ApiClient, tenant: Tenant) -> None:
     name = f"Twice {uuid.uuid4().hex[:6]}"
     assert (await call(api, "POST", "/api/v1/organizations", tenant["admin"], json={"name": name}))[0] == 201
     status, body, _ = await call(api, "POST", "/api/v1/organizations", tenant["admin"], json={"name": name})
@@ -42,7 +42,7 @@ async def test_duplicate_organization_name_is_409(api: TestClient, tenant: Tenan
 
 
 async def test_non_admins_read_only_their_own_organization(
-    api: TestClient, tenant: Tenant, other_tenant: Tenant
+    api: ApiClient, tenant: Tenant, other_tenant: Tenant
 ) -> None:
     status, body, _ = await call(api, "GET", f"/api/v1/organizations/{tenant.org_id}", tenant["mechanic"])
     assert status == 200 and body["id"] == str(tenant.org_id)
@@ -53,7 +53,7 @@ async def test_non_admins_read_only_their_own_organization(
 
 
 async def test_tenant_admin_renames_own_organization_with_audit(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     name = f"Renamed {uuid.uuid4().hex[:6]}"
     status, body, _ = await call(
@@ -75,7 +75,7 @@ async def test_tenant_admin_renames_own_organization_with_audit(
     assert row["details"]["changes"] == {"name": name}
 
 
-async def test_policy_updates_are_validated_and_versioned(api: TestClient, tenant: Tenant) -> None:
+async def test_policy_updates_are_validated_and_versioned(api: ApiClient, tenant: Tenant) -> None:
     path = f"/api/v1/organizations/{tenant.org_id}/policy"
     bad_bodies = [
         {"max_webhook_attempts": 0},
@@ -107,14 +107,14 @@ async def test_policy_updates_are_validated_and_versioned(api: TestClient, tenan
     assert policy["version"] == 2
 
 
-async def test_auditor_reads_but_cannot_change_the_policy(api: TestClient, tenant: Tenant) -> None:
+async def test_auditor_reads_but_cannot_change_the_policy(api: ApiClient, tenant: Tenant) -> None:
     path = f"/api/v1/organizations/{tenant.org_id}/policy"
     assert (await call(api, "GET", path, tenant["auditor"]))[0] == 200
     assert (await call(api, "PATCH", path, tenant["auditor"], json={"max_webhook_attempts": 3}))[0] == 403
     assert (await call(api, "GET", path, tenant["scheduler"]))[0] == 403
 
 
-async def test_list_organizations_pages_with_cursor(api: TestClient, tenant: Tenant) -> None:
+async def test_list_organizations_pages_with_cursor(api: ApiClient, tenant: Tenant) -> None:
     names = set()
     for index in range(3):
         name = f"Paged {uuid.uuid4().hex[:6]} {index}"

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
 from amss.api.rest.handlers.parts import PartDefinitionOut, PartItemOut
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.parts_support import audit_rows, item_row, reservable
 from tests.integration.api.route_samples import code_of, raise_rate_limits
-from tests.integration.factories import make_part_definition, make_part_item, make_reservation, short_id
+from tests.integration.factories import make_part_definition, make_part_item, make_reservation, short_id, soon
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def _future(days: int = 30) -> str:
 
 
 async def test_definition_create_is_201_idempotent_and_audited(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     name = f"  pump-{short_id()} "
     body = {"name": name, "category": "hydraulics"}
@@ -59,7 +59,7 @@ async def test_definition_create_is_201_idempotent_and_audited(
 
 
 async def test_definition_list_filters_by_name_and_category(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     a = await make_part_definition(conn, home.org_id, name=f"a-{short_id()}", category="engine")
     b = await make_part_definition(conn, home.org_id, name=f"b-{short_id()}", category="engine")
@@ -77,7 +77,7 @@ async def test_definition_list_filters_by_name_and_category(
 
 
 async def test_definition_patch_checks_if_match_and_audits(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     definition_id = await make_part_definition(conn, home.org_id)
     path = f"/api/v1/part-definitions/{definition_id}"
@@ -100,7 +100,7 @@ async def test_definition_patch_checks_if_match_and_audits(
 
 
 async def test_definition_delete_is_refused_while_a_live_item_references_it(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     definition_id = await make_part_definition(conn, home.org_id)
     item_id = await make_part_item(conn, home.org_id, definition_id)
@@ -125,7 +125,7 @@ async def test_definition_delete_is_refused_while_a_live_item_references_it(
 # --- part items -----------------------------------------------------------------------------------
 
 
-async def test_item_create_validates_and_is_idempotent(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_item_create_validates_and_is_idempotent(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     definition_id = await make_part_definition(conn, home.org_id)
     serial = f"SN-{short_id()}"
     body = {"part_definition_id": str(definition_id), "serial_number": f" {serial} ", "expiry_date": _future()}
@@ -159,7 +159,7 @@ async def test_item_create_validates_and_is_idempotent(api: TestClient, conn: as
 
 @pytest.mark.parametrize("recorded", ["in_stock", "used", "disposed"])
 async def test_an_item_may_be_created_to_record_existing_inventory(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, recorded: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, recorded: str
 ) -> None:
     definition_id = await make_part_definition(conn, home.org_id)
     body = {"part_definition_id": str(definition_id), "serial_number": f"SN-{short_id()}", "status": recorded}
@@ -183,7 +183,7 @@ async def test_an_item_may_be_created_to_record_existing_inventory(
 
 @pytest.mark.parametrize("status_value", ["reserved", "lost", "", None])
 async def test_an_item_cannot_be_created_in_another_status(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, status_value: object
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, status_value: object
 ) -> None:
     definition_id = await make_part_definition(conn, home.org_id)
     body = {"part_definition_id": str(definition_id), "serial_number": f"SN-{short_id()}", "status": status_value}
@@ -192,7 +192,7 @@ async def test_an_item_cannot_be_created_in_another_status(
     assert "status" in error["details"]["fields"]
 
 
-async def test_a_used_item_keeps_the_expiry_rule(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_a_used_item_keeps_the_expiry_rule(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     definition_id = await make_part_definition(conn, home.org_id)
     body = {
         "part_definition_id": str(definition_id),
@@ -205,7 +205,7 @@ async def test_a_used_item_keeps_the_expiry_rule(api: TestClient, conn: asyncpg.
     assert "expiry_date" in error["details"]["fields"]
 
 
-async def test_item_list_filters(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_item_list_filters(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     definition_a = await make_part_definition(conn, home.org_id)
     definition_b = await make_part_definition(conn, home.org_id)
     soon_expiring = await make_part_item(
@@ -227,9 +227,9 @@ async def test_item_list_filters(api: TestClient, conn: asyncpg.Connection, home
 
 
 async def test_item_patch_limited_updates_through_the_actor(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
-    item_id = await make_part_item(conn, home.org_id)
+    item_id = await make_part_item(conn, home.org_id, expiry_date=soon(24 * 90))  # an expiry it cannot lose
     path = f"/api/v1/part-items/{item_id}"
     serial = f"SN-new-{short_id()}"
     status, updated, _ = await call(
@@ -245,6 +245,7 @@ async def test_item_patch_limited_updates_through_the_actor(
     assert (status, code_of(error)) == (400, "VALIDATION_ERROR"), error
     status, error, _ = await call(api, "PATCH", path, home["mechanic"], json={"expiry_date": None})
     assert (status, code_of(error)) == (400, "VALIDATION_ERROR"), error
+    assert "cannot be removed" in error["details"]["fields"]["expiry_date"]
     status, error, _ = await call(api, "PATCH", path, home["mechanic"], json={"status": "used"})
     assert (status, code_of(error)) == (409, "CONFLICT"), error
     assert error["details"]["rule"] == "only_through_reservation"
@@ -265,7 +266,7 @@ async def test_item_patch_limited_updates_through_the_actor(
 
 
 async def test_a_reserved_item_cannot_be_disposed_or_deleted(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     task_id, item_id = await reservable(conn, home.org_id)
     await make_reservation(conn, home.org_id, task_id, item_id)
@@ -280,7 +281,7 @@ async def test_a_reserved_item_cannot_be_disposed_or_deleted(
     assert await audit_rows(conn, "part_item", item_id) == []
 
 
-async def test_item_delete_is_soft_and_audited(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_item_delete_is_soft_and_audited(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     item_id = await make_part_item(conn, home.org_id)
     status, error, _ = await call(
         api, "DELETE", f"/api/v1/part-items/{item_id}", home["mechanic"], headers={"If-Match": '"4"'}

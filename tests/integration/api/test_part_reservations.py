@@ -16,11 +16,11 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
 from amss.api.rest.handlers.parts import PartReservationOut
 from amss.domain.enums import Role
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.parts_support import audit_rows, events, item_row, reservable
 from tests.integration.api.route_samples import code_of, raise_rate_limits
 from tests.integration.factories import make_aircraft, make_part_item, make_reservation, make_task, soon
@@ -41,7 +41,7 @@ def _payload(value: Any) -> dict[str, Any]:
 
 
 async def test_reserve_is_201_with_one_audit_row_and_one_part_reserved_event(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     task_id, item_id = await reservable(conn, home.org_id)
     headers = {"Idempotency-Key": f"reserve-{uuid.uuid4()}"}
@@ -93,7 +93,7 @@ async def test_reserve_is_201_with_one_audit_row_and_one_part_reserved_event(
 
 
 async def test_reserve_refuses_unavailable_items_and_closed_tasks(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     scheduler = home["scheduler"]
     task_id, _ = await reservable(conn, home.org_id)
@@ -135,7 +135,7 @@ async def test_reserve_refuses_unavailable_items_and_closed_tasks(
     )
 
 
-async def test_an_expired_item_cannot_be_reserved(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_an_expired_item_cannot_be_reserved(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     task_id, _ = await reservable(conn, home.org_id)
     item_id = await make_part_item(conn, home.org_id, expiry_date=datetime.now(UTC) + timedelta(seconds=1))
     await asyncio.sleep(1.2)
@@ -147,7 +147,7 @@ async def test_an_expired_item_cannot_be_reserved(api: TestClient, conn: asyncpg
 
 
 async def test_used_by_the_assigned_mechanic_sets_the_item_used(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     mechanic = home["mechanic"]
     task_id, item_id = await reservable(conn, home.org_id, assigned_mechanic_id=mechanic.user_id)
@@ -175,7 +175,7 @@ async def test_used_by_the_assigned_mechanic_sets_the_item_used(
         assert (error["details"]["current_state"], error["details"]["rule"]) == ("used", "final_state")
 
 
-async def test_mark_used_role_rules(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_mark_used_role_rules(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     other_mechanic_task, item_id = await reservable(conn, home.org_id)
     reservation_id = await make_reservation(conn, home.org_id, other_mechanic_task, item_id)
     path = f"/api/v1/part-reservations/{reservation_id}/state"
@@ -200,7 +200,7 @@ async def test_mark_used_role_rules(api: TestClient, conn: asyncpg.Connection, h
 
 
 async def test_released_leaves_the_item_in_stock_and_reservable(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     task_id, item_id = await reservable(conn, home.org_id)
     reservation_id = await make_reservation(conn, home.org_id, task_id, item_id)
@@ -227,7 +227,7 @@ async def test_released_leaves_the_item_in_stock_and_reservable(
     assert (status, code_of(error)) == (404, "NOT_FOUND"), error
 
 
-async def test_list_filters(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_list_filters(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     task_a, item_1 = await reservable(conn, home.org_id)
     task_b, item_2 = await reservable(conn, home.org_id)
     item_3 = await make_part_item(conn, home.org_id)
@@ -250,7 +250,7 @@ async def test_list_filters(api: TestClient, conn: asyncpg.Connection, home: Ten
 
 
 async def test_twenty_concurrent_reservations_of_one_item_give_exactly_one_201(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id)
     item_id = await make_part_item(conn, home.org_id)

@@ -14,11 +14,12 @@ from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.domain.enums import Role
 from tests.api_support import TEST_PASSWORD, call, mint_token
+from tests.clients import ApiClient
 from tests.integration.factories import make_org, make_user
 
 
 @pytest.fixture
-async def cost5_api(api_settings: Settings) -> AsyncIterator[TestClient]:
+async def cost5_api(api_settings: Settings) -> AsyncIterator[ApiClient]:
     client = TestClient(TestServer(init_server_app(api_settings.model_copy(update={"bcrypt_rounds": 5}))))
     await client.start_server()
     yield client
@@ -33,7 +34,7 @@ async def _user_with_hash(conn: asyncpg.Connection, password_hash: str) -> tuple
     return email, user_id
 
 
-async def test_a_login_rehashes_a_stored_hash_of_another_cost(cost5_api: TestClient, conn: asyncpg.Connection) -> None:
+async def test_a_login_rehashes_a_stored_hash_of_another_cost(cost5_api: ApiClient, conn: asyncpg.Connection) -> None:
     email, user_id = await _user_with_hash(conn, hash_password(TEST_PASSWORD, rounds=4))
     before = await conn.fetchrow("SELECT version, updated_at FROM users WHERE id = $1", user_id)
     status, body, _ = await call(
@@ -53,7 +54,7 @@ async def test_a_login_rehashes_a_stored_hash_of_another_cost(cost5_api: TestCli
     assert await conn.fetchval("SELECT password_hash FROM users WHERE id = $1", user_id) == after["password_hash"]
 
 
-async def test_a_wrong_password_never_rehashes(cost5_api: TestClient, conn: asyncpg.Connection) -> None:
+async def test_a_wrong_password_never_rehashes(cost5_api: ApiClient, conn: asyncpg.Connection) -> None:
     stored = hash_password(TEST_PASSWORD, rounds=4)
     email, user_id = await _user_with_hash(conn, stored)
     status, _, _ = await call(
@@ -64,7 +65,7 @@ async def test_a_wrong_password_never_rehashes(cost5_api: TestClient, conn: asyn
 
 
 async def test_users_created_through_the_api_are_hashed_at_the_configured_cost(
-    cost5_api: TestClient, conn: asyncpg.Connection
+    cost5_api: ApiClient, conn: asyncpg.Connection
 ) -> None:
     org_id = await make_org(conn)
     admin_id = await make_user(conn, org_id, "tenant_admin")

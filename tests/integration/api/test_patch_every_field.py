@@ -13,10 +13,10 @@ from typing import Any
 import asyncpg
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from amss.api.rest.routing import ROUTE_SPECS
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.patch_table import RESOURCES, TRANSITIONS, Resource, World, build_world
 from tests.integration.api.route_samples import raise_rate_limits
 
@@ -75,20 +75,18 @@ async def _patch_every_field(world: World, resource: Resource) -> None:
             before = after
 
 
-async def _world(api: TestClient, conn: asyncpg.Connection, tenant: Tenant) -> World:
+async def _world(api: ApiClient, conn: asyncpg.Connection, tenant: Tenant) -> World:
     await raise_rate_limits(conn, tenant.org_id)
     return await build_world(api, conn, tenant)
 
 
 @pytest.mark.parametrize("route", sorted(_BY_ROUTE))
-async def test_patch_every_field_mesh_off(
-    route: str, api: TestClient, conn: asyncpg.Connection, tenant: Tenant
-) -> None:
+async def test_patch_every_field_mesh_off(route: str, api: ApiClient, conn: asyncpg.Connection, tenant: Tenant) -> None:
     await _patch_every_field(await _world(api, conn, tenant), _BY_ROUTE[route])
 
 
 @pytest.mark.parametrize("route", sorted(_BY_ROUTE))
 async def test_patch_every_field_mesh_on(
-    route: str, mesh_api: TestClient, conn: asyncpg.Connection, crew: Tenant
+    route: str, mesh_api: ApiClient, conn: asyncpg.Connection, crew: Tenant
 ) -> None:
     await _patch_every_field(await _world(mesh_api, conn, crew), _BY_ROUTE[route])

@@ -22,6 +22,7 @@ from amss.domain.enums import Role
 from amss.infra.redis.keys import KeySpace
 from tests.api_support import TEST_PASSWORD, Member, Tenant, call, mint_token
 from tests.cli_helpers import free_port
+from tests.clients import ApiClient
 from tests.integration.factories import make_org
 
 RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
@@ -58,7 +59,7 @@ async def redis_down_app(api_settings: Settings) -> web.Application:
 
 
 @pytest.fixture
-async def redis_down_api(redis_down_app: web.Application) -> AsyncIterator[TestClient]:
+async def redis_down_api(redis_down_app: web.Application) -> AsyncIterator[ApiClient]:
     client = TestClient(TestServer(redis_down_app))
     await client.start_server()
     yield client
@@ -76,7 +77,7 @@ async def set_policy(
     )
 
 
-async def metric(client: TestClient, sample: str) -> float | None:
+async def metric(client: ApiClient, sample: str) -> float | None:
     """The value of one sample, e.g. 'rate_limit_rejections_total{category="read"}', from GET /metrics."""
     async with client.get("/metrics") as response:
         assert response.status == 200
@@ -88,12 +89,12 @@ async def metric(client: TestClient, sample: str) -> float | None:
     return None
 
 
-async def read_users(api: TestClient, member: Member, **headers: str) -> tuple[int, object, object]:
+async def read_users(api: ApiClient, member: Member, **headers: str) -> tuple[int, object, object]:
     return await call(api, "GET", "/api/v1/users", member, headers=headers)
 
 
 async def test_fourth_read_over_a_read_limit_of_three_is_429(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     await set_policy(conn, tenant.org_id, {"read": 3})
     for remaining in (2, 1, 0):
@@ -115,7 +116,7 @@ async def test_fourth_read_over_a_read_limit_of_three_is_429(
 
 
 async def test_rejections_are_counted_by_category_in_metrics(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     await set_policy(conn, tenant.org_id, {"read": 1})
     assert (await read_users(api, tenant[Role.MECHANIC]))[0] == 200
@@ -125,7 +126,7 @@ async def test_rejections_are_counted_by_category_in_metrics(
 
 
 async def test_organization_limit_applies_to_categories_without_an_override(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     await set_policy(conn, tenant.org_id, {}, per_min=2)
     for _ in range(2):
@@ -136,7 +137,7 @@ async def test_organization_limit_applies_to_categories_without_an_override(
 
 
 async def test_limits_are_per_organization(
-    api: TestClient, tenant: Tenant, other_tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, other_tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     await set_policy(conn, tenant.org_id, {"read": 1})
     assert (await read_users(api, tenant[Role.AUDITOR]))[0] == 200
@@ -148,7 +149,7 @@ async def test_limits_are_per_organization(
 
 
 async def test_admin_acting_for_an_organization_spends_that_organizations_quota(
-    api: TestClient, tenant: Tenant, other_tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, other_tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     await set_policy(conn, tenant.org_id, {"read": 1})
     assert (await read_users(api, tenant[Role.AUDITOR]))[0] == 200
@@ -158,7 +159,7 @@ async def test_admin_acting_for_an_organization_spends_that_organizations_quota(
     assert (await read_users(api, admin))[0] == 200
 
 
-async def test_limits_are_per_category(api: TestClient, tenant: Tenant, conn: asyncpg.Connection) -> None:
+async def test_limits_are_per_category(api: ApiClient, tenant: Tenant, conn: asyncpg.Connection) -> None:
     await set_policy(conn, tenant.org_id, {"read": 1, "write": 5})
     assert (await read_users(api, tenant[Role.TENANT_ADMIN]))[0] == 200
     assert (await read_users(api, tenant[Role.TENANT_ADMIN]))[0] == 429
@@ -174,18 +175,18 @@ async def test_limits_are_per_category(api: TestClient, tenant: Tenant, conn: as
     assert headers["RateLimit-Remaining"] == "4"
 
 
-async def test_unlimited_routes_carry_no_rate_limit_headers(api: TestClient) -> None:
+async def test_unlimited_routes_carry_no_rate_limit_headers(api: ApiClient) -> None:
     async with api.get("/.well-known/jwks.json") as response:
         assert response.status == 200
         assert not any(name in response.headers for name in RATE_LIMIT_HEADERS)
 
 
-async def login(api: TestClient, email: str, password: str, address: dict[str, str]) -> tuple[int, Any, Any]:
+async def login(api: ApiClient, email: str, password: str, address: dict[str, str]) -> tuple[int, Any, Any]:
     return await call(api, "POST", "/api/v1/auth/login", json={"email": email, "password": password}, headers=address)
 
 
 async def test_sixth_failed_login_for_one_email_within_a_minute_is_429(
-    api: TestClient, tenant: Tenant, redis_client: redis.Redis, key_space: KeySpace
+    api: ApiClient, tenant: Tenant, redis_client: redis.Redis, key_space: KeySpace
 ) -> None:
     """Failures are counted per e-mail whatever the address: past five a minute a wrong password gets 429."""
     email = tenant[Role.MECHANIC].email
@@ -209,7 +210,7 @@ async def test_sixth_failed_login_for_one_email_within_a_minute_is_429(
 
 
 async def test_failures_from_rotating_addresses_never_lock_the_right_password_out(
-    api: TestClient, tenant: Tenant
+    api: ApiClient, tenant: Tenant
 ) -> None:
     """Issue 9 item 7: others' failures (here from six addresses) must not refuse the account's own password."""
     email = tenant[Role.ADMIN].email
@@ -229,7 +230,7 @@ async def test_failures_from_rotating_addresses_never_lock_the_right_password_ou
     assert (await login(api, other, "typo-password", new_address()))[0] == 401
 
 
-async def test_successful_logins_do_not_count_against_the_email(api: TestClient, tenant: Tenant) -> None:
+async def test_successful_logins_do_not_count_against_the_email(api: ApiClient, tenant: Tenant) -> None:
     email = tenant[Role.SCHEDULER].email
     for _ in range(6):
         status, body, _ = await login(api, email, TEST_PASSWORD, new_address())
@@ -239,7 +240,7 @@ async def test_successful_logins_do_not_count_against_the_email(api: TestClient,
     assert headers["RateLimit-Remaining"] == "4"
 
 
-async def test_an_unknown_email_is_limited_exactly_like_an_account(api: TestClient, tenant: Tenant) -> None:
+async def test_an_unknown_email_is_limited_exactly_like_an_account(api: ApiClient, tenant: Tenant) -> None:
     """The 429 must not tell which e-mails exist: failures of an unknown address count the same way."""
     answers = []
     for email in (f"nobody-{uuid.uuid4().hex[:8]}@example.test", tenant[Role.TENANT_ADMIN].email):
@@ -250,7 +251,7 @@ async def test_an_unknown_email_is_limited_exactly_like_an_account(api: TestClie
 
 
 async def test_the_per_address_limit_still_applies_to_the_right_password(
-    api: TestClient, tenant: Tenant, from_new_address: dict[str, str]
+    api: ApiClient, tenant: Tenant, from_new_address: dict[str, str]
 ) -> None:
     email = tenant[Role.MECHANIC].email
     for _ in range(10):
@@ -260,7 +261,7 @@ async def test_the_per_address_limit_still_applies_to_the_right_password(
     assert headers["RateLimit-Limit"] == "10"
 
 
-async def test_eleventh_auth_request_from_one_address_is_429(api: TestClient, from_new_address: dict[str, str]) -> None:
+async def test_eleventh_auth_request_from_one_address_is_429(api: ApiClient, from_new_address: dict[str, str]) -> None:
     for _ in range(10):
         unknown = {"email": f"nobody-{uuid.uuid4().hex[:8]}@example.test", "password": "whatever"}
         status, body, headers = await call(api, "POST", "/api/v1/auth/login", json=unknown, headers=from_new_address)
@@ -281,7 +282,7 @@ async def test_eleventh_auth_request_from_one_address_is_429(api: TestClient, fr
 
 
 async def test_unreachable_redis_fails_open_for_reads_and_closed_for_login(
-    redis_down_app: web.Application, redis_down_api: TestClient, tenant: Tenant
+    redis_down_app: web.Application, redis_down_api: ApiClient, tenant: Tenant
 ) -> None:
     auditor = tenant[Role.AUDITOR]
     token = mint_token(redis_down_app, auditor.user_id, tenant.org_id, auditor.role)

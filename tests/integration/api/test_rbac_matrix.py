@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncpg
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from amss.api.rest.routing import ROUTE_SPECS
 from amss.auth.rbac import PERMISSIONS, Action, Resource, is_allowed
 from amss.domain.enums import Role
 from tests.api_support import TEST_PASSWORD, Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.route_samples import (
     PUBLIC_ROUTES,
     REFUSED_BY_RULE,
@@ -104,7 +104,7 @@ async def test_application_registers_exactly_the_parametrised_routes(api_app: we
 
 @pytest.mark.parametrize(("route", "role"), MATRIX, ids=[f"{name}-{role.value}" for name, role in MATRIX])
 async def test_role_on_route(
-    api: TestClient, api_app: web.Application, conn: asyncpg.Connection, home: Tenant, route: str, role: Role
+    api: ApiClient, api_app: web.Application, conn: asyncpg.Connection, home: Tenant, route: str, role: Role
 ) -> None:
     assert route in api_app[ROUTE_SPECS], f"{route} is declared by a handler module but not registered by init_app"
     spec = api_app[ROUTE_SPECS][route]
@@ -136,7 +136,7 @@ async def _user_row(conn: asyncpg.Connection, user_id: object) -> dict[str, obje
     return row  # type: ignore[no-any-return]
 
 
-async def test_tenant_admin_cannot_create_an_admin(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_tenant_admin_cannot_create_an_admin(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     email = fresh_email("would-be-admin")
     body = {"email": email, "role": "admin", "password": TEST_PASSWORD}
     status, error, _ = await call(api, "POST", "/api/v1/users", home["tenant_admin"], json=body)
@@ -144,7 +144,7 @@ async def test_tenant_admin_cannot_create_an_admin(api: TestClient, conn: asyncp
     assert await conn.fetchval("SELECT count(*) FROM users WHERE email = $1::citext", email) == 0
 
 
-async def test_tenant_admin_cannot_promote_to_admin(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_tenant_admin_cannot_promote_to_admin(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     target = await make_user(conn, home.org_id, "mechanic")
     before = await _user_row(conn, target)
     status, error, _ = await call(api, "PATCH", f"/api/v1/users/{target}", home["tenant_admin"], json={"role": "admin"})
@@ -153,7 +153,7 @@ async def test_tenant_admin_cannot_promote_to_admin(api: TestClient, conn: async
 
 
 async def test_tenant_admin_cannot_change_or_delete_an_admin(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     target = await make_user(conn, home.org_id, "admin")
     before = await _user_row(conn, target)
@@ -166,7 +166,7 @@ async def test_tenant_admin_cannot_change_or_delete_an_admin(
 
 
 async def test_admin_may_create_promote_change_and_delete_admins(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     admin = home["admin"]
     body = {"email": fresh_email("new-admin"), "role": "admin", "password": TEST_PASSWORD}
@@ -190,7 +190,7 @@ async def test_admin_may_create_promote_change_and_delete_admins(
     assert (await _user_row(conn, created["id"]))["deleted_at"] is not None
 
 
-async def test_scheduler_cannot_create_users(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_scheduler_cannot_create_users(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     email = fresh_email("by-scheduler")
     body = {"email": email, "role": "mechanic", "password": TEST_PASSWORD}
     status, error, _ = await call(api, "POST", "/api/v1/users", home["scheduler"], json=body)
@@ -199,9 +199,7 @@ async def test_scheduler_cannot_create_users(api: TestClient, conn: asyncpg.Conn
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.TENANT_ADMIN, Role.SCHEDULER])
-async def test_nobody_can_delete_themselves(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, role: Role
-) -> None:
+async def test_nobody_can_delete_themselves(api: ApiClient, conn: asyncpg.Connection, home: Tenant, role: Role) -> None:
     member = home[role]
     before = await _user_row(conn, member.user_id)
     status, error, _ = await call(api, "DELETE", f"/api/v1/users/{member.user_id}", member)
@@ -211,7 +209,7 @@ async def test_nobody_can_delete_themselves(
 
 
 async def test_tenant_admin_updates_own_organization_but_not_another(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, elsewhere: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, elsewhere: Tenant
 ) -> None:
     name = f"own-{short_id()}"
     status, org, _ = await call(
@@ -228,9 +226,7 @@ async def test_tenant_admin_updates_own_organization_but_not_another(
     assert await conn.fetchval("SELECT to_jsonb(o) FROM organizations o WHERE id = $1", elsewhere.org_id) == before
 
 
-async def test_scheduler_cannot_update_own_organization(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
-) -> None:
+async def test_scheduler_cannot_update_own_organization(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     before = await conn.fetchval("SELECT to_jsonb(o) FROM organizations o WHERE id = $1", home.org_id)
     status, error, _ = await call(
         api,
@@ -243,7 +239,7 @@ async def test_scheduler_cannot_update_own_organization(
     assert await conn.fetchval("SELECT to_jsonb(o) FROM organizations o WHERE id = $1", home.org_id) == before
 
 
-async def test_listing_organizations_is_admin_only(api: TestClient, home: Tenant, elsewhere: Tenant) -> None:
+async def test_listing_organizations_is_admin_only(api: ApiClient, home: Tenant, elsewhere: Tenant) -> None:
     for role in (Role.TENANT_ADMIN, Role.SCHEDULER, Role.MECHANIC, Role.AUDITOR):
         status, error, _ = await call(api, "GET", "/api/v1/organizations", home[role])
         assert (status, code_of(error)) == (403, "FORBIDDEN"), (role, error)

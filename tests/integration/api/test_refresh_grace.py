@@ -16,10 +16,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from tests.api_support import TEST_PASSWORD, Member, Tenant, call
+from tests.clients import ApiClient
 
 
 @pytest.fixture
-async def strict_api(api_settings: Settings) -> AsyncIterator[TestClient]:
+async def strict_api(api_settings: Settings) -> AsyncIterator[ApiClient]:
     client = TestClient(
         TestServer(init_server_app(api_settings.model_copy(update={"refresh_reuse_grace": timedelta(0)})))
     )
@@ -28,7 +29,7 @@ async def strict_api(api_settings: Settings) -> AsyncIterator[TestClient]:
     await client.close()
 
 
-async def _login(api: TestClient, member: Member) -> dict[str, Any]:
+async def _login(api: ApiClient, member: Member) -> dict[str, Any]:
     status, body, _ = await call(
         api, "POST", "/api/v1/auth/login", json={"email": member.email, "password": TEST_PASSWORD}
     )
@@ -36,7 +37,7 @@ async def _login(api: TestClient, member: Member) -> dict[str, Any]:
     return dict(body)
 
 
-async def _refresh(api: TestClient, refresh_token: str) -> tuple[int, Any]:
+async def _refresh(api: ApiClient, refresh_token: str) -> tuple[int, Any]:
     status, body, _ = await call(api, "POST", "/api/v1/auth/refresh", json={"refresh_token": refresh_token})
     return status, body
 
@@ -63,7 +64,7 @@ async def _end_grace(conn: asyncpg.Connection, refresh_token: str) -> None:
 
 @pytest.mark.parametrize("racers", [4, 10])
 async def test_concurrent_refreshes_of_one_token_all_succeed_and_the_family_stays_valid(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection, racers: int
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection, racers: int
 ) -> None:
     first = await _login(api, tenant["mechanic"])
     results = await asyncio.gather(*(_refresh(api, first["refresh_token"]) for _ in range(racers)))
@@ -83,7 +84,7 @@ async def test_concurrent_refreshes_of_one_token_all_succeed_and_the_family_stay
 
 
 async def test_reuse_after_the_grace_revokes_the_whole_family(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     first = await _login(api, tenant["scheduler"])
     status, second = await _refresh(api, first["refresh_token"])
@@ -100,7 +101,7 @@ async def test_reuse_after_the_grace_revokes_the_whole_family(
 
 
 async def test_a_grace_of_zero_keeps_one_use_per_token(
-    strict_api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    strict_api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     first = await _login(strict_api, tenant["auditor"])
     results = await asyncio.gather(*(_refresh(strict_api, first["refresh_token"]) for _ in range(4)))
@@ -111,7 +112,7 @@ async def test_a_grace_of_zero_keeps_one_use_per_token(
     assert all(row["revoked_at"] is not None for row in await _family_rows(conn, first["refresh_token"]))
 
 
-async def test_no_grace_for_a_logged_out_family(api: TestClient, tenant: Tenant) -> None:
+async def test_no_grace_for_a_logged_out_family(api: ApiClient, tenant: Tenant) -> None:
     first = await _login(api, tenant["tenant_admin"])
     status, second = await _refresh(api, first["refresh_token"])
     assert status == 200
@@ -122,7 +123,7 @@ async def test_no_grace_for_a_logged_out_family(api: TestClient, tenant: Tenant)
     assert "revoked" in body["error"]
 
 
-async def test_no_grace_after_a_password_change(api: TestClient, tenant: Tenant) -> None:
+async def test_no_grace_after_a_password_change(api: ApiClient, tenant: Tenant) -> None:
     first = await _login(api, tenant["mechanic"])
     assert (await _refresh(api, first["refresh_token"]))[0] == 200
     status, _, _ = await call(
@@ -137,7 +138,7 @@ async def test_no_grace_after_a_password_change(api: TestClient, tenant: Tenant)
 
 
 async def test_a_logout_racing_a_retried_refresh_leaves_no_live_token(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     """The retry within the grace issues a pair while the logout revokes the family: whichever runs first,
     the family ends with no live token (the refresh either sees the revocation or its pair is revoked)."""
@@ -156,7 +157,7 @@ async def test_a_logout_racing_a_retried_refresh_leaves_no_live_token(
 
 
 async def test_a_password_change_racing_refreshes_leaves_no_live_token(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     member = tenant["auditor"]
     for n in range(5):
@@ -177,7 +178,7 @@ async def test_a_password_change_racing_refreshes_leaves_no_live_token(
         assert live == 0
 
 
-async def _login_with(api: TestClient, member: Member, password: str) -> dict[str, Any]:
+async def _login_with(api: ApiClient, member: Member, password: str) -> dict[str, Any]:
     status, body, _ = await call(api, "POST", "/api/v1/auth/login", json={"email": member.email, "password": password})
     assert status == 200, body
     return dict(body)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from aiohttp.test_utils import TestClient
-
 from tests.api_support import TEST_PASSWORD, Tenant, call
+from tests.clients import ApiClient
 
 
-async def test_login_then_list_users_of_own_organization(api: TestClient, tenant: Tenant, other_tenant: Tenant) -> None:
+async def test_login_then_list_users_of_own_organization(api: ApiClient, tenant: Tenant, other_tenant: Tenant) -> None:
     status, body, _ = await call(
         api, "POST", "/api/v1/auth/login", json={"email": tenant["scheduler"].email, "password": TEST_PASSWORD}
     )

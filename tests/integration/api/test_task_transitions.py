@@ -14,9 +14,9 @@ import uuid
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
 
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.route_samples import code_of, raise_rate_limits
 from tests.integration.api.task_support import audit_actions, event_keys, rule_of, transition
 from tests.integration.factories import (
@@ -62,7 +62,7 @@ async def _state(conn: asyncpg.Connection, task_id: uuid.UUID) -> tuple[str, int
 
 
 async def test_start_within_the_grace_by_the_assigned_mechanic(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     task_id = await _grounded_task(conn, home, 4 / 60, 3)  # starts in 4 minutes: inside the 5-minute grace
     status, task = await transition(api, home["mechanic"], task_id, "in_progress", notes="started early")
@@ -72,7 +72,7 @@ async def test_start_within_the_grace_by_the_assigned_mechanic(
     assert await event_keys(conn, task_id) == [state_key(home, task_id, "in_progress", 2)]
 
 
-async def test_start_is_refused_too_early(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_start_is_refused_too_early(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     task_id = await _grounded_task(conn, home, 6 / 60, 3)
     status, error = await transition(api, home["mechanic"], task_id, "in_progress")
     assert (status, code_of(error), rule_of(error)) == (409, "CONFLICT", "too_early"), error
@@ -81,7 +81,7 @@ async def test_start_is_refused_too_early(api: TestClient, conn: asyncpg.Connect
     assert await audit_actions(conn, task_id) == [] and await event_keys(conn, task_id) == []
 
 
-async def test_start_needs_a_grounded_aircraft(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_start_needs_a_grounded_aircraft(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     task_id = await _grounded_task(conn, home, 0, 3, aircraft_status="operational")
     status, error = await transition(api, home["scheduler"], task_id, "in_progress")
     assert (status, rule_of(error)) == (409, "aircraft_not_grounded"), error
@@ -90,7 +90,7 @@ async def test_start_needs_a_grounded_aircraft(api: TestClient, conn: asyncpg.Co
 
 @pytest.mark.parametrize("problem", ["mechanic_missing", "mechanic_role", "mechanic_deleted"])
 async def test_start_needs_an_assigned_live_mechanic(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, problem: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, problem: str
 ) -> None:
     assignee: uuid.UUID | None = None
     if problem == "mechanic_role":
@@ -105,7 +105,7 @@ async def test_start_needs_an_assigned_live_mechanic(
 
 
 async def test_a_mechanic_starts_only_a_task_assigned_to_them(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     someone_else = await make_user(conn, home.org_id, "mechanic")
     task_id = await _grounded_task(conn, home, 0, 3, assigned_mechanic_id=someone_else)
@@ -120,7 +120,7 @@ async def test_a_mechanic_starts_only_a_task_assigned_to_them(
 
 
 async def test_completion_is_blocked_by_each_missing_condition_in_turn(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     task_id = await _grounded_task(conn, home, -1, 2, state="in_progress")
     aircraft_id = await conn.fetchval("SELECT aircraft_id FROM maintenance_tasks WHERE id = $1", task_id)
@@ -169,7 +169,7 @@ async def test_completion_is_blocked_by_each_missing_condition_in_turn(
 
 
 async def test_the_assigned_mechanic_completes_after_end_time(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     task_id = await _grounded_task(conn, home, -3, -1, state="in_progress", notes="work card 7")
     status, task = await transition(api, home["mechanic"], task_id, "completed")
@@ -177,7 +177,7 @@ async def test_the_assigned_mechanic_completes_after_end_time(
 
 
 async def test_a_mechanic_cannot_complete_someone_elses_task(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     someone_else = await make_user(conn, home.org_id, "mechanic")
     task_id = await _grounded_task(conn, home, -3, -1, state="in_progress", assigned_mechanic_id=someone_else)
@@ -187,7 +187,7 @@ async def test_a_mechanic_cannot_complete_someone_elses_task(
 
 
 async def test_completion_records_the_programs_performance(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     aircraft_id = await make_aircraft(conn, home.org_id, status="grounded", cycles_total=120)
     program_id = await make_program(
@@ -215,7 +215,7 @@ async def test_completion_records_the_programs_performance(
 # --- cancel -----------------------------------------------------------------------------------------
 
 
-async def test_cancel_releases_the_reservations(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_cancel_releases_the_reservations(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     task_id = await _grounded_task(conn, home, 2, 4)
     part_item = await make_part_item(conn, home.org_id)
     reservation = await make_reservation(conn, home.org_id, task_id, part_item)
@@ -234,7 +234,7 @@ async def test_cancel_releases_the_reservations(api: TestClient, conn: asyncpg.C
     assert await event_keys(conn, task_id) == [state_key(home, task_id, "cancelled", 2)]
 
 
-async def test_late_cancel_needs_an_admins_override(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_late_cancel_needs_an_admins_override(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     task_id = await _grounded_task(conn, home, -25, 1, state="in_progress")
     status, error = await transition(api, home["scheduler"], task_id, "cancelled")
     assert (status, rule_of(error)) == (409, "cancel_window_passed"), error
@@ -260,7 +260,7 @@ async def test_late_cancel_needs_an_admins_override(api: TestClient, conn: async
     ],
 )
 async def test_completed_and_cancelled_are_final(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant, state: str, target: str
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant, state: str, target: str
 ) -> None:
     task_id = await _grounded_task(conn, home, -3, -1, state=state)
     status, error = await transition(api, home["admin"], task_id, target, override=target == "cancelled")
@@ -268,7 +268,7 @@ async def test_completed_and_cancelled_are_final(
     assert await _state(conn, task_id) == (state, 1)
 
 
-async def test_a_transition_is_idempotent(api: TestClient, conn: asyncpg.Connection, home: Tenant) -> None:
+async def test_a_transition_is_idempotent(api: ApiClient, conn: asyncpg.Connection, home: Tenant) -> None:
     task_id = await _grounded_task(conn, home, 0, 3)
     headers = {"Idempotency-Key": f"start-{uuid.uuid4()}"}
     path = f"/api/v1/maintenance-tasks/{task_id}/state"
@@ -281,7 +281,7 @@ async def test_a_transition_is_idempotent(api: TestClient, conn: asyncpg.Connect
 
 
 async def test_unknown_or_missing_target_state_is_a_validation_error(
-    api: TestClient, conn: asyncpg.Connection, home: Tenant
+    api: ApiClient, conn: asyncpg.Connection, home: Tenant
 ) -> None:
     task_id = await _grounded_task(conn, home, 0, 3)
     for body in ({"state": "paused"}, {}, {"state": "in_progress", "override": "yes"}):

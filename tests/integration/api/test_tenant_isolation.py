@@ -20,11 +20,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from amss.api.rest.routing import ROUTE_SPECS, RouteSpec
 from amss.domain.enums import Role
 from tests.api_support import TEST_PASSWORD, Tenant, call
+from tests.clients import ApiClient
 from tests.integration.api.route_samples import (
     SYSTEM_WIDE_ROUTES,
     SampleContext,
@@ -115,7 +115,7 @@ async def test_every_route_is_covered(api_app: web.Application) -> None:
 
 @pytest.mark.parametrize(("route", "role"), OBJECT_CASES, ids=_ids(OBJECT_CASES))
 async def test_another_tenants_object_is_not_found(
-    api: TestClient,
+    api: ApiClient,
     api_app: web.Application,
     conn: asyncpg.Connection,
     tenants: tuple[Tenant, Tenant],
@@ -164,7 +164,7 @@ async def test_another_tenants_object_is_not_found(
 
 
 async def test_admin_without_x_org_id_acts_in_its_own_organization(
-    api: TestClient, conn: asyncpg.Connection, tenants: tuple[Tenant, Tenant]
+    api: ApiClient, conn: asyncpg.Connection, tenants: tuple[Tenant, Tenant]
 ) -> None:
     home, foreign = tenants
     target = foreign["mechanic"].user_id
@@ -180,7 +180,7 @@ async def test_admin_without_x_org_id_acts_in_its_own_organization(
 
 @pytest.mark.parametrize(("route", "role"), LIST_CASES, ids=_ids(LIST_CASES))
 async def test_lists_show_only_the_callers_tenant(
-    api: TestClient,
+    api: ApiClient,
     api_app: web.Application,
     conn: asyncpg.Connection,
     tenants: tuple[Tenant, Tenant],
@@ -225,7 +225,7 @@ async def test_lists_show_only_the_callers_tenant(
 
 
 async def test_admin_lists_another_tenants_users_only_through_x_org_id(
-    api: TestClient, conn: asyncpg.Connection, tenants: tuple[Tenant, Tenant]
+    api: ApiClient, conn: asyncpg.Connection, tenants: tuple[Tenant, Tenant]
 ) -> None:
     home, foreign = tenants
     home_ids = {str(member.user_id) for member in home.members.values()}
@@ -259,7 +259,7 @@ async def test_admin_lists_another_tenants_users_only_through_x_org_id(
 
 @pytest.mark.parametrize(("route", "role"), CREATE_CASES, ids=_ids(CREATE_CASES))
 async def test_creates_land_in_the_callers_tenant(
-    api: TestClient,
+    api: ApiClient,
     api_app: web.Application,
     conn: asyncpg.Connection,
     tenants: tuple[Tenant, Tenant],
@@ -316,7 +316,7 @@ async def test_creates_land_in_the_callers_tenant(
 
 
 async def test_user_created_by_tenant_admin_belongs_to_its_organization(
-    api: TestClient, conn: asyncpg.Connection, tenants: tuple[Tenant, Tenant]
+    api: ApiClient, conn: asyncpg.Connection, tenants: tuple[Tenant, Tenant]
 ) -> None:
     home, foreign = tenants
     email = fresh_email("placed")
@@ -334,7 +334,7 @@ async def test_user_created_by_tenant_admin_belongs_to_its_organization(
 
 
 async def test_another_tenants_admin_is_not_found_rather_than_forbidden(
-    api: TestClient, conn: asyncpg.Connection, tenants: tuple[Tenant, Tenant]
+    api: ApiClient, conn: asyncpg.Connection, tenants: tuple[Tenant, Tenant]
 ) -> None:
     # the admin-protection rule (403) must not run before the tenant lookup (404), or it would
     # confirm that the id is an admin somewhere
@@ -348,7 +348,7 @@ async def test_another_tenants_admin_is_not_found_rather_than_forbidden(
 
 
 async def test_an_email_used_in_another_tenant_is_free_and_invisible(
-    api: TestClient, conn: asyncpg.Connection, tenants: tuple[Tenant, Tenant]
+    api: ApiClient, conn: asyncpg.Connection, tenants: tuple[Tenant, Tenant]
 ) -> None:
     home, foreign = tenants
     taken = foreign["scheduler"].email
@@ -368,7 +368,7 @@ async def test_an_email_used_in_another_tenant_is_free_and_invisible(
 
 
 async def test_x_org_id_of_an_unknown_or_deleted_organization_is_not_found(
-    api: TestClient, conn: asyncpg.Connection, tenants: tuple[Tenant, Tenant]
+    api: ApiClient, conn: asyncpg.Connection, tenants: tuple[Tenant, Tenant]
 ) -> None:
     home, _ = tenants
     status, body, _ = await call(api, "GET", "/api/v1/users", home["admin"], headers={"X-Org-ID": str(uuid.uuid4())})
@@ -382,14 +382,14 @@ async def test_x_org_id_of_an_unknown_or_deleted_organization_is_not_found(
 
 
 async def test_non_admin_may_name_only_its_own_organization_in_x_org_id(
-    api: TestClient, tenants: tuple[Tenant, Tenant]
+    api: ApiClient, tenants: tuple[Tenant, Tenant]
 ) -> None:
     home, foreign = tenants
     for role in (role for role in Role if role is not Role.ADMIN):
         await _only_own_x_org_id(api, home, foreign, role)
 
 
-async def _only_own_x_org_id(api: TestClient, home: Tenant, foreign: Tenant, role: Role) -> None:
+async def _only_own_x_org_id(api: ApiClient, home: Tenant, foreign: Tenant, role: Role) -> None:
     member = home[role]
     for org_id in (foreign.org_id, uuid.uuid4()):
         status, body, _ = await call(api, "GET", "/api/v1/users", member, headers={"X-Org-ID": str(org_id)})
@@ -406,7 +406,7 @@ async def _only_own_x_org_id(api: TestClient, home: Tenant, foreign: Tenant, rol
 
 
 async def test_malformed_x_org_id_is_a_validation_error(
-    api: TestClient, conn: asyncpg.Connection, tenant: Tenant
+    api: ApiClient, conn: asyncpg.Connection, tenant: Tenant
 ) -> None:
     await raise_rate_limits(conn, tenant.org_id)
     for role in (Role.ADMIN, Role.TENANT_ADMIN, Role.MECHANIC):
@@ -417,7 +417,7 @@ async def test_malformed_x_org_id_is_a_validation_error(
 
 @pytest.mark.parametrize(("route", "role"), EXPORT_CASES, ids=_ids(EXPORT_CASES))
 async def test_exports_contain_only_the_callers_tenant(
-    api: TestClient,
+    api: ApiClient,
     api_app: web.Application,
     conn: asyncpg.Connection,
     tenants: tuple[Tenant, Tenant],

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
-from aiohttp.test_utils import TestClient
 
 from tests.api_support import Tenant, call
+from tests.clients import ApiClient
 
 
 def _new_user(role: str = "mechanic") -> dict[str, str]:
@@ -15,7 +15,7 @@ def _new_user(role: str = "mechanic") -> dict[str, str]:
 
 
 async def test_create_user_answers_201_with_location_and_never_the_hash(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     status, body, headers = await call(api, "POST", "/api/v1/users", tenant["tenant_admin"], json=_new_user())
     assert status == 201
@@ -33,7 +33,7 @@ async def test_create_user_answers_201_with_location_and_never_the_hash(
     assert audit["details"]["role"] == "mechanic"
 
 
-async def test_password_shorter_than_12_is_400_naming_the_field(api: TestClient, tenant: Tenant) -> None:
+async def test_password_shorter_than_12_is_400_naming_the_field(api: ApiClient, tenant: Tenant) -> None:
     status, body, _ = await call(
         api, "POST", "/api/v1/users", tenant["admin"], json={**_new_user(), "password": "short"}
     )
@@ -42,7 +42,7 @@ async def test_password_shorter_than_12_is_400_naming_the_field(api: TestClient,
     assert "12" in body["details"]["fields"]["password"]
 
 
-async def test_duplicate_email_in_the_organization_is_409(api: TestClient, tenant: Tenant) -> None:
+async def test_duplicate_email_in_the_organization_is_409(api: ApiClient, tenant: Tenant) -> None:
     status, body, _ = await call(
         api, "POST", "/api/v1/users", tenant["admin"], json={**_new_user(), "email": tenant["mechanic"].email.upper()}
     )
@@ -50,7 +50,7 @@ async def test_duplicate_email_in_the_organization_is_409(api: TestClient, tenan
     assert body["code"] == "CONFLICT"
 
 
-async def test_list_filters_by_role_and_email_and_paginates(api: TestClient, tenant: Tenant) -> None:
+async def test_list_filters_by_role_and_email_and_paginates(api: ApiClient, tenant: Tenant) -> None:
     status, body, _ = await call(api, "GET", "/api/v1/users?role=auditor", tenant["scheduler"])
     assert status == 200
     assert [item["id"] for item in body["items"]] == [str(tenant["auditor"].user_id)]
@@ -69,7 +69,7 @@ async def test_list_filters_by_role_and_email_and_paginates(api: TestClient, ten
     assert seen == sorted((member.email for member in tenant.members.values()), reverse=True)
 
 
-async def test_bad_list_parameters_are_400(api: TestClient, tenant: Tenant) -> None:
+async def test_bad_list_parameters_are_400(api: ApiClient, tenant: Tenant) -> None:
     for query in (
         "limit=0",
         "limit=201",
@@ -84,7 +84,7 @@ async def test_bad_list_parameters_are_400(api: TestClient, tenant: Tenant) -> N
         assert body["code"] == "VALIDATION_ERROR"
 
 
-async def test_patch_with_stale_if_match_is_412_and_current_one_succeeds(api: TestClient, tenant: Tenant) -> None:
+async def test_patch_with_stale_if_match_is_412_and_current_one_succeeds(api: ApiClient, tenant: Tenant) -> None:
     path = f"/api/v1/users/{tenant['auditor'].user_id}"
     status, body, _ = await call(
         api, "PATCH", path, tenant["tenant_admin"], json={"role": "mechanic"}, headers={"If-Match": '"7"'}
@@ -98,7 +98,7 @@ async def test_patch_with_stale_if_match_is_412_and_current_one_succeeds(api: Te
     assert body["role"] == "mechanic" and body["version"] == 2
 
 
-async def test_patch_null_fields_are_400(api: TestClient, tenant: Tenant) -> None:
+async def test_patch_null_fields_are_400(api: ApiClient, tenant: Tenant) -> None:
     status, body, _ = await call(
         api, "PATCH", f"/api/v1/users/{tenant['auditor'].user_id}", tenant["admin"], json={"role": None}
     )
@@ -106,7 +106,7 @@ async def test_patch_null_fields_are_400(api: TestClient, tenant: Tenant) -> Non
     assert body["details"]["fields"] == {"role": "must not be null"}
 
 
-async def test_delete_is_soft_and_frees_the_email(api: TestClient, tenant: Tenant, conn: asyncpg.Connection) -> None:
+async def test_delete_is_soft_and_frees_the_email(api: ApiClient, tenant: Tenant, conn: asyncpg.Connection) -> None:
     member = tenant["auditor"]
     status, body, _ = await call(api, "DELETE", f"/api/v1/users/{member.user_id}", tenant["tenant_admin"])
     assert status == 204 and body is None
@@ -123,14 +123,14 @@ async def test_delete_is_soft_and_frees_the_email(api: TestClient, tenant: Tenan
     assert [row["action"] for row in actions] == ["delete"]
 
 
-async def test_nobody_deletes_their_own_account(api: TestClient, tenant: Tenant) -> None:
+async def test_nobody_deletes_their_own_account(api: ApiClient, tenant: Tenant) -> None:
     status, _body, _ = await call(
         api, "DELETE", f"/api/v1/users/{tenant['tenant_admin'].user_id}", tenant["tenant_admin"]
     )
     assert status == 409
 
 
-async def test_tenant_admin_cannot_create_promote_change_or_delete_an_admin(api: TestClient, tenant: Tenant) -> None:
+async def test_tenant_admin_cannot_create_promote_change_or_delete_an_admin(api: ApiClient, tenant: Tenant) -> None:
     tenant_admin, admin_path = tenant["tenant_admin"], f"/api/v1/users/{tenant['admin'].user_id}"
     checks = [
         await call(api, "POST", "/api/v1/users", tenant_admin, json=_new_user("admin")),
@@ -143,7 +143,7 @@ async def test_tenant_admin_cannot_create_promote_change_or_delete_an_admin(api:
 
 
 async def test_password_change_is_audited_without_the_password(
-    api: TestClient, tenant: Tenant, conn: asyncpg.Connection
+    api: ApiClient, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     status, _, _ = await call(
         api,

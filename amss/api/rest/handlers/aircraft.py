@@ -19,12 +19,12 @@ from amss.app.aircraft import NULLABLE, checked_changes
 from amss.app.commands.aircraft import AircraftChanges, DeleteAircraft, RecordAircraftUsage, UpdateAircraft
 from amss.app.commands.base import parse_payload
 from amss.app.ports import AircraftFilter, NewAircraft
+from amss.app.sorts import AIRCRAFT_SORTS
 from amss.app.views import aircraft_body, aircraft_view
 from amss.auth.rbac import Action, Resource
 from amss.domain.aircraft import MAX_COUNTER, check_usage_values
 from amss.domain.enums import AircraftStatus, GroundingOrigin
 from amss.domain.errors import ValidationFailed
-from amss.infra.postgres.aircraft_repo import AIRCRAFT_SORTS
 
 TailNumber = Annotated[str, Field(min_length=1, max_length=32)]
 

@@ -18,11 +18,11 @@ from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Out, Timestamp
 from amss.api.rest.services import SERVICES
 from amss.app.csv_cells import CsvWriter
+from amss.app.sorts import AUDIT_SORTS
 from amss.auth.rbac import Action, Resource
 from amss.domain.audit import AuditFilter, AuditRecord
 from amss.domain.enums import AuditAction
 from amss.domain.errors import ValidationFailed
-from amss.infra.postgres.audit_repo import AUDIT_SORTS
 
 CSV_COLUMNS = (
     "id",

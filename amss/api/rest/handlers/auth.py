@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import Field
 
 from amss.api.rest.bodies import json_response, read_json
-from amss.api.rest.context import CLIENT_IP
+from amss.api.rest.context import CLIENT_IP, user_agent_of
 from amss.api.rest.middlewares import TOKEN_SERVICE
 from amss.api.rest.rate_limits import record_login_failure
 from amss.api.rest.routing import RouteSpec
@@ -36,7 +36,7 @@ class TokenPairOut(Out):
 
 
 def _client(request: web.Request) -> ClientInfo:
-    return ClientInfo(ip_address=request.get(CLIENT_IP), user_agent=request.headers.get("User-Agent"))
+    return ClientInfo(ip_address=request.get(CLIENT_IP), user_agent=user_agent_of(request))
 
 
 def _tokens(pair: TokenPair) -> web.Response:

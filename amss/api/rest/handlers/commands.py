@@ -14,13 +14,13 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from amss.actors.bus import Submission
 from amss.api.rest.bodies import dumps, path_id
 from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.outcomes import render_outcome
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.services import COMMAND_BUS
 from amss.app.commands.base import CommandModel
+from amss.app.commands.bus import Submission
 from amss.auth.rbac import Action, Resource
 from amss.domain.errors import NotFound
 from amss.infra.postgres.commands_repo import StoredCommand, get_command

@@ -17,9 +17,9 @@ from amss.api.rest.schemas import Body, Name, Out, Timestamp
 from amss.api.rest.services import SERVICES
 from amss.app.programs import NULLABLE, program_view
 from amss.app.programs_ports import NewProgram, ProgramFilter
+from amss.app.sorts import PROGRAM_SORTS
 from amss.auth.rbac import Action, Resource
 from amss.domain.enums import IntervalType
-from amss.infra.postgres.programs_repo import PROGRAM_SORTS
 
 IntervalValue = Annotated[int, Field(gt=0, le=2_147_483_647)]
 Usage = Annotated[int, Field(ge=0, le=2_147_483_647)]

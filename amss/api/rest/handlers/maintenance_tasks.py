@@ -17,12 +17,12 @@ from amss.api.rest.schemas import Body, Out, Timestamp
 from amss.api.rest.services import SERVICES
 from amss.app.commands.base import parse_payload
 from amss.app.commands.tasks import CreateTask, DeleteTask, TaskChanges, TransitionTask, UpdateTask
+from amss.app.sorts import TASK_SORTS
 from amss.app.task_views import task_detail_body, task_view
 from amss.app.tasks_ports import TaskFilter
 from amss.auth.rbac import Action, Resource
 from amss.domain.enums import ComplianceResult, ReservationState, TaskState, TaskType
 from amss.domain.tasks import check_window
-from amss.infra.postgres.tasks_repo import TASK_SORTS
 
 
 class TaskCreate(Body):

@@ -14,10 +14,10 @@ from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body, FilterText, Name, Out
 from amss.api.rest.services import SERVICES
+from amss.app.sorts import ORGANIZATION_SORTS
 from amss.auth.rbac import Action, Resource
 from amss.domain.errors import ValidationFailed
 from amss.domain.organizations import POLICY_LIMITS, RATE_LIMIT_CATEGORIES
-from amss.infra.postgres.organizations_repo import ORGANIZATION_SORTS
 
 
 class OrganizationCreate(Body):

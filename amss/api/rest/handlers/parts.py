@@ -30,6 +30,7 @@ from amss.app.parts_ports import (
     PartItemFilter,
     ReservationFilter,
 )
+from amss.app.sorts import DEFINITION_SORTS, ITEM_SORTS, RESERVATION_SORTS
 from amss.app.views import (
     part_definition_view,
     part_item_body,
@@ -39,7 +40,6 @@ from amss.app.views import (
 from amss.auth.rbac import Action, Resource
 from amss.domain.enums import PartItemStatus, ReservationState
 from amss.domain.parts import normalized_serial_number
-from amss.infra.postgres.parts_repo import DEFINITION_SORTS, ITEM_SORTS, RESERVATION_SORTS
 
 Category = Annotated[str, Field(max_length=200)]
 SerialNumber = Annotated[str, Field(min_length=1, max_length=200)]
@@ -225,7 +225,7 @@ async def get_item(request: web.Request) -> web.Response:
 async def update_item(request: web.Request) -> web.Response:
     part_item_id = path_id(request)
     body = await read_json(request, PartItemUpdate)
-    changes = parse_payload(PartItemChanges, body.model_dump(exclude_unset=True))  # refuses a null
+    changes = parse_payload(PartItemChanges, body.model_dump(exclude_unset=True))  # refuses a null serial or status
     if changes.serial_number is not None:
         normalized_serial_number(changes.serial_number)
     command = UpdatePartItem(part_item_id=part_item_id, changes=changes, expected_version=if_match(request))

@@ -13,10 +13,10 @@ from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body, Email, FilterText, Out, Password
 from amss.api.rest.services import SERVICES
+from amss.app.sorts import USER_SORTS
 from amss.auth.rbac import Action, Resource
 from amss.domain.enums import Role
 from amss.domain.errors import ValidationFailed
-from amss.infra.postgres.users_repo import USER_SORTS
 
 
 class UserCreate(Body):
