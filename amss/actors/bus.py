@@ -1,11 +1,14 @@
-"""Submitting commands: record in Postgres, enqueue on the actor's partition stream, await the reply.
+"""Submitting commands: enqueue the whole command on its actor's partition stream, await the outcome.
 
-The command row is written first, so a command is never lost: if the XADD fails or Redis later
-loses the entry, the redriver enqueues it again. With the mesh off (`AMSS_MESH=off`) the same
-executor runs the command in this process instead, and the row is written once, with the result,
-in the command's own transaction; an accepted row is written first only when the caller is to get
-a 202 (no wait, or the wait ran out), so that its Location resolves and, should this process die,
-the worker's redriver finishes it.
+Durable when promised (docs/architecture.md, mesh step 1): the stream entry carries the whole
+command (its envelope and its typed payload, as compact JSON), and the execution's first statement
+claims the command row, so a caller that waits for its outcome costs no write here. Only a caller
+about to get a 202 (`Prefer: respond-async`: before the XADD; a wait that ran out, or an XADD that
+failed: after it) has its accepted row written and committed first, so that its `Location`
+resolves and the redriver finishes a command Redis lost; if that row turns out final already, the
+caller gets the stored outcome instead. With the mesh off (`AMSS_MESH=off`) the bus hands the
+command to the same executor entry point in this process instead of a stream: a transport, not a
+second execution path.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -29,7 +34,6 @@ from amss.app.commands.bus import Submission
 from amss.app.commands.envelope import Command, record_actor
 from amss.app.commands.outcomes import Outcome
 from amss.domain.principal import Actor
-from amss.infra.postgres.commands_repo import insert_command_if_absent
 from amss.infra.redis.batching import PipelineBatcher, RedisCommand
 from amss.infra.redis.keys import KeySpace
 
@@ -37,10 +41,35 @@ log = logging.getLogger(__name__)
 
 
 def stream_entry(command: Command) -> dict[str, str]:
+    """The entry's fields: the id, actor, type and request id for routing and logs, and the rest of the
+    envelope with the payload in `c` (compact JSON), from which the executor claims the row."""
     entry = {"id": str(command.id), "actor": command.actor, "type": command.type}
     if command.request_id is not None:
         entry["rid"] = str(command.request_id)
+    envelope: dict[str, Any] = {"org": str(command.org_id), "p": command.payload, "by": command.principal}
+    if command.reply_to is not None:
+        envelope["to"] = command.reply_to
+    entry["c"] = orjson.dumps(envelope).decode()
     return entry
+
+
+def command_of_entry(fields: Mapping[bytes, bytes]) -> Command | None:
+    """The command an entry carries; None for an entry that carries only its id (then its row is the record)."""
+    raw = fields.get(b"c")
+    if raw is None:
+        return None
+    envelope = orjson.loads(raw)
+    rid = fields.get(b"rid")
+    return Command(
+        id=uuid.UUID(fields[b"id"].decode()),
+        org_id=uuid.UUID(envelope["org"]),
+        actor=fields[b"actor"].decode(),
+        type=fields[b"type"].decode(),
+        payload=envelope["p"],
+        principal=envelope["by"],
+        request_id=uuid.UUID(rid.decode()) if rid is not None else None,
+        reply_to=envelope.get("to"),
+    )
 
 
 class CommandBus:
@@ -88,39 +117,43 @@ class CommandBus:
         )
         if self._local is not None:
             return await self._run_locally(command, wait)
-        await self._acceptor.accept(command)
+        if wait <= 0:
+            await self._acceptor.accept(command)  # nothing has run it yet: no outcome can be stored
         return await self._enqueue_and_wait(command, wait)
 
+    async def _promise(self, command: Command) -> Submission:
+        """About to answer 202: write the accepted row; a row already final gives its stored outcome instead."""
+        return Submission(command, await self._acceptor.accept(command))
+
     async def _run_locally(self, command: Command, wait: float) -> Submission:
-        """Mesh off: the command's row is written with its result; an accepted row only when the caller gets a 202."""
-        assert self._local is not None
+        """Mesh off: the same executor entry point as a worker's, in this process."""
         if wait <= 0:
-            await self._accept(command)
-        task = asyncio.create_task(self._execute_locally(command, row_exists=wait <= 0))
+            await self._acceptor.accept(command)
+        task = asyncio.create_task(self._execute_locally(command))
         self._background.add(task)
         task.add_done_callback(self._finished)
-        if wait > 0:
-            await asyncio.wait((task,), timeout=wait)
-            if task.done() and not task.cancelled() and task.exception() is None:
-                return Submission(command, task.result())
-            # still running, or failed for an infrastructure reason (a timeout may even have struck after
-            # the commit went through): make it pollable. A final row stays as it is; a command that rolled
-            # back stays accepted, and the worker's redriver retries it as the mesh would.
-            await self._accept(command)
-        return Submission(command, None)
+        if wait <= 0:
+            return Submission(command, None)
+        await asyncio.wait((task,), timeout=wait)
+        if task.done() and not task.cancelled() and task.exception() is None:
+            return Submission(command, task.result())
+        # still running (the accepted row's insert then waits for its commit), or failed for an infrastructure
+        # reason: make it pollable. A command that rolled back stays accepted, and the redriver retries it
+        return await self._promise(command)
 
-    async def _execute_locally(self, command: Command, *, row_exists: bool) -> Outcome | None:
+    async def _execute_locally(self, command: Command) -> Outcome | None:
         """Run the command here; a deterministic failure is recorded failed (500) and dead-lettered at once,
-        a transient one is raised (the command stays accepted, for the redriver)."""
+        a transient one is raised (the redriver retries the command once it is accepted)."""
         assert self._local is not None
         try:
-            return await self._local.execute_unlocked(command, row_exists=row_exists)
+            done = await self._local.execute(command)
+            return done[1] if done is not None else None
         except Exception as exc:
             if is_transient(exc):
                 raise
             defect = exc
         reason = failure_reason(defect)
-        result = await self._local.fail_unlocked(command, reason, row_exists=row_exists)
+        failed = await self._local.fail(command, 1, reason, transient=False)
         fields = dead_letter_fields(str(command.id), command.actor, command.type, None, 1, reason)
         try:
             await self._redis.xadd(self._keys.dead_letter_stream, fields)  # type: ignore[arg-type]
@@ -135,7 +168,7 @@ class CommandBus:
                 "request_id": str(command.request_id) if command.request_id else None,
             },
         )
-        return result
+        return failed[1] if failed is not None else None
 
     def _finished(self, task: asyncio.Task[Outcome | None]) -> None:
         self._background.discard(task)
@@ -143,30 +176,28 @@ class CommandBus:
             # the caller may have had its 202 already: the accepted row stays, the worker's redriver retries it
             log.warning("in-process command failed", extra={"error": repr(task.exception())})
 
-    async def _accept(self, command: Command) -> None:
-        async with self._pool.acquire() as conn:
-            await insert_command_if_absent(conn, command)
-
     async def _enqueue_and_wait(self, command: Command, wait: float) -> Submission:
         assert self._replies is not None
         future = self._replies.expect(command.id) if wait > 0 else None
         try:
             await self._batcher.call(*enqueue_command(self._keys, self._partitions, command))
         except (RedisError, OSError) as exc:
-            # the row is durable: the redriver will enqueue it; the client polls meanwhile
+            # left to the redriver, from the accepted row; the client polls meanwhile
             log.warning(
                 "command not enqueued; left to the redriver", extra={"command_id": str(command.id), "error": repr(exc)}
             )
             self._replies.forget(command.id)
-            return Submission(command, None)
+            return await self._promise(command) if future is not None else Submission(command, None)
         if future is None:
             return Submission(command, None)
         try:
             return Submission(command, await asyncio.wait_for(future, wait))
         except TimeoutError:
-            return Submission(command, None)
+            pass
         finally:
             self._replies.forget(command.id)
+        # the wait ran out (or Redis lost the entry): promise it durably, unless it finished meanwhile
+        return await self._promise(command)
 
     async def close(self) -> None:
         await self._acceptor.close()

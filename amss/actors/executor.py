@@ -1,15 +1,20 @@
-"""Executes one command exactly once.
+"""Executes one command exactly once: the one entry point of the mesh's workers and of `AMSS_MESH=off`.
 
-One transaction: lock the command row; if it is already terminal, return the stored result;
-otherwise run the handler, store its result on the row, commit (docs/architecture.md, mesh step 4). With the
-mesh off the accepting process runs the command itself, before it has a row: `execute_unlocked`
-writes the row (or completes the accepted one a 202 made) as the transaction's last statement.
+One transaction (docs/architecture.md, mesh step 4) whose first statement claims the command: it
+locks the command's row if there is one — the accepted row a 202 wrote, or a final one from an
+earlier delivery, whose stored outcome is then only re-sent without running anything. Otherwise
+the handler runs, and one last statement writes its audit rows, its events and the command row
+with the outcome (from the command the stream entry or the in-process bus carried; or completes
+the accepted row), and it commits. The row's key is taken only by that last statement, so a 202's
+accepted row, written while the command runs, never waits for it; should another delivery have
+finished the command meanwhile, that statement writes nothing and this run rolls back to the
+stored outcome.
 
 A rule the handler breaks (a domain error, or a constraint the database enforces) rolls that
-transaction back and is stored as a normal `failed` result in a second, short one; anything else
-rolls everything back and is raised. The caller asks `failures.is_transient` what it was: an
-infrastructure failure is delivered again; any other error is stored at once as failed (`fail`,
-`fail_unlocked`) and dead-lettered.
+transaction back and is stored as a normal `failed` outcome in a second, short one that claims
+the row the same way; anything else rolls everything back and is raised. The caller asks
+`failures.is_transient` what it was: an infrastructure failure is delivered again; any other
+error is stored at once as failed (`fail`) and dead-lettered.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from amss.app.commands.envelope import Command
 from amss.app.commands.outcomes import CommandError, Failed, Outcome, infrastructure_failure, internal_failure
 from amss.app.ports import UnitOfWork
 from amss.domain.errors import DomainError, ValidationFailed
-from amss.infra.postgres.commands_repo import complete_command, completion, lock_command, outcome_row
+from amss.infra.postgres.commands_repo import count_attempt, lock_command, outcome_row
 from amss.infra.postgres.errors import translate
 from amss.infra.postgres.journal import Journal
 from amss.infra.postgres.sql import Connection, Statement
@@ -60,6 +65,11 @@ def rejection(error: DomainError) -> Failed:
     return Failed(CommandError(error.code, error.message, error.details or None))
 
 
+# what the executor is handed: the whole command (a stream entry, the in-process bus, the redriver), or only
+# its id (an entry written before entries carried the command): then its row must exist
+CommandRef = Command | uuid.UUID
+
+
 class CommandExecutor:
     def __init__(
         self, pool: asyncpg.Pool, handlers: Mapping[str, CommandHandler], timeout: float, worker_id: str
@@ -69,56 +79,35 @@ class CommandExecutor:
         self._timeout = timeout
         self._worker_id = worker_id
 
-    async def execute(self, command_id: uuid.UUID) -> tuple[Command, Outcome] | None:
-        """The command and its final result (run now, or stored earlier); None when no such command exists.
+    async def execute(self, ref: CommandRef) -> tuple[Command, Outcome] | None:
+        """The command and its final outcome (run now, or stored earlier); None when only an id was given and
+        no such command exists.
 
-        The handler runs in the same transaction as the command row's lock and result, with no
-        savepoint: a rejection rolls the whole transaction back and is then recorded in a short
-        second one, so a successful command — the common case — costs no extra round trips.
+        The first statement locks the command's row if there is one; a final row's outcome is returned
+        without running anything. The handler runs in that transaction, and its last statement writes the
+        outcome with the journal — the row, or the accepted row completed. No savepoint: a rejection rolls
+        the whole transaction back and is then recorded in a short second one, so a successful command —
+        the common case — costs no extra round trips.
         """
         async with asyncio.timeout(self._timeout), self._pool.acquire() as conn:
             try:
                 async with conn.transaction():
-                    locked = await lock_command(conn, command_id)
-                    if locked is None:
-                        return None
-                    if locked.outcome is not None:
-                        return locked.command, locked.outcome
-                    result, journal = await self._run(conn, locked.command)
-                    await self._store(conn, journal, completion(locked.command.id, result))
-                    return locked.command, result
-            except _Rejected as rejected:
-                return await self._record(conn, command_id, rejected.error)
-
-    async def execute_unlocked(self, command: Command, *, row_exists: bool) -> Outcome | None:
-        """Run a command whose content the caller holds, without locking its row first; its final result.
-
-        Mesh off: the accepting process runs the command; its row is written here, with the
-        result, unless the caller is to get a 202 (`row_exists`: the accepted row was written
-        first). The row is written or completed by the last statement of the command's
-        transaction, only while not final: if another execution finished it meanwhile (the 202's
-        accepted row redriven to a worker), this one's effects roll back and the stored result
-        stands (None if there is no row at all). A rejection is stored by one statement of its own.
-        """
-        async with asyncio.timeout(self._timeout), self._pool.acquire() as conn:
-            try:
-                async with conn.transaction():
+                    command = await _claim(conn, ref)
+                    if command is None or isinstance(command, tuple):
+                        return command
                     result, journal = await self._run(conn, command)
-                    if not await self._store(conn, journal, _final(command, result, row_exists)):
-                        raise _AlreadyFinal
-                    return result
+                    if not await self._store(conn, journal, outcome_row(command, result)):
+                        raise _AlreadyFinal(command)
+                    return command, result
             except _Rejected as rejected:
-                result = rejection(rejected.error)
-                if await self._store(conn, Journal(), _final(command, result, row_exists)):
-                    return result
-            except _AlreadyFinal:
-                pass
-            stored = await lock_command(conn, command.id)  # outside a transaction: a plain read
-        return stored.outcome if stored is not None else None
+                return await self._record(conn, ref, rejection(rejected.error))
+            except _AlreadyFinal as final:
+                # another delivery finished it while this one ran: its effects rolled back, the stored outcome stands
+                return await _stored(conn, final.command)
 
     @staticmethod
     async def _store(conn: Connection, journal: Journal, final: Statement) -> bool:
-        """The handler's audit rows and events and the command's result, in one statement; false when the
+        """The handler's audit rows and events and the command's outcome, in one statement; false when the
         command was final already. A rule the journal breaks (a repeated event) is a rejection."""
         try:
             return bool(await journal.write_with(conn, final))
@@ -128,63 +117,43 @@ class CommandExecutor:
                 raise
             raise _Rejected(translated) from exc
 
+    @staticmethod
     async def _record(
-        self, conn: Connection, command_id: uuid.UUID, error: DomainError
+        conn: Connection, ref: CommandRef, result: Outcome, error: str | None = None, attempts: int = 0
     ) -> tuple[Command, Outcome] | None:
-        """Store a rejection; the command's effects were rolled back with its transaction."""
+        """Store a final outcome the handler did not commit (its effects rolled back), the same way: lock the
+        row if there is one, then write or complete it — unless another delivery finished it meanwhile (then
+        that outcome stands)."""
         async with conn.transaction():
-            locked = await lock_command(conn, command_id)
-            if locked is None:
-                return None
-            if locked.outcome is not None:  # another delivery finished it meanwhile
-                return locked.command, locked.outcome
-            result = rejection(error)
-            await complete_command(conn, locked.command.id, result)
-            return locked.command, result
+            command = await _claim(conn, ref)
+            if command is None or isinstance(command, tuple):
+                return command
+            final = outcome_row(command, result, error, attempts)
+            if await conn.fetchval(final.sql, *final.args):
+                return command, result
+        return await _stored(conn, command)
 
-    async def begin_attempt(self, command_id: uuid.UUID) -> int | None:
-        """Count one more execution attempt (committed at once); None when the command is already final."""
+    async def begin_attempt(self, ref: CommandRef) -> int | None:
+        """Count one more execution attempt (committed at once, writing the accepted row if there is none yet);
+        None when the command is already final (or, given only an id, does not exist)."""
         async with self._pool.acquire() as conn:
+            if isinstance(ref, Command):
+                return await count_attempt(conn, ref)
             attempt: int | None = await conn.fetchval(
                 "UPDATE commands SET delivery_count = delivery_count + 1 WHERE id = $1 AND status = 'accepted'"
                 " RETURNING delivery_count",
-                command_id,
+                ref,
             )
         return attempt
 
     async def fail(
-        self, command_id: uuid.UUID, attempts: int, reason: str, *, transient: bool = True
+        self, ref: CommandRef, attempts: int, reason: str, *, transient: bool = True
     ) -> tuple[Command, Outcome] | None:
         """Give up on a command: it kept failing for infrastructure reasons (`transient`), or failed in a
         way no retry changes. Record it failed (500 INTERNAL) after `attempts` executions."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            locked = await lock_command(conn, command_id)
-            if locked is None:
-                return None
-            if locked.outcome is not None:
-                return locked.command, locked.outcome
-            result = infrastructure_failure(attempts) if transient else internal_failure()
-            await conn.execute(
-                "UPDATE commands SET delivery_count = GREATEST(delivery_count, $2) WHERE id = $1", command_id, attempts
-            )
-            await complete_command(conn, locked.command.id, result, error=reason[:2000])
-            return locked.command, result
-
-    async def fail_unlocked(self, command: Command, reason: str, *, row_exists: bool) -> Outcome | None:
-        """Mesh off: record a command that failed deterministically in this process; its final result.
-
-        Its effects rolled back with its transaction; one statement writes its row failed (500
-        INTERNAL), or completes the accepted one. If another execution finished it meanwhile, that
-        result stands (None if there is no row at all)."""
-        result = internal_failure()
-        statement = (
-            completion(command.id, result, reason[:2000]) if row_exists else outcome_row(command, result, reason)
-        )
+        result = infrastructure_failure(attempts) if transient else internal_failure()
         async with asyncio.timeout(self._timeout), self._pool.acquire() as conn:
-            if await conn.fetchval(statement.sql, *statement.args) is not None:
-                return result
-            stored = await lock_command(conn, command.id)  # outside a transaction: a plain read
-        return stored.outcome if stored is not None else None
+            return await self._record(conn, ref, result, reason[:2000], attempts)
 
     async def _run(self, conn: Connection, command: Command) -> tuple[Outcome, Journal]:
         """The handler's result and the journal its units of work collected (not written yet)."""
@@ -203,13 +172,29 @@ class CommandExecutor:
             raise _Rejected(translated) from exc
 
 
-def _final(command: Command, result: Outcome, row_exists: bool) -> Statement:
-    """Mesh off: complete the accepted row a 202 wrote, or write the row with its result."""
-    return completion(command.id, result) if row_exists else outcome_row(command, result)
+async def _claim(conn: Connection, ref: CommandRef) -> Command | tuple[Command, Outcome] | None:
+    """The first statement of an execution: lock the command's row if there is one. The command to run;
+    or (command, stored outcome) when its row is final; or None when only an id was given and there is no row."""
+    locked = await lock_command(conn, ref.id if isinstance(ref, Command) else ref)
+    if locked is None:
+        return ref if isinstance(ref, Command) else None
+    if locked.outcome is not None:
+        return locked.command, locked.outcome
+    return locked.command
+
+
+async def _stored(conn: Connection, command: Command) -> tuple[Command, Outcome] | None:
+    """The outcome another execution stored (read after this one rolled back)."""
+    stored = await lock_command(conn, command.id)  # outside a transaction: a plain read
+    return (stored.command, stored.outcome) if stored is not None and stored.outcome is not None else None
 
 
 class _AlreadyFinal(Exception):
-    """Another execution stored this command's result first: roll this one's effects back."""
+    """Another execution stored this command's outcome first: roll this one's effects back."""
+
+    def __init__(self, command: Command) -> None:
+        super().__init__(str(command.id))
+        self.command = command
 
 
 class _Rejected(Exception):

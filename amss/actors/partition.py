@@ -19,13 +19,16 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from amss.actors.executor import CommandExecutor
+from amss.actors.bus import command_of_entry
+from amss.actors.executor import CommandExecutor, CommandRef
 from amss.actors.failures import dead_letter_fields, failure_reason, is_transient
 from amss.actors.metrics import MeshMetrics
 from amss.actors.replies import reply_commands
+from amss.app.commands.envelope import Command
 from amss.app.commands.outcomes import Outcome
 from amss.infra.redis.batching import PipelineBatcher, RedisCommand
 from amss.infra.redis.keys import COMMAND_GROUP, KeySpace
@@ -42,6 +45,12 @@ class Entry:
     request_id: str | None = None
     # read back from the pending list (a previous owner or attempt may have started it)
     recovered: bool = False
+    # the whole command, from which its execution claims the row; None: an entry that carries only the id
+    command: Command | None = None
+
+    @property
+    def ref(self) -> CommandRef:
+        return self.command if self.command is not None else self.command_id
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -179,8 +188,9 @@ class PartitionConsumer:
                 fields[b"type"].decode(),
                 fields[b"rid"].decode() if b"rid" in fields else None,
                 recovered,
+                command_of_entry(fields),
             )
-        except (KeyError, TypeError, ValueError, AttributeError):
+        except (KeyError, TypeError, ValueError, AttributeError, orjson.JSONDecodeError):
             # an entry deleted while pending, or one this code cannot read: nothing to run
             log.warning("unreadable command entry acknowledged", extra={"partition": self.partition})
             await self._acknowledge(entry_id)
@@ -238,16 +248,16 @@ class PartitionConsumer:
                 if defect is not None:
                     outcome = await self._dead_letter(entry, defect[0], failure_reason(defect[1]), defect[1])
                     break
-                # counted in Postgres before running, so an attempt that kills its worker still counts,
-                # while an entry handed off before it started does not. A fresh entry's first try is not
-                # counted (a transaction saved per command): if it kills the worker, the entry comes back
-                # as recovered and is counted from then on
+                # counted in Postgres before running (writing the accepted row if there is none yet), so an
+                # attempt that kills its worker still counts, while an entry handed off before it started does
+                # not. A fresh entry's first try is not counted (no write before it runs): if it kills the
+                # worker, the entry comes back as recovered and is counted from then on
                 if entry.recovered or failures:
-                    attempt = await self._executor.begin_attempt(entry.command_id)
+                    attempt = await self._executor.begin_attempt(entry.ref)
                 if attempt is not None and attempt > self._max_deliveries:
                     outcome = await self._dead_letter(entry, attempt - 1, last_error)
                 else:
-                    outcome = await self._executor.execute(entry.command_id)
+                    outcome = await self._executor.execute(entry.ref)
                 break
             except asyncio.CancelledError:
                 raise
@@ -276,7 +286,7 @@ class PartitionConsumer:
 
     async def _dead_letter(self, entry: Entry, deliveries: int, reason: str, defect: Exception | None = None) -> Any:
         """Record the command failed, copy it to the dead letters, log it (with the defect's traceback, if one)."""
-        outcome = await self._executor.fail(entry.command_id, deliveries, reason, transient=defect is None)
+        outcome = await self._executor.fail(entry.ref, deliveries, reason, transient=defect is None)
         fields = dead_letter_fields(str(entry.command_id), entry.actor, entry.type, self.partition, deliveries, reason)
         await self._client.xadd(self._dead_letters, fields)  # type: ignore[arg-type]
         self._metrics.commands_dead_lettered_total.inc()

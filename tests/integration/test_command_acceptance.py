@@ -13,6 +13,7 @@ from amss.actors import acceptance
 from amss.actors.acceptance import CommandAcceptor
 from amss.actors.partitioning import aircraft_actor
 from amss.app.commands.envelope import Command
+from amss.app.commands.outcomes import Outcome
 from tests.integration.factories import make_org
 
 
@@ -31,13 +32,13 @@ async def test_commands_of_one_loop_turn_are_accepted_in_one_statement(
     pg_pool: asyncpg.Pool, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     statements: list[int] = []
-    real = acceptance.insert_commands
+    real = acceptance.accept_commands
 
-    async def counting(connection: asyncpg.Connection, commands: list[Command]) -> None:
+    async def counting(connection: asyncpg.Connection, commands: list[Command]) -> dict[uuid.UUID, Outcome]:
         statements.append(len(commands))
-        await real(connection, commands)
+        return await real(connection, commands)
 
-    monkeypatch.setattr(acceptance, "insert_commands", counting)
+    monkeypatch.setattr(acceptance, "accept_commands", counting)
     acceptor = CommandAcceptor(pg_pool)
     org_id = await make_org(conn)
     batch = [command(org_id) for _ in range(12)]

@@ -179,40 +179,46 @@ async def test_an_unknown_type_is_rejected_and_a_missing_command_is_none(
     assert await executor.execute(uuid.uuid4()) is None
 
 
-# --- mesh off, no row lock: the accepting process runs the command; here its accepted row exists (a 202) ---
+# --- the whole command handed over (a stream entry, or the in-process bus with the mesh off): the run claims
+# --- the row; here its accepted row exists (a 202 wrote it) ---
 
 
-async def test_an_unlocked_run_completes_the_row_and_a_repeat_rolls_back_to_the_stored_result(
+async def _run(executor: CommandExecutor, command: Command) -> Outcome | None:
+    done = await executor.execute(command)
+    return done[1] if done is not None else None
+
+
+async def test_a_handed_over_command_completes_its_row_and_a_repeat_returns_the_stored_result(
     executor: CommandExecutor, recorder: Recorder, pg_pool: asyncpg.Pool
 ) -> None:
     command = await _command(pg_pool, "t.ok")
-    first = await executor.execute_unlocked(command, row_exists=True)
-    second = await executor.execute_unlocked(command, row_exists=True)
+    first = await _run(executor, command)
+    second = await _run(executor, command)
     locked = await executor.execute(command.id)
     assert first is not None and locked is not None
     assert first == second == locked[1]
     assert first == Succeeded({"made": str(command.id)})
-    assert recorder.calls == 2, "the repeat runs its handler, then finds the command final"
+    assert recorder.calls == 1, "a repeat claims the row, finds it final and does not run the handler"
     row = await _row(pg_pool, command.id)
     assert (row["status"], row["code"], row["effects"]) == ("succeeded", None, 1)
     assert row["body"].encode() == _http(command, first).body
 
 
-async def test_concurrent_unlocked_runs_of_one_command_commit_one_set_of_effects(
+async def test_concurrent_runs_of_one_handed_over_command_commit_one_set_of_effects(
     executor: CommandExecutor, pg_pool: asyncpg.Pool
 ) -> None:
     command = await _command(pg_pool, "t.ok")
-    results = await asyncio.gather(*(executor.execute_unlocked(command, row_exists=True) for _ in range(5)))
+    results = await asyncio.gather(*(_run(executor, command) for _ in range(5)))
     assert len({_http(command, result).body for result in results if result is not None}) == 1
     assert None not in results
     assert (await _row(pg_pool, command.id))["effects"] == 1
 
 
-async def test_an_unlocked_rejection_is_stored_in_one_statement_without_effects(
+async def test_a_handed_over_rejection_is_stored_without_effects(
     executor: CommandExecutor, pg_pool: asyncpg.Pool
 ) -> None:
     command = await _command(pg_pool, "t.rejected")
-    result = await executor.execute_unlocked(command, row_exists=True)
+    result = await _run(executor, command)
     assert result is not None and _http(command, result).status_code == 409
     row = await _row(pg_pool, command.id)
     assert (row["status"], row["code"], row["effects"]) == ("failed", "CONFLICT", 0)
@@ -222,27 +228,27 @@ async def test_an_unlocked_rejection_is_stored_in_one_statement_without_effects(
         "message": result.error.message,
         "details": result.error.details,
     }
-    # a rejection of a command that is final already leaves the stored result alone
-    assert await executor.execute_unlocked(command, row_exists=True) == result
+    # a repeat of a command that is final already leaves the stored result alone
+    assert await _run(executor, command) == result
 
 
-async def test_an_unlocked_infrastructure_failure_leaves_the_command_accepted(
+async def test_a_handed_over_infrastructure_failure_leaves_the_command_accepted(
     executor: CommandExecutor, pg_pool: asyncpg.Pool
 ) -> None:
     command = await _command(pg_pool, "t.broken")
     with pytest.raises(ConnectionResetError):
-        await executor.execute_unlocked(command, row_exists=True)
+        await executor.execute(command)
     row = await _row(pg_pool, command.id)
     assert (row["status"], row["code"], row["effects"]) == ("accepted", None, 0)
 
 
-async def test_an_unlocked_run_of_a_command_without_a_row_keeps_no_effects(
+async def test_a_command_known_only_by_an_id_without_a_row_runs_nothing(
     executor: CommandExecutor, recorder: Recorder, pg_pool: asyncpg.Pool
 ) -> None:
     command = await _command(pg_pool, "t.ok")
     ghost = Command(uuid.uuid4(), command.org_id, command.actor, "t.ok", {}, {"job": "test"})
-    assert await executor.execute_unlocked(ghost, row_exists=True) is None
-    assert recorder.calls == 1
+    assert await executor.execute(ghost.id) is None
+    assert recorder.calls == 0
     async with pg_pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM command_probe_log WHERE command_id = $1", ghost.id) == 0
 
@@ -292,7 +298,7 @@ async def test_the_journal_commits_with_the_result_and_a_rule_it_breaks_is_a_rej
             outcome = await executor.execute(command.id)
             outcomes[command_type] = outcome[1] if outcome else None
         else:
-            outcomes[command_type] = await executor.execute_unlocked(command, row_exists=row_exists)
+            outcomes[command_type] = await _run(executor, command)
         async with pg_pool.acquire() as conn:
             written = await conn.fetchrow(
                 "SELECT (SELECT count(*) FROM audit_logs WHERE entity_id = $1) AS audit,"

@@ -138,11 +138,13 @@ def diag_command(org_id: uuid.UUID, payload: dict[str, int]) -> Command:
     )
 
 
-async def test_an_in_process_run_that_loses_to_another_execution_rolls_back_and_returns_the_stored_result(
+async def test_an_in_process_run_and_a_redrive_of_its_accepted_row_commit_one_set_of_effects(
     pg_pool: asyncpg.Pool, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
-    """The accepted row of a 202 is completed elsewhere (redriven to a worker) while this process still runs it."""
-    doomed_marker = 99
+    """The accepted row of a 202 is redriven to a worker while this process still runs it: the in-process run
+    claimed the row first, so the redrive waits for its commit and only re-sends the stored outcome."""
+    marker = 99
+    worker_runs = 0
 
     async def slow_in_process(context: CommandContext) -> Outcome:
         await asyncio.sleep(0.7)
@@ -151,12 +153,14 @@ async def test_an_in_process_run_that_loses_to_another_execution_rolls_back_and_
             " VALUES ($1, $2, $3, $4, now())",
             uuid.uuid4(),
             context.command.actor,
-            doomed_marker,
+            marker,
             context.worker_id,
         )
         return Succeeded({"by": "in-process"})
 
     async def quick_worker(context: CommandContext) -> Outcome:
+        nonlocal worker_runs
+        worker_runs += 1
         return Succeeded({"by": "worker"})
 
     in_process_executor = CommandExecutor(pg_pool, {"diag.record": slow_in_process}, 30.0, "api-in-process")
@@ -164,20 +168,27 @@ async def test_an_in_process_run_that_loses_to_another_execution_rolls_back_and_
     command = diag_command(tenant.org_id, {"seq": 3})
     await insert_command(conn, command)  # the accepted row the 202 wrote
 
-    in_process = asyncio.create_task(in_process_executor.execute_unlocked(command, row_exists=False))
+    in_process = asyncio.create_task(in_process_executor.execute(command))
     await asyncio.sleep(0.2)
     redriven = await worker_executor.execute(command.id)
     assert redriven is not None
-    assert redriven[1] == Succeeded({"by": "worker"})
-
-    assert await in_process == redriven[1], "the loser should answer with the stored result"
-    doomed = await conn.fetchval(
-        "SELECT count(*) FROM command_probe_log WHERE actor = $1 AND seq = $2", command.actor, doomed_marker
+    assert redriven[1] == Succeeded({"by": "in-process"}), "the redrive should re-send the stored result"
+    done = await in_process
+    assert done is not None and done[1] == redriven[1]
+    assert worker_runs == 0, "the redrive found the command final: its handler must not run"
+    effects = await conn.fetchval(
+        "SELECT count(*) FROM command_probe_log WHERE actor = $1 AND seq = $2", command.actor, marker
     )
-    assert doomed == 0, "the losing run's effects should have rolled back"
+    assert effects == 1, "one set of effects"
     row = await command_row(conn, command.id)
     assert row is not None
-    assert (row["status"], row["body"]) == ("succeeded", '{"by":"worker"}')
+    assert (row["status"], row["body"]) == ("succeeded", '{"by":"in-process"}')
+
+
+async def _outcome_of(executor: CommandExecutor, command: Command) -> Outcome:
+    done = await executor.execute(command)
+    assert done is not None
+    return done[1]
 
 
 async def test_a_rejected_in_process_command_is_stored_failed_without_its_effects(
@@ -189,7 +200,7 @@ async def test_a_rejected_in_process_command_is_stored_failed_without_its_effect
 
     executor = CommandExecutor(pg_pool, {"diag.record": breaks_a_rule}, 30.0, "api-in-process")
     command = diag_command(tenant.org_id, {"seq": 1})
-    result = render_outcome(command.type, await executor.execute_unlocked(command, row_exists=False), None)
+    result = render_outcome(command.type, await _outcome_of(executor, command), None)
     assert result.status_code == 409
     assert orjson.loads(result.body)["code"] == "CONFLICT"
     row = await command_row(conn, command.id)
@@ -198,7 +209,7 @@ async def test_a_rejected_in_process_command_is_stored_failed_without_its_effect
     assert await probe_rows(conn, command.id) == 0
 
     unknown = dataclasses.replace(command, id=uuid.uuid4(), type="diag.nonexistent")
-    result = render_outcome(unknown.type, await executor.execute_unlocked(unknown, row_exists=False), None)
+    result = render_outcome(unknown.type, await _outcome_of(executor, unknown), None)
     assert (result.status_code, orjson.loads(result.body)["code"]) == (400, "VALIDATION_ERROR")
 
 

@@ -1,7 +1,10 @@
 """The command log in Postgres: the durable record of every mesh command and its outcome.
 
-A command row is written before its stream entry, so Redis losing an entry never loses a command;
-its outcome is written in the same transaction as the command's effects.
+Durable when promised: the execution transaction's first statement locks the command's row if
+there is one (`lock_command`: the accepted row a 202 wrote, or a final one whose outcome is then
+only re-sent), and its last writes the row with the outcome or completes the accepted one
+(`outcome_row`). A row is written before that only when the API is about to promise a result it
+has not seen (a 202: `accept_commands`), so the Location resolves and the redriver can finish it.
 """
 
 from __future__ import annotations
@@ -124,31 +127,66 @@ async def insert_commands(conn: Connection, commands: list[Command]) -> None:
     )
 
 
-async def insert_command_if_absent(conn: Connection, command: Command) -> None:
-    """Make an in-process command (mesh off) pollable: its accepted row, unless its result is stored already.
+async def accept_commands(conn: Connection, commands: list[Command]) -> dict[uuid.UUID, Outcome]:
+    """Write the accepted rows of commands about to be answered 202, in one statement (one commit), all or
+    none; the stored outcomes of those whose row was final already (an execution got there first).
 
-    If the command's own transaction has written its row but not committed, this waits for it and
-    then leaves the row alone."""
-    await conn.execute(f"{_INSERT_COMMAND} ON CONFLICT (id) DO NOTHING", *_command_args(command))
+    A row an execution is writing (its last statement, not committed yet) makes this wait for that commit."""
+    inserted = await conn.fetch(
+        "INSERT INTO commands (id, org_id, actor, type, payload, principal, request_id, reply_to)"
+        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[],"
+        " $7::uuid[], $8::text[]) ON CONFLICT (id) DO NOTHING RETURNING id",
+        [c.id for c in commands],
+        [c.org_id for c in commands],
+        [c.actor for c in commands],
+        [c.type for c in commands],
+        [c.payload for c in commands],
+        [c.principal for c in commands],
+        [c.request_id for c in commands],
+        [c.reply_to for c in commands],
+    )
+    if len(inserted) == len(commands):
+        return {}
+    fresh = {row["id"] for row in inserted}
+    rows = await conn.fetch(
+        f"SELECT id, {_OUTCOME_COLUMNS} FROM commands WHERE id = ANY($1::uuid[])",
+        [c.id for c in commands if c.id not in fresh],
+    )
+    stored = {row["id"]: _outcome(row) for row in rows}
+    return {command_id: outcome for command_id, outcome in stored.items() if outcome is not None}
 
 
-def outcome_row(command: Command, outcome: Outcome, error: str | None = None) -> Statement:
-    """Write the command's row with its outcome, or complete its accepted row; true unless final already.
+def outcome_row(command: Command, outcome: Outcome, error: str | None = None, deliveries: int = 0) -> Statement:
+    """The last statement of a command's execution (with its journal): write its row with the outcome, or
+    complete the accepted row there (written for a 202, locked by the execution's first statement, or
+    committed meanwhile); true unless the row was final already (another delivery finished it first).
 
-    Mesh off: one statement at the end of the command's own transaction, instead of an insert
-    before it and a lock and an update inside it. A row another execution completed meanwhile is
-    left as it is (the caller rolls its own effects back); an accepted row (written for a 202, or
-    redriven) is completed."""
+    The row's key is taken only here, as the execution commits, so a 202's accepted row never waits for
+    an execution in progress."""
     return Statement(
         "INSERT INTO commands (id, org_id, actor, type, payload, principal, request_id, reply_to, status,"
-        " outcome_view, outcome_changed, outcome_error, error, completed_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, clock_timestamp())"
+        " outcome_view, outcome_changed, outcome_error, error, delivery_count, completed_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, clock_timestamp())"
         " ON CONFLICT (id) DO UPDATE SET status = excluded.status, outcome_view = excluded.outcome_view,"
         " outcome_changed = excluded.outcome_changed, outcome_error = excluded.outcome_error, error = excluded.error,"
+        " delivery_count = GREATEST(commands.delivery_count, excluded.delivery_count),"
         " completed_at = excluded.completed_at, updated_at = clock_timestamp()"
         " WHERE commands.status = 'accepted' RETURNING true",
-        (*_command_args(command), *_outcome_args(outcome), error[:2000] if error is not None else None),
+        (*_command_args(command), *_outcome_args(outcome), error[:2000] if error is not None else None, deliveries),
     )
+
+
+async def count_attempt(conn: Connection, command: Command) -> int | None:
+    """One more execution attempt, committed at once: the row is written (accepted) if it is not there yet;
+    None when it is final already."""
+    attempt: int | None = await conn.fetchval(
+        "INSERT INTO commands (id, org_id, actor, type, payload, principal, request_id, reply_to, delivery_count)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)"
+        " ON CONFLICT (id) DO UPDATE SET delivery_count = commands.delivery_count + 1"
+        " WHERE commands.status = 'accepted' RETURNING delivery_count",
+        *_command_args(command),
+    )
+    return attempt
 
 
 async def lock_command(conn: Connection, command_id: uuid.UUID) -> LockedCommand | None:
