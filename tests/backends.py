@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import pytest
+
+from amss.infra.postgres.database import drop_database, ensure_database
+from amss.infra.postgres.migrations import Migrator, load_migrations
 
 HOW_TO_PROVIDE = (
     "integration tests need a real Postgres and Redis: set "
@@ -71,3 +75,20 @@ def provide_backends() -> Iterator[Backends]:
             redis = stack.enter_context(RedisContainer("redis:7"))
             redis_url = f"redis://{redis.get_container_host_ip()}:{redis.get_exposed_port(6379)}/0"
         yield Backends(database_url, redis_url)
+
+
+@asynccontextmanager
+async def migrated_database(server_url: str, kind: str) -> AsyncIterator[str]:
+    """A database of its own (name from `kind`): created, migrated to the newest version, dropped afterwards."""
+    url = with_database(server_url, unique_name(kind))
+    await ensure_database(url)
+    try:
+        conn = await asyncpg.connect(url)
+        try:
+            async with Migrator(conn, load_migrations()) as migrator:
+                await migrator.up()
+        finally:
+            await conn.close()
+        yield url
+    finally:
+        await drop_database(url)

@@ -17,12 +17,10 @@ from amss.auth.keys import generate_key_pair
 from amss.auth.passwords import hash_password
 from amss.bootstrap.server import init_server_app
 from amss.config import Settings, load_settings
-from amss.infra.postgres.database import drop_database, ensure_database
-from amss.infra.postgres.migrations import Migrator, load_migrations
 from amss.infra.postgres.pool import create_pool, init_connection
 from amss.infra.redis.keys import KeySpace
 from tests.api_support import TEST_PASSWORD, Tenant, make_tenant
-from tests.backends import Backends, provide_backends, unique_name, with_database
+from tests.backends import Backends, migrated_database, provide_backends, unique_name
 from tests.clients import ApiClient
 
 # the mesh-on API fixtures (mesh_settings, worker, mesh_app, mesh_api, crew) for the modules that ask for them
@@ -47,18 +45,8 @@ def backends() -> Iterator[Backends]:
 @pytest.fixture(scope="session")
 async def database_url(backends: Backends) -> AsyncIterator[str]:
     """A database of its own for this run: created, migrated, and dropped afterwards."""
-    url = with_database(backends.server_url, unique_name("test"))
-    await ensure_database(url)
-    try:
-        conn = await asyncpg.connect(url)
-        try:
-            async with Migrator(conn, load_migrations()) as migrator:
-                await migrator.up()
-        finally:
-            await conn.close()
+    async with migrated_database(backends.server_url, "test") as url:
         yield url
-    finally:
-        await drop_database(url)
 
 
 @pytest.fixture(scope="session")

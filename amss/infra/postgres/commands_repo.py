@@ -110,23 +110,6 @@ async def insert_command(conn: Connection, command: Command) -> datetime:
     return created_at
 
 
-async def insert_commands(conn: Connection, commands: list[Command]) -> None:
-    """Accept several commands in one statement (one commit): all of them, or none if one is refused."""
-    await conn.execute(
-        "INSERT INTO commands (id, org_id, actor, type, payload, principal, request_id, reply_to)"
-        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[],"
-        " $7::uuid[], $8::text[])",
-        [c.id for c in commands],
-        [c.org_id for c in commands],
-        [c.actor for c in commands],
-        [c.type for c in commands],
-        [c.payload for c in commands],
-        [c.principal for c in commands],
-        [c.request_id for c in commands],
-        [c.reply_to for c in commands],
-    )
-
-
 async def accept_commands(conn: Connection, commands: list[Command]) -> dict[uuid.UUID, Outcome]:
     """Write the accepted rows of commands about to be answered 202, in one statement (one commit), all or
     none; the stored outcomes of those whose row was final already (an execution got there first).

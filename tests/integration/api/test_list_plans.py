@@ -43,11 +43,9 @@ from amss.app.paging import SortColumn, SortKind
 from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.infra.postgres import listing
-from amss.infra.postgres.database import drop_database, ensure_database
-from amss.infra.postgres.migrations import Migrator, load_migrations
 from amss.infra.postgres.pool import init_connection
 from tests.api_support import Member, call, make_tenant
-from tests.backends import Backends, unique_name, with_database
+from tests.backends import Backends, migrated_database
 from tests.clients import ApiClient
 
 ORDERED = "SET enable_seqscan = off; SET enable_sort = off; SET enable_incremental_sort = off"
@@ -83,18 +81,8 @@ class Statement:
 
 @pytest.fixture(scope="module")
 async def plan_db(backends: Backends) -> AsyncIterator[str]:
-    url = with_database(backends.server_url, unique_name("plans"))
-    await ensure_database(url)
-    try:
-        conn = await asyncpg.connect(url)
-        try:
-            async with Migrator(conn, load_migrations()) as migrator:
-                await migrator.up()
-        finally:
-            await conn.close()
+    async with migrated_database(backends.server_url, "plans") as url:
         yield url
-    finally:
-        await drop_database(url)
 
 
 @pytest.fixture
