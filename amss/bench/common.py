@@ -12,9 +12,13 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
+
+import uvloop
+
+from amss.observability.logging import configure_logging
 
 STOP_GRACE_SECONDS: Final = 15.0
 # cores used by processes that are not the bench's above which a phase is flagged as disturbed
@@ -234,3 +238,13 @@ class Children:
             if child.process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     child.process.kill()
+
+
+def run_bench(name: str, main: Coroutine[Any, Any, None]) -> None:
+    """Run one `amss bench NAME` to its end on uvloop; a BenchError is one line on stderr and exit 1."""
+    configure_logging("warning")
+    try:
+        uvloop.run(main)
+    except BenchError as exc:
+        print(f"amss bench {name}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -27,13 +27,12 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import aiohttp
 import asyncpg
 import orjson
-import uvloop
 from aiohttp.test_utils import TestClient, TestServer
 
 from amss.api.rest.routing import ROUTE_SPECS, RouteSpec
 from amss.auth.keys import KeyPair, generate_key_pair
 from amss.auth.tokens import TokenService
-from amss.bench.common import BenchError, Children, free_port, ms, percentile, progress, verdict
+from amss.bench.common import BenchError, Children, free_port, ms, percentile, progress, run_bench, verdict
 from amss.bench.dataset import Generated, Size, generate
 from amss.bootstrap.server import init_server_app
 from amss.config import Settings
@@ -42,7 +41,6 @@ from amss.infra.postgres import listing
 from amss.infra.postgres.database import drop_database, ensure_database
 from amss.infra.postgres.migrations import Migrator, load_migrations
 from amss.infra.postgres.pool import SESSION_SETTINGS
-from amss.observability.logging import configure_logging
 
 TARGET_P50: Final = 0.020
 TARGET_P99: Final = 0.050
@@ -397,9 +395,4 @@ async def bench_lists(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
-    configure_logging("warning")
-    try:
-        uvloop.run(bench_lists(settings, args))
-    except BenchError as exc:
-        print(f"amss bench lists: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+    run_bench("lists", bench_lists(settings, args))

@@ -59,6 +59,7 @@ from amss.bench.common import (
     ms,
     percentile,
     progress,
+    run_bench,
 )
 from amss.bench.floor_echo import ready_key
 from amss.bench.mesh_report import RowResult, format_report
@@ -69,7 +70,6 @@ from amss.infra.postgres.pool import create_pool
 from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.client import create_redis
 from amss.infra.redis.keys import KeySpace
-from amss.observability.logging import configure_logging
 
 COMMAND_TYPE: Final = "diag.noop"
 ECHO_GROUP: Final = "bench.echo"
@@ -684,9 +684,4 @@ async def bench_mesh(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
-    configure_logging("warning")
-    try:
-        uvloop.run(bench_mesh(settings, args))
-    except BenchError as exc:
-        print(f"amss bench mesh: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+    run_bench("mesh", bench_mesh(settings, args))

@@ -26,7 +26,6 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 import asyncpg
 import orjson
-import uvloop
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -43,6 +42,7 @@ from amss.bench.common import (
     percentile,
     progress,
     ratio,
+    run_bench,
     verdict,
 )
 from amss.bench.http_client import BenchHttpClient
@@ -53,7 +53,6 @@ from amss.infra.postgres.migrations import Migrator, load_migrations
 from amss.infra.postgres.pool import create_pool
 from amss.infra.redis.client import create_redis
 from amss.infra.redis.keys import KeySpace
-from amss.observability.logging import configure_logging
 
 FLOOR_ROW: Final = "floor (asyncpg)"
 # throughput targets, as a share of the floor's
@@ -474,9 +473,4 @@ async def bench_tasks(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
-    configure_logging("warning")
-    try:
-        uvloop.run(bench_tasks(settings, args))
-    except BenchError as exc:
-        print(f"amss bench tasks: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+    run_bench("tasks", bench_tasks(settings, args))
