@@ -11,16 +11,21 @@ from prometheus_client import CollectorRegistry
 
 from amss.actors.bus import CommandBus
 from amss.api.rest.app import add_rest_routes, rest_application
+from amss.api.rest.idempotency import IDEMPOTENCY
 from amss.api.rest.metrics import HTTP_METRICS, HttpMetrics
 from amss.api.rest.middlewares import TOKEN_SERVICE
-from amss.api.rest.rate_limits import RATE_LIMITS, PolicyCache, RateLimits, postgres_policy_loader
+from amss.api.rest.rate_limits import RATE_LIMITS
 from amss.api.rest.services import COMMAND_BUS, SERVICES, Services
 from amss.app.clock import Clock, utc_now
+from amss.app.idempotency import Idempotency
+from amss.app.rate_limits import PolicyCache, RateLimits
 from amss.auth.tokens import TokenService, load_key_pair
 from amss.bootstrap.commands import handlers, open_command_bus, part_item_locks
 from amss.bootstrap.resources import Resources, open_resources
 from amss.bootstrap.services import build_services
 from amss.config import Settings
+from amss.infra.postgres.idempotency_repo import PgIdempotencyStore
+from amss.infra.postgres.organizations_repo import postgres_policy_loader
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.rate_limit import SlidingWindowLimiter
 from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
@@ -31,6 +36,7 @@ class Server:
     resources: Resources
     services: Services
     rate_limits: RateLimits
+    idempotency: Idempotency
     bus: CommandBus
 
 
@@ -60,7 +66,9 @@ async def open_server(
                 executor_name=f"api-{settings.amss_instance_id}",
             )
         )
-        yield Server(resources, build_services(resources, tokens, locks), rate_limits(resources), bus)
+        services = build_services(resources, tokens, locks)
+        idempotency = Idempotency(PgIdempotencyStore(resources.pool))
+        yield Server(resources, services, rate_limits(resources), idempotency, bus)
 
 
 def init_server_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpace | None = None) -> web.Application:
@@ -78,6 +86,7 @@ def init_server_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpac
             resources = server.resources
             app[PG_POOL], app[REDIS] = resources.pool, resources.redis
             app[SERVICES], app[RATE_LIMITS], app[COMMAND_BUS] = server.services, server.rate_limits, server.bus
+            app[IDEMPOTENCY] = server.idempotency
             yield
 
     app.cleanup_ctx.append(server_context)
