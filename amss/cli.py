@@ -123,12 +123,18 @@ def _keys_generate(args: argparse.Namespace) -> None:
 # --- servers -----------------------------------------------------------------------------------
 
 
+def _grpc_bind(address: str) -> str:
+    """GRPC_ADDR as gRPC binds it: ":9090" means every interface."""
+    host, _, port = address.rpartition(":")
+    return f"{host or '[::]'}:{port}"
+
+
 async def _serve_api(settings: Settings) -> None:
     from amss.bootstrap.server import init_server_app
     from amss.serve import serve
 
     await serve(
-        init_server_app(settings),
+        init_server_app(settings, grpc_address=_grpc_bind(settings.grpc_addr)),
         settings.http_addr,
         name="amss-server",
         shutdown_timeout=settings.shutdown_grace.total_seconds(),

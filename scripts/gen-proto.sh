@@ -19,9 +19,11 @@ common_include="$("$PY" -c 'import google.rpc, os; print(os.path.dirname(os.path
     proto/amss/v1/amss.proto 2> >(grep -v "^Writing mypy to" >&2)
 mkdir -p "$work/gen"
 for name in amss_pb2.py amss_pb2.pyi amss_pb2_grpc.py amss_pb2_grpc.pyi; do
-    # the proto package amss.v1 would shadow this project's amss package: import the generated module by its place
+    # the proto package amss.v1 would shadow this project's amss package: import the generated module by its place;
+    # google.rpc (a namespace package without py.typed) is typed for mypy only when imported as a module
     sed -e 's/from amss\.v1 import amss_pb2/from amss.api.grpc.gen import amss_pb2/' \
         -e 's/amss\.v1\.amss_pb2/amss.api.grpc.gen.amss_pb2/g' \
+        -e 's/^from google\.rpc import status_pb2 as _status_pb2$/import google.rpc.status_pb2 as _status_pb2/' \
         "$work/amss/v1/$name" > "$work/gen/$name"
 done
 printf '"""Code generated from proto/amss/v1/amss.proto by scripts/gen-proto.sh (`make proto`); do not edit."""\n' \

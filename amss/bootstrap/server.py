@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -28,7 +29,10 @@ from amss.infra.postgres.idempotency_repo import PgIdempotencyStore
 from amss.infra.postgres.organizations_repo import postgres_policy_loader
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.rate_limit import SlidingWindowLimiter
-from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
+from amss.runtime import GRPC_PORT, METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
+
+if TYPE_CHECKING:
+    from amss.api.grpc.server import GrpcServer
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,14 @@ async def open_server(
         yield Server(resources, services, rate_limits(resources), idempotency, bus)
 
 
-def init_server_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpace | None = None) -> web.Application:
-    """The REST application; its resources are built at start-up by one cleanup context and closed at shutdown."""
+def init_server_app(
+    settings: Settings, *, clock: Clock = utc_now, keys: KeySpace | None = None, grpc_address: str | None = None
+) -> web.Application:
+    """The REST application; its resources are built at start-up by one cleanup context and closed at shutdown.
+
+    With `grpc_address` ("host:port"; amss-server passes GRPC_ADDR) the gRPC front starts with it over the
+    same resources, and stops first at shutdown: health NOT_SERVING, calls in flight given SHUTDOWN_GRACE.
+    """
     app = rest_application(client_max_size=settings.max_body_bytes)
     metrics = CollectorRegistry()
     tokens = TokenService(load_key_pair(settings), settings.jwt_issuer, settings.access_token_ttl)
@@ -87,8 +97,23 @@ def init_server_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpac
             app[PG_POOL], app[REDIS] = resources.pool, resources.redis
             app[SERVICES], app[RATE_LIMITS], app[COMMAND_BUS] = server.services, server.rate_limits, server.bus
             app[IDEMPOTENCY] = server.idempotency
+            if grpc_address is not None:
+                from amss.bootstrap.grpc import build_grpc_server
+
+                front = build_grpc_server(server, tokens, metrics)
+                app[GRPC_PORT] = front.bind(grpc_address)
+                await front.start()
+                grpc_front.append(front)
             yield
 
+    async def stop_grpc(_: web.Application) -> None:
+        # on_shutdown runs before the cleanup context closes the bus and the pool the calls use
+        for front in grpc_front:
+            await front.stop(settings.shutdown_grace.total_seconds())
+        grpc_front.clear()
+
+    grpc_front: list[GrpcServer] = []
     app.cleanup_ctx.append(server_context)
+    app.on_shutdown.append(stop_grpc)
     add_rest_routes(app)
     return app

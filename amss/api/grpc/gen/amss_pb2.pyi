@@ -16,7 +16,7 @@ from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
-from google.rpc import status_pb2 as _status_pb2
+import google.rpc.status_pb2 as _status_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
