@@ -53,7 +53,7 @@ class Failure:
 
 def failure_of(error: grpc.aio.AioRpcError) -> Failure:
     """The status code, the `amss-error-code` trailer and the ErrorInfo reason of a failed call."""
-    trailers = {key: value for key, value in (error.trailing_metadata() or ())}
+    trailers = dict(error.trailing_metadata() or ())
     raw = trailers.get("grpc-status-details-bin")
     reason = ""
     if isinstance(raw, bytes):

@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from amss.api.grpc.commands import Commands
 from amss.api.grpc.interceptor import AmssInterceptor, GrpcEdge
+from amss.api.grpc.inventory import InventoryServicer
 from amss.api.grpc.metrics import GrpcMetrics
 from amss.api.grpc.server import GrpcServer, Servicers
 from amss.api.grpc.tasks import TaskServicer
@@ -24,7 +25,10 @@ def build_grpc_server(server: Server, tokens: TokenService, metrics: CollectorRe
     )
     interceptor = AmssInterceptor(edge)
     commands = Commands(server.bus, settings.amss_command_wait.total_seconds())
-    servicers = Servicers(tasks=TaskServicer(services.tasks, commands, interceptor, settings.grpc_batch_in_flight))
+    servicers = Servicers(
+        tasks=TaskServicer(services.tasks, commands, interceptor, settings.grpc_batch_in_flight),
+        inventory=InventoryServicer(services.tasks, services.parts, commands),
+    )
 
     async def probe() -> Sequence[str]:
         return await failed_dependencies_of(server.resources.pool, server.resources.redis)

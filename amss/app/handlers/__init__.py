@@ -11,7 +11,14 @@ from typing import Final
 
 from amss.app.commands.aircraft import ApplyGrounding, DeleteAircraft, RecordAircraftUsage, UpdateAircraft
 from amss.app.commands.base import CommandModel
-from amss.app.commands.parts import DeletePartItem, ReservePart, TransitionReservation, UpdatePartItem
+from amss.app.commands.parts import (
+    DeletePartItem,
+    ReleaseParts,
+    ReservePart,
+    ReserveParts,
+    TransitionReservation,
+    UpdatePartItem,
+)
 from amss.app.commands.programs import GenerateProgramTask
 from amss.app.commands.tasks import (
     CreateComplianceItem,
@@ -42,8 +49,10 @@ COMMAND_HANDLERS: Final[dict[type[CommandModel], Handler]] = {
     DeletePartItem: parts.delete_part_item,
     ReservePart: parts.reserve_part,
     TransitionReservation: parts.transition_reservation,
+    ReserveParts: parts.reserve_parts,
+    ReleaseParts: parts.release_parts,
 }
 # the command types that hold a part item's lock: run only where the lock (Redis) is given
 NEEDS_PART_ITEM_LOCKS: Final[frozenset[type[CommandModel]]] = frozenset(
-    {UpdatePartItem, DeletePartItem, ReservePart, TransitionReservation}
+    {UpdatePartItem, DeletePartItem, ReservePart, TransitionReservation, ReserveParts, ReleaseParts}
 )
