@@ -14,8 +14,8 @@ from typing import Any, Final
 
 from amss.app.commands.bus import CommandSender
 from amss.app.commands.outcomes import Succeeded
-from amss.app.commands.programs import GenerateProgramTask
 from amss.app.ports import Clock, UnitOfWorkFactory
+from amss.app.programs.commands import GenerateProgramTask
 from amss.domain.errors import NotFound
 from amss.domain.principal import Actor
 from amss.domain.programs import program_due

@@ -14,9 +14,9 @@ from amss.api.grpc.commands import Commands
 from amss.api.grpc.gen import amss_pb2 as pb
 from amss.api.grpc.gen import amss_pb2_grpc
 from amss.api.grpc.messages import parse_id, reservation_message
-from amss.app.commands.parts import MAX_PARTS_PER_CALL, ReleaseParts, ReserveParts
-from amss.app.parts import PartsService
-from amss.app.tasks import TaskService
+from amss.app.parts.commands import MAX_PARTS_PER_CALL, ReleaseParts, ReserveParts
+from amss.app.parts.service import PartsService
+from amss.app.tasks.service import TaskService
 from amss.domain.errors import ValidationFailed
 
 

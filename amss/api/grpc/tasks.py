@@ -35,9 +35,9 @@ from amss.api.grpc.messages import (
     task_message,
 )
 from amss.app.commands.base import parse_payload
-from amss.app.commands.tasks import CreateTask, TransitionTask
-from amss.app.task_views import task_detail_view
-from amss.app.tasks import TaskService
+from amss.app.tasks.commands import CreateTask, TransitionTask
+from amss.app.tasks.service import TaskService
+from amss.app.tasks.views import task_detail_view
 from amss.domain.enums import TaskState, TaskType
 from amss.domain.tasks import check_window
 
