@@ -16,10 +16,10 @@ from amss.api.grpc.gen import amss_pb2_grpc
 @dataclass(frozen=True)
 class Stubs:
     channel: grpc.aio.Channel
-    tasks: amss_pb2_grpc.TaskServiceStub
-    inventory: amss_pb2_grpc.InventoryServiceStub
-    audit: amss_pb2_grpc.AuditServiceStub
-    programs: amss_pb2_grpc.ProgramServiceStub
+    tasks: amss_pb2_grpc.TaskServiceAsyncStub
+    inventory: amss_pb2_grpc.InventoryServiceAsyncStub
+    audit: amss_pb2_grpc.AuditServiceAsyncStub
+    programs: amss_pb2_grpc.ProgramServiceAsyncStub
 
     @classmethod
     def over(cls, channel: grpc.aio.Channel) -> Stubs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import grpc
@@ -19,7 +20,7 @@ from tests.integration.factories import make_aircraft, make_program
 from tests.integration.grpc.test_task_service import create_request
 
 
-def _details(**values: object) -> struct_pb2.Struct:
+def _details(**values: Any) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     struct.update(values)
     return struct
@@ -116,11 +117,12 @@ async def test_idempotency_replays_and_refuses_reuse(stubs: Stubs, conn: asyncpg
 
 
 async def test_health_and_reflection_need_no_token(stubs: Stubs) -> None:
-    health = health_pb2_grpc.HealthStub(stubs.channel)
+    # the health and reflection stubs are typed for the blocking channel only
+    health: Any = health_pb2_grpc.HealthStub(stubs.channel)
     for service in ("", "amss.v1.TaskService", "amss.v1.InventoryService", "amss.v1.AuditService"):
         answer = await health.Check(health_pb2.HealthCheckRequest(service=service))
         assert answer.status == health_pb2.HealthCheckResponse.SERVING, service
-    reflection = reflection_pb2_grpc.ServerReflectionStub(stubs.channel)
+    reflection: Any = reflection_pb2_grpc.ServerReflectionStub(stubs.channel)  # type: ignore[arg-type]
     responses = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
     names = set()
     async for response in responses:
