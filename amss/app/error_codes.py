@@ -59,5 +59,5 @@ def codes_with_http_status(status: int) -> list[str]:
 
 
 def grpc_status_name(code: str) -> str:
-    """The grpc.StatusCode name of a code (docs/api.md "gRPC": `IDEMPOTENCY_*` ABORTED, `CONFLICT` FAILED_PRECONDITION)."""
+    """The grpc.StatusCode name of a code (docs/api.md "gRPC")."""
     return error_code(code).grpc_status

@@ -11,6 +11,7 @@ REST (amss.app.rate_limits, amss.app.idempotency), all passed in by the composit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -55,6 +56,9 @@ REPLAYED_KEY: Final = "idempotent-replayed"
 # a command accepted but not finished within the wait is stored as REST stores its 202
 _MESSAGE_TYPE: Final = "application/x-protobuf"
 _JSON_TYPE: Final = "application/json"
+# how much of a refused stream is read before its status is sent
+_DRAIN_MESSAGES: Final = 64
+_DRAIN_SECONDS: Final = 1.0
 
 
 class CommandPending(CallError):
@@ -162,6 +166,7 @@ class AmssInterceptor(grpc.aio.ServerInterceptor):
             call = _begin(method, context)
             token = CURRENT_CALL.set(call)
             started, outcome = time.perf_counter(), ["OK"]
+            reading = False
             try:
                 await context.send_initial_metadata((("x-request-id", call.request_id),))
                 await self._admit(spec, call)
@@ -169,12 +174,15 @@ class AmssInterceptor(grpc.aio.ServerInterceptor):
                 key = call.metadata.get(IDEMPOTENCY_KEY)
                 if key is not None and not valid_key_text(key):
                     raise ValidationFailed.on_field(IDEMPOTENCY_KEY, "must be 1 to 255 visible ASCII characters")
+                reading = True
                 async for response in inner(requests, context):
                     yield response
             except (asyncio.CancelledError, GeneratorExit):
                 outcome[0] = "CANCELLED"
                 raise
             except Exception as exc:
+                if not reading:
+                    await _drain(context)
                 await _abort(context, exc, call, outcome)
             finally:
                 self._finish(method, call, outcome[0], started)
@@ -357,6 +365,17 @@ def _begin(method: str, context: grpc.aio.ServicerContext[Any, Any]) -> CallStat
         user_agent=user_agent(metadata),
         metadata=metadata,
     )
+
+
+async def _drain(context: grpc.aio.ServicerContext[Any, Any]) -> None:
+    """Read what a refused stream's client already sent (a few messages, briefly) before the status goes out:
+    grpc answers a bidirectional stream ended before its first read with INTERNAL now and then, in place of
+    the status the server set."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(_DRAIN_SECONDS):
+            for _ in range(_DRAIN_MESSAGES):
+                if await context.read() is grpc.aio.EOF:
+                    return
 
 
 async def _abort(
