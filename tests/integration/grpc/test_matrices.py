@@ -65,9 +65,9 @@ async def _sample(name: str, conn: asyncpg.Connection, owner: Tenant) -> Sample:
         task = await make_task(
             conn, org, aircraft, start, start + timedelta(hours=2), assigned_mechanic_id=owner["mechanic"].user_id
         )
-        request = pb.TransitionStateRequest(task_id=str(task), state=pb.TASK_STATE_IN_PROGRESS)
+        transition = pb.TransitionStateRequest(task_id=str(task), state=pb.TASK_STATE_IN_PROGRESS)
         return Sample(
-            lambda s, m: s.tasks.TransitionState(request, metadata=m),
+            lambda s, m: s.tasks.TransitionState(transition, metadata=m),
             _count("SELECT version FROM maintenance_tasks WHERE id = $1", task),
         )
     if name == "GetTask":
@@ -86,24 +86,24 @@ async def _sample(name: str, conn: asyncpg.Connection, owner: Tenant) -> Sample:
     if name == "ReserveParts":
         _, task = await _scheduled_task(conn, org)
         item = await make_part_item(conn, org)
-        request = pb.ReservePartsRequest(task_id=str(task), part_item_ids=[str(item)])
+        reserve = pb.ReservePartsRequest(task_id=str(task), part_item_ids=[str(item)])
         return Sample(
-            lambda s, m: s.inventory.ReserveParts(request, metadata=m),
+            lambda s, m: s.inventory.ReserveParts(reserve, metadata=m),
             _count("SELECT count(*) FROM part_reservations WHERE task_id = $1", task),
         )
     if name == "ReleaseParts":
         _, task = await _scheduled_task(conn, org)
         reservation = await make_reservation(conn, org, task, await make_part_item(conn, org))
-        request = pb.ReleasePartsRequest(reservation_ids=[str(reservation)])
+        release = pb.ReleasePartsRequest(reservation_ids=[str(reservation)])
         return Sample(
-            lambda s, m: s.inventory.ReleaseParts(request, metadata=m),
+            lambda s, m: s.inventory.ReleaseParts(release, metadata=m),
             _count("SELECT state FROM part_reservations WHERE id = $1", reservation),
         )
     if name == "LogAction":
         entity = uuid.uuid4()
-        request = pb.LogActionRequest(entity_type="work_order", entity_id=str(entity), action=pb.AUDIT_ACTION_UPDATE)
+        log = pb.LogActionRequest(entity_type="work_order", entity_id=str(entity), action=pb.AUDIT_ACTION_UPDATE)
         return Sample(
-            lambda s, m: s.audit.LogAction(request, metadata=m),
+            lambda s, m: s.audit.LogAction(log, metadata=m),
             _count("SELECT count(*) FROM audit_logs WHERE entity_id = $1", entity),
         )
     if name == "GenerateTasks":
@@ -111,9 +111,9 @@ async def _sample(name: str, conn: asyncpg.Connection, owner: Tenant) -> Sample:
         program = await make_program(
             conn, org, aircraft_id=aircraft, last_performed=datetime.now(UTC) - timedelta(days=40)
         )
-        request = pb.GenerateTasksRequest(program_id=str(program))
+        generate = pb.GenerateTasksRequest(program_id=str(program))
         return Sample(
-            lambda s, m: s.programs.GenerateTasks(request, metadata=m),
+            lambda s, m: s.programs.GenerateTasks(generate, metadata=m),
             _count("SELECT count(*) FROM maintenance_tasks WHERE program_id = $1", program),
         )
     raise AssertionError(f"no sample for {name}")
