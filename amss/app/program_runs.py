@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from amss.app.commands.bus import CommandSender
 from amss.app.commands.outcomes import Succeeded
@@ -65,3 +65,19 @@ async def generate_for_org(
         else:
             run.skipped += 1
     return run
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    created: int
+    skipped: int
+
+
+class RemoteUnavailable(Exception):
+    """The server's ProgramService could not be reached, or refused the call."""
+
+
+class ProgramGenerationRemote(Protocol):
+    """Where the worker's generator runs a generation for one organization (amss-server over gRPC)."""
+
+    async def generate(self, org_id: uuid.UUID) -> GenerationSummary: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -15,9 +16,12 @@ from amss.actors.executor import CommandHandler
 from amss.actors.metrics import MeshMetrics
 from amss.actors.node import MeshWorker
 from amss.app.clock import Clock, utc_now
+from amss.app.programs.generation import GENERATOR_JOB as PROGRAM_GENERATOR_JOB
+from amss.auth.tokens import TokenService, load_key_pair
 from amss.bootstrap.commands import handlers, mesh_config, open_command_bus
 from amss.bootstrap.resources import Resources, open_resources
 from amss.config import Settings
+from amss.infra.grpc.program_client import GrpcProgramGenerator
 from amss.infra.redis.keys import KeySpace
 from amss.jobs.idempotency_purge import PURGE_SCHEDULE, purge_expired_keys
 from amss.jobs.maintenance_jobs import maintenance_jobs
@@ -43,6 +47,17 @@ async def job_command_bus(resources: Resources, registry: dict[str, CommandHandl
         yield bus
 
 
+def program_generator(settings: Settings, clock: Clock) -> GrpcProgramGenerator:
+    """amss-server's ProgramService on SERVER_GRPC_ADDR, called with a 60 s service credential of the generator
+    job for each organization (signed with the JWT key the server verifies)."""
+    tokens = TokenService(load_key_pair(settings), settings.jwt_issuer, settings.access_token_ttl)
+
+    def credential(org_id: uuid.UUID) -> str:
+        return tokens.issue_service(PROGRAM_GENERATOR_JOB, org_id, clock())
+
+    return GrpcProgramGenerator(settings.server_grpc_addr, credential)
+
+
 @asynccontextmanager
 async def open_worker(
     settings: Settings, metrics: CollectorRegistry, *, clock: Clock = utc_now, keys: KeySpace | None = None
@@ -53,11 +68,13 @@ async def open_worker(
         registry = handlers(resources)
         # program task generation and the grounding check submit commands to the aircraft actors
         bus = await stack.enter_async_context(job_command_bus(resources, registry))
+        generator = program_generator(settings, clock)
+        stack.push_async_callback(generator.close)
         runner = JobRunner(metrics)
         runner.start(
             [
                 Job("idempotency-purge", PURGE_SCHEDULE, partial(purge_expired_keys, resources.pool)),
-                *maintenance_jobs(settings, resources.pool, bus, clock),
+                *maintenance_jobs(settings, resources.pool, bus, clock, generator),
             ]
         )
         stack.push_async_callback(runner.stop, settings.shutdown_grace.total_seconds())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from amss.app.programs.generation import GENERATOR_JOB as PROGRAM_GENERATOR_JOB
 from amss.auth.rbac import Action, Resource
 
 
@@ -37,7 +38,6 @@ _TASKS, _RES, _AUDIT, _PROGRAMS = (
     Resource.MAINTENANCE_PROGRAMS,
 )
 _R, _W, _T = Action.READ, Action.WRITE, Action.TRANSITION
-PROGRAM_GENERATOR_JOB: Final = "program-generator"
 
 METHODS: Final[tuple[MethodSpec, ...]] = (
     MethodSpec("TaskService", "CreateTask", (_TASKS, _W), "write", idempotent=True),
