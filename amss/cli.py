@@ -213,6 +213,11 @@ def _parser() -> argparse.ArgumentParser:
     add_bench_lists_arguments(
         bench_targets.add_parser("lists", help="every list's filters and sorts over HTTP at airline scale")
     )
+    from amss.bench.grpc import add_arguments as add_bench_grpc_arguments
+
+    add_bench_grpc_arguments(
+        bench_targets.add_parser("grpc", help="task creation over REST, unary gRPC and one batch stream vs SQL")
+    )
 
     commands.add_parser("server", help="run the API server (same as amss-server)")
     commands.add_parser("worker", help="run the worker (same as amss-worker)")
@@ -234,6 +239,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         from amss.bench.tasks import run as run_bench_tasks
 
         run_bench_tasks(_settings(), args)
+        return
+    if args.command == "bench" and args.bench_target == "grpc":
+        from amss.bench.grpc import run as run_bench_grpc
+
+        run_bench_grpc(_settings(), args)
         return
     if args.command == "bench" and args.bench_target == "lists":
         from amss.bench.lists import run as run_bench_lists
