@@ -165,3 +165,64 @@ async def test_unreachable_server_fails_the_run_and_counts_it(conn: asyncpg.Conn
         await remote.close()
     assert registry.get_sample_value("job_failures_total", {"job": "program-generator"}) == 1.0
     assert await conn.fetchval("SELECT count(*) FROM maintenance_tasks WHERE aircraft_id = $1", aircraft) == 0
+
+
+async def test_sigterm_is_graceful(database_url: str, backends: Backends, conn: asyncpg.Connection) -> None:
+    """Health goes NOT_SERVING at once; a call in flight still gets its answer; the process exits 0."""
+    keys = generate_key_pair()
+    http_port, grpc_port = free_port(), free_port()
+    env = cli_env(
+        database_url,
+        backends.redis_url,
+        HTTP_ADDR=f"127.0.0.1:{http_port}",
+        GRPC_ADDR=f"127.0.0.1:{grpc_port}",
+        # mesh on and no worker: a create waits the whole AMSS_COMMAND_WAIT, then answers "accepted"
+        AMSS_MESH="on",
+        AMSS_COMMAND_WAIT="3s",
+        AMSS_REDIS_PREFIX=f"graceful-{uuid.uuid4().hex[:8]}",
+        SHUTDOWN_GRACE="20s",
+        JWT_PRIVATE_KEY_PEM=keys.private_pem,
+        JWT_PUBLIC_KEY_PEM=keys.public_pem,
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "amss.cli",
+        "server",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    tokens = TokenService(keys, "amss", timedelta(minutes=15))
+    try:
+        await _wait_healthy(f"http://127.0.0.1:{http_port}/health", process)
+        org_id = await make_org(conn)
+        user_id = await make_user(conn, org_id, "scheduler")
+        token = tokens.issue_access(user_id, org_id, Role.SCHEDULER, datetime.now(UTC)).token
+        aircraft = await make_aircraft(conn, org_id)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            health: Any = health_pb2_grpc.HealthStub(channel)
+            watch = health.Watch(health_pb2.HealthCheckRequest(service="amss.v1.TaskService"))
+            first = await watch.read()
+            assert first.status == health_pb2.HealthCheckResponse.SERVING
+            in_flight = asyncio.ensure_future(
+                Stubs.over(channel).tasks.CreateTask(create_request(aircraft), metadata=bearer(token))
+            )
+            await asyncio.sleep(0.5)  # the call is waiting for its command
+            assert not in_flight.done()
+            process.send_signal(signal.SIGTERM)
+            update = await asyncio.wait_for(watch.read(), 10)
+            assert update.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await in_flight
+            # the in-flight call was answered (its command accepted, durable), not cancelled by the stop
+            failure = failure_of(caught.value)
+            assert (failure.status, failure.code) == (grpc.StatusCode.UNAVAILABLE, "UNAVAILABLE"), failure
+            assert "poll /api/v1/commands/" in failure.message
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 0
+    assert "Traceback" not in stderr.decode()
