@@ -6,7 +6,7 @@ import contextvars
 import ipaddress
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from amss.api.rest.header_text import MAX_USER_AGENT, recorded_text
@@ -37,7 +37,6 @@ class CallState:
     principal: Principal | None = None
     # counts one call of a category against the caller's organization (the interceptor sets it)
     spend: Callable[[str], Awaitable[None]] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def job(self) -> str | None:

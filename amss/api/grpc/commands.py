@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -42,6 +41,3 @@ class Commands:
             error = outcome.error
             raise CallError(error.code, error.message, error.details)
         return outcome.view or {}
-
-
-Render = Callable[[dict[str, Any]], Any]

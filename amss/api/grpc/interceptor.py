@@ -44,7 +44,7 @@ from amss.app.organizations import OrganizationService
 from amss.app.rate_limits import RateLimiterUnavailable, RateLimits, fails_closed, org_decision
 from amss.auth.rbac import is_allowed, is_writer
 from amss.auth.tokens import TokenService
-from amss.domain.errors import DomainError, Forbidden, Unauthorized, ValidationFailed
+from amss.domain.errors import DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from amss.domain.principal import Principal
 
 log = logging.getLogger("amss.access")
@@ -211,8 +211,8 @@ class AmssInterceptor(grpc.aio.ServerInterceptor):
                     raise Forbidden("x-org-id may name only your own organization")
                 try:
                     await self._edge.organizations.get(principal, org_id)
-                except DomainError:
-                    raise ValidationFailed("x-org-id names no organization") from None
+                except NotFound:
+                    raise NotFound("the organization named by x-org-id does not exist") from None
                 call.principal = principal = Principal(
                     user_id=principal.user_id,
                     home_org_id=principal.home_org_id,
