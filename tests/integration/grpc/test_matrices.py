@@ -203,3 +203,32 @@ async def test_creates_land_in_the_callers_organization(
         create_request(ours), metadata=bearer(elsewhere["scheduler"].token, idempotency_key=key)
     )
     assert other.id != first.id and other.org_id == str(elsewhere.org_id)
+
+
+@pytest.mark.parametrize("method", [spec.method for spec in METHODS])
+async def test_every_method_needs_a_token(stubs: Stubs, conn: asyncpg.Connection, home: Tenant, method: str) -> None:
+    sample = await _sample(method, conn, home)
+    before = await sample.snapshot(conn)
+    for metadata in ((), (("authorization", "Bearer not-a-jwt"),)):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await sample.run(stubs, metadata)
+        failure = failure_of(caught.value)
+        assert (failure.status, failure.code, failure.reason) == (
+            grpc.StatusCode.UNAUTHENTICATED,
+            "UNAUTHORIZED",
+            "UNAUTHORIZED",
+        )
+    assert await sample.snapshot(conn) == before
+
+
+async def test_unspecified_state_is_invalid_argument(stubs: Stubs, conn: asyncpg.Connection, home: Tenant) -> None:
+    _, task = await _scheduled_task(conn, home.org_id)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stubs.tasks.TransitionState(
+            pb.TransitionStateRequest(task_id=str(task), state=pb.TASK_STATE_UNSPECIFIED),
+            metadata=bearer(home["scheduler"].token),
+        )
+    assert (failure_of(caught.value).status, failure_of(caught.value).code) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "VALIDATION_ERROR",
+    )
