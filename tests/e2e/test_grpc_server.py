@@ -226,3 +226,32 @@ async def test_sigterm_is_graceful(database_url: str, backends: Backends, conn: 
             await process.wait()
     assert process.returncode == 0
     assert "Traceback" not in stderr.decode()
+
+
+async def test_health_is_not_serving_while_redis_is_unreachable(database_url: str) -> None:
+    http_port, grpc_port = free_port(), free_port()
+    env = cli_env(
+        database_url,
+        f"redis://127.0.0.1:{free_port()}/0",
+        HTTP_ADDR=f"127.0.0.1:{http_port}",
+        GRPC_ADDR=f"127.0.0.1:{grpc_port}",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "amss.cli",
+        "server",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await _wait_healthy(f"http://127.0.0.1:{http_port}/health", process)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+            health: Any = health_pb2_grpc.HealthStub(channel)
+            for name in ("", "amss.v1.TaskService"):
+                answer = await health.Check(health_pb2.HealthCheckRequest(service=name))
+                assert answer.status == health_pb2.HealthCheckResponse.NOT_SERVING, name
+    finally:
+        process.terminate()
+        await process.wait()
