@@ -155,7 +155,8 @@ class AmssInterceptor(grpc.aio.ServerInterceptor):
                 await _abort(context, exc, call, outcome)
             finally:
                 self._finish(method, call, outcome[0], started)
-                CURRENT_CALL.reset(token)
+                with contextlib.suppress(ValueError):  # a generator closed from another context
+                    CURRENT_CALL.reset(token)
 
         return behavior
 
@@ -186,7 +187,8 @@ class AmssInterceptor(grpc.aio.ServerInterceptor):
                 await _abort(context, exc, call, outcome)
             finally:
                 self._finish(method, call, outcome[0], started)
-                CURRENT_CALL.reset(token)
+                with contextlib.suppress(ValueError):  # a generator closed from another context
+                    CURRENT_CALL.reset(token)
 
         return behavior
 
@@ -381,7 +383,9 @@ async def _drain(context: grpc.aio.ServicerContext[Any, Any]) -> None:
 async def _abort(
     context: grpc.aio.ServicerContext[Any, Any], exc: Exception, call: CallState, outcome: list[str]
 ) -> None:
-    if isinstance(exc, grpc.aio.AbortError):
+    if isinstance(exc, grpc.aio.AbortError):  # a servicer (health: an unknown service) set its own status
+        code = context.code()
+        outcome[0] = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
         raise exc
     rendered = render(exc, call.request_id)
     outcome[0] = rendered.status.name
