@@ -22,7 +22,7 @@ from amss.domain.enums import Role, TaskState, TaskType
 from amss.domain.errors import ScheduleOverlap, ValidationFailed
 from amss.domain.principal import Principal
 
-# API.md "gRPC", transcribed independently of the error table
+# docs/api.md "gRPC", transcribed independently of the error table
 DOCUMENTED = {
     "VALIDATION_ERROR": "INVALID_ARGUMENT",
     "UNAUTHORIZED": "UNAUTHENTICATED",
