@@ -18,6 +18,7 @@ from amss.app.clock import Clock, utc_now
 from amss.bootstrap.commands import handlers, mesh_config, open_command_bus
 from amss.bootstrap.resources import Resources, open_resources
 from amss.config import Settings
+from amss.infra.postgres.command_log import PgCommandLog
 from amss.infra.redis.keys import KeySpace
 from amss.jobs.idempotency_purge import PURGE_SCHEDULE, purge_expired_keys
 from amss.jobs.maintenance_jobs import maintenance_jobs
@@ -63,7 +64,7 @@ async def open_worker(
         stack.push_async_callback(runner.stop, settings.shutdown_grace.total_seconds())
         mesh = MeshWorker(
             mesh_config(settings),
-            resources.pool,
+            PgCommandLog(resources.pool),
             resources.redis,
             resources.keys,
             registry,

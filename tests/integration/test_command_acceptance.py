@@ -9,11 +9,11 @@ import uuid
 import asyncpg
 import pytest
 
-from amss.actors import acceptance
-from amss.actors.acceptance import CommandAcceptor
 from amss.actors.partitioning import aircraft_actor
 from amss.app.commands.envelope import Command
 from amss.app.commands.outcomes import Outcome
+from amss.infra.postgres import command_acceptance as acceptance
+from amss.infra.postgres.command_acceptance import CommandAcceptor
 from tests.integration.factories import make_org
 
 

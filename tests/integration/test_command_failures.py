@@ -22,6 +22,9 @@ from amss.actors.bus import CommandBus
 from amss.actors.executor import CommandExecutor
 from amss.bench import diagnostics
 from amss.domain.principal import Actor
+from amss.infra.postgres.command_acceptance import CommandAcceptor
+from amss.infra.postgres.command_log import PgCommandLog
+from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.keys import KeySpace
 from tests.backends import Backends
 from tests.integration.factories import make_org
@@ -132,8 +135,8 @@ async def test_mesh_off_a_deterministic_failure_answers_500_at_once_with_one_dea
     org_id = await make_org(conn)
     [actor] = new_actors(org_id, 1)
     keys = KeySpace(mesh_prefix())
-    executor = CommandExecutor(pg_pool, diagnostics.DIAGNOSTIC_HANDLERS, 30.0, "api-in-process")
-    bus = CommandBus(pg_pool, redis_client, keys, 4, None, executor)
+    executor = CommandExecutor(PgCommandLog(pg_pool), diagnostics.DIAGNOSTIC_HANDLERS, 30.0, "api-in-process")
+    bus = CommandBus(CommandAcceptor(pg_pool), redis_client, keys, 4, None, executor, PipelineBatcher(redis_client))
     caplog.set_level(logging.INFO)
     try:
         broken = await bus.submit(org_id, actor, "diag.defect", {}, Actor.for_job("test"), 5.0)
@@ -164,8 +167,8 @@ async def test_mesh_off_a_deterministic_failure_past_the_wait_completes_its_acce
     org_id = await make_org(conn)
     [actor] = new_actors(org_id, 1)
     keys = KeySpace(mesh_prefix())
-    executor = CommandExecutor(pg_pool, diagnostics.DIAGNOSTIC_HANDLERS, 30.0, "api-in-process")
-    bus = CommandBus(pg_pool, redis_client, keys, 4, None, executor)
+    executor = CommandExecutor(PgCommandLog(pg_pool), diagnostics.DIAGNOSTIC_HANDLERS, 30.0, "api-in-process")
+    bus = CommandBus(CommandAcceptor(pg_pool), redis_client, keys, 4, None, executor, PipelineBatcher(redis_client))
     try:
         broken = await bus.submit(org_id, actor, "diag.defect", {}, Actor.for_job("test"), 0.0)
         assert broken.outcome is None

@@ -27,6 +27,9 @@ from amss.bootstrap.commands import handlers
 from amss.bootstrap.resources import open_resources
 from amss.bootstrap.worker import job_command_bus
 from amss.config import Settings
+from amss.infra.postgres.command_acceptance import CommandAcceptor
+from amss.infra.postgres.command_log import PgCommandLog
+from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.locks import RedisPartItemLocks
 from amss.jobs.maintenance_jobs import generate_due_tasks, ground_due_aircraft, maintenance_jobs
@@ -49,9 +52,20 @@ async def bus(
     pg_pool: asyncpg.Pool, redis_client: redis.Redis, key_space: KeySpace, api_settings: Settings
 ) -> AsyncIterator[CommandBus]:
     executor = CommandExecutor(
-        pg_pool, command_handlers(api_settings, RedisPartItemLocks(redis_client, key_space)), 10.0, "test-jobs"
+        PgCommandLog(pg_pool),
+        command_handlers(api_settings, RedisPartItemLocks(redis_client, key_space)),
+        10.0,
+        "test-jobs",
     )
-    command_bus = CommandBus(pg_pool, redis_client, key_space, api_settings.amss_partitions, None, executor)
+    command_bus = CommandBus(
+        CommandAcceptor(pg_pool),
+        redis_client,
+        key_space,
+        api_settings.amss_partitions,
+        None,
+        executor,
+        PipelineBatcher(redis_client),
+    )
     yield command_bus
     await command_bus.close()
 
