@@ -562,6 +562,13 @@ def answer(submission: Submission) -> HttpResult | None:
     return render_outcome(submission.command.type, submission.outcome, submission.command.request_id)
 
 
+def answered(submission: Submission) -> HttpResult:
+    """The outcome as REST answers it, of a submission that must have one."""
+    result = answer(submission)
+    assert result is not None, f"command {submission.command_id} has no outcome yet"
+    return result
+
+
 async def command_result(conn: asyncpg.Connection, command_id: uuid.UUID) -> dict[str, Any] | None:
     """A command row as it used to be stored: its columns, and its outcome rendered as REST answers it
 

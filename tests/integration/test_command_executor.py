@@ -23,6 +23,7 @@ from amss.domain.errors import Conflict
 from amss.domain.events import DomainEvent, dedupe_key
 from amss.infra.postgres.command_log import PgCommandLog
 from amss.infra.postgres.commands_repo import insert_command
+from amss.infra.postgres.sql import fetch_one
 from tests.integration.factories import make_org
 
 
@@ -96,7 +97,8 @@ def executor(pg_pool: asyncpg.Pool, recorder: Recorder) -> CommandExecutor:
 
 async def _row(pool: asyncpg.Pool, command_id: uuid.UUID) -> asyncpg.Record:
     async with pool.acquire() as conn:
-        return await conn.fetchrow(
+        return await fetch_one(
+            conn,
             "SELECT status::text, outcome_error->>'code' AS code, outcome_view::text AS body, outcome_error,"
             " completed_at,"
             " (SELECT count(*) FROM command_probe_log p WHERE p.command_id = c.id) AS effects"
@@ -305,7 +307,8 @@ async def test_the_journal_commits_with_the_result_and_a_rule_it_breaks_is_a_rej
         else:
             outcomes[command_type] = await _run(executor, command)
         async with pg_pool.acquire() as conn:
-            written = await conn.fetchrow(
+            written = await fetch_one(
+                conn,
                 "SELECT (SELECT count(*) FROM audit_logs WHERE entity_id = $1) AS audit,"
                 " (SELECT count(*) FROM outbox_events WHERE aggregate_id = $1) AS events,"
                 " (SELECT count(*) FROM command_probe_log WHERE command_id = $1) AS effects,"

@@ -70,7 +70,7 @@ async def probe_rows(conn: asyncpg.Connection, command_id: uuid.UUID) -> int:
     return count
 
 
-async def finished(conn: asyncpg.Connection, command_id: uuid.UUID) -> asyncpg.Record:
+async def finished(conn: asyncpg.Connection, command_id: uuid.UUID) -> dict[str, Any]:
     async def done() -> bool:
         row = await command_row(conn, command_id)
         return row is not None and row["status"] != "accepted"

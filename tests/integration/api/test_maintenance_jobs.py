@@ -30,6 +30,7 @@ from amss.config import Settings
 from amss.infra.postgres.command_acceptance import CommandAcceptor
 from amss.infra.postgres.command_log import PgCommandLog
 from amss.infra.postgres.jobs_repo import PgMaintenanceCandidates
+from amss.infra.postgres.sql import fetch_one
 from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.locks import RedisPartItemLocks
@@ -260,8 +261,8 @@ async def test_the_grounding_check_grounds_for_a_task_and_the_task_workflow_rele
     task_id = await make_task(conn, home.org_id, aircraft_id, soon(2), soon(4), assigned_mechanic_id=mechanic)
     report = await ground_due_aircraft(PgMaintenanceCandidates(pg_pool), bus, lead_time=LEAD, org_id=home.org_id)
     assert (report.candidates, report.changed) == (1, 1)
-    row = await conn.fetchrow(
-        "SELECT status::text AS status, grounded_by::text AS grounded_by FROM aircraft WHERE id = $1", aircraft_id
+    row = await fetch_one(
+        conn, "SELECT status::text AS status, grounded_by::text AS grounded_by FROM aircraft WHERE id = $1", aircraft_id
     )
     assert (row["status"], row["grounded_by"]) == ("grounded", "task")
 
