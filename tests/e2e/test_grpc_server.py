@@ -23,6 +23,7 @@ from amss.auth.keys import generate_key_pair
 from amss.auth.tokens import TokenService, service_principal_id
 from amss.domain.enums import Role
 from amss.infra.grpc.program_client import GrpcProgramGenerator
+from amss.infra.postgres.jobs_repo import PgJobRuns, PgMaintenanceCandidates
 from amss.jobs.maintenance_jobs import generate_over_grpc
 from amss.jobs.runner import Job, JobRunner
 from tests.backends import Backends
@@ -118,8 +119,8 @@ async def test_generator_over_grpc_creates_the_due_task_once(
 
     remote = GrpcProgramGenerator(server.grpc_address, credential)
     try:
-        first = await generate_over_grpc(pg_pool, remote, lead_time=LEAD, org_id=org_id)
-        second = await generate_over_grpc(pg_pool, remote, lead_time=LEAD, org_id=org_id)
+        first = await generate_over_grpc(PgMaintenanceCandidates(pg_pool), remote, lead_time=LEAD, org_id=org_id)
+        second = await generate_over_grpc(PgMaintenanceCandidates(pg_pool), remote, lead_time=LEAD, org_id=org_id)
     finally:
         await remote.close()
     assert (first.changed, second.changed) == (1, 0)
@@ -146,24 +147,32 @@ async def test_generator_over_grpc_creates_the_due_task_once(
 async def test_unreachable_server_fails_the_run_and_counts_it(conn: asyncpg.Connection, pg_pool: asyncpg.Pool) -> None:
     org_id = await make_org(conn)
     aircraft = await make_aircraft(conn, org_id)
-    await make_program(conn, org_id, aircraft_id=aircraft, last_performed=datetime.now(UTC) - timedelta(days=40))
+    program = await make_program(
+        conn, org_id, aircraft_id=aircraft, last_performed=datetime.now(UTC) - timedelta(days=40)
+    )
     tokens = TokenService(generate_key_pair(), "amss", timedelta(minutes=15))
     remote = GrpcProgramGenerator(
         f"127.0.0.1:{free_port()}", lambda org: tokens.issue_service("program-generator", org, datetime.now(UTC)), 5
     )
     registry = CollectorRegistry()
-    runner = JobRunner(registry)
+    runs = PgJobRuns(pg_pool)
+    before = (await runs.last_successes()).get("program-generator")
+    runner = JobRunner(registry, runs)
     try:
         await runner.run_once(
             Job(
                 "program-generator",
                 "0 */6 * * *",
-                lambda: generate_over_grpc(pg_pool, remote, lead_time=LEAD, org_id=org_id),
+                lambda: generate_over_grpc(PgMaintenanceCandidates(pg_pool), remote, lead_time=LEAD, org_id=org_id),
             )
         )
     finally:
         await remote.close()
     assert registry.get_sample_value("job_failures_total", {"job": "program-generator"}) == 1.0
+    # a failed run is not the job's last success: the next start still finds the job due
+    assert (await runs.last_successes()).get("program-generator") == before
+    # leave no due program behind for the workers later tests start on this database
+    await conn.execute("UPDATE maintenance_programs SET deleted_at = now() WHERE id = $1", program)
     assert await conn.fetchval("SELECT count(*) FROM maintenance_tasks WHERE aircraft_id = $1", aircraft) == 0
 
 
