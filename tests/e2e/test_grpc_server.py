@@ -17,6 +17,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
 
 from amss.api.grpc.gen import amss_pb2 as pb
 from amss.auth.keys import generate_key_pair
@@ -180,6 +181,7 @@ async def test_sigterm_is_graceful(database_url: str, backends: Backends, conn: 
     """Health goes NOT_SERVING at once; a call in flight still gets its answer; the process exits 0."""
     keys = generate_key_pair()
     http_port, grpc_port = free_port(), free_port()
+    prefix = f"graceful-{uuid.uuid4().hex[:8]}"
     env = cli_env(
         database_url,
         backends.redis_url,
@@ -187,8 +189,8 @@ async def test_sigterm_is_graceful(database_url: str, backends: Backends, conn: 
         GRPC_ADDR=f"127.0.0.1:{grpc_port}",
         # mesh on and no worker: a create waits the whole AMSS_COMMAND_WAIT, then answers "accepted"
         AMSS_MESH="on",
-        AMSS_COMMAND_WAIT="3s",
-        AMSS_REDIS_PREFIX=f"graceful-{uuid.uuid4().hex[:8]}",
+        AMSS_COMMAND_WAIT="5s",
+        AMSS_REDIS_PREFIX=prefix,
         SHUTDOWN_GRACE="20s",
         JWT_PRIVATE_KEY_PEM=keys.private_pem,
         JWT_PUBLIC_KEY_PEM=keys.public_pem,
@@ -217,7 +219,15 @@ async def test_sigterm_is_graceful(database_url: str, backends: Backends, conn: 
             in_flight = asyncio.ensure_future(
                 Stubs.over(channel).tasks.CreateTask(create_request(aircraft), metadata=bearer(token))
             )
-            await asyncio.sleep(0.5)  # the call is waiting for its command
+            # the call is in flight once its command is on a partition stream (no worker reads it)
+            client = Redis.from_url(backends.redis_url)
+            try:
+                for _ in range(300):
+                    if [key async for key in client.scan_iter(match=f"{prefix}:cmd:*")]:
+                        break
+                    await asyncio.sleep(0.05)
+            finally:
+                await client.aclose()
             assert not in_flight.done()
             process.send_signal(signal.SIGTERM)
             update = await asyncio.wait_for(watch.read(), 10)
