@@ -18,12 +18,13 @@ from amss.api.rest.services import COMMAND_BUS, SERVICES, Services
 from amss.app.clock import Clock, utc_now
 from amss.auth.tokens import TokenService, load_key_pair
 from amss.bootstrap.commands import handlers, open_command_bus, part_item_locks
+from amss.bootstrap.events import event_backlog_refresher
 from amss.bootstrap.resources import Resources, open_resources
 from amss.bootstrap.services import build_services
 from amss.config import Settings
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.rate_limit import SlidingWindowLimiter
-from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
+from amss.runtime import METRICS_REFRESH, METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def init_server_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpac
             resources = server.resources
             app[PG_POOL], app[REDIS] = resources.pool, resources.redis
             app[SERVICES], app[RATE_LIMITS], app[COMMAND_BUS] = server.services, server.rate_limits, server.bus
+            app[METRICS_REFRESH] = event_backlog_refresher(resources, metrics)
             yield
 
     app.cleanup_ctx.append(server_context)
