@@ -18,6 +18,7 @@ import redis.asyncio as redis
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from amss.app.clock import Clock
 from amss.domain.events import DomainEvent
 from amss.infra.http.webhook_client import AiohttpWebhookSender
 from amss.infra.postgres.deliveries_repo import PgDeliveryStore
@@ -178,7 +179,7 @@ class Pipeline:
     """One replica's publisher, fan-out and dispatcher over the given pool and key space, stepped by the test."""
 
     name: str
-    clock: MovableClock
+    clock: Clock
     stream: RedisEventStream
     publisher: OutboxPublisher
     fan_out: EventFanOut
@@ -202,14 +203,15 @@ class Pipeline:
             pass
         while await self.fan():
             pass
-        await self.dispatch()
+        while await self.dispatch():
+            pass
 
 
 def build_pipeline(
     pool: asyncpg.Pool,
     client: redis.Redis,
     keys: KeySpace,
-    clock: MovableClock,
+    clock: Clock,
     *,
     name: str | None = None,
     timeout: float = 10.0,
@@ -231,20 +233,26 @@ def build_pipeline(
         clock,
         stream,
         OutboxPublisher(
-            publisher or PublisherConfig(owner=name), PgOutboxPublishing(pool), stream, clock=clock, random_source=random_source
+            publisher or PublisherConfig(owner=name),
+            PgOutboxPublishing(pool),
+            stream,
+            clock=clock,
+            random_source=random_source,
         ),
-        EventFanOut(fan_out or FanOutConfig(consumer=name, block=timedelta(milliseconds=50)), stream, deliveries, clock=clock),
+        EventFanOut(
+            fan_out or FanOutConfig(consumer=name, block=timedelta(milliseconds=50)), stream, deliveries, clock=clock
+        ),
         dispatch,
         sender,
     )
 
 
 async def stream_entries(client: redis.Redis, name: str) -> list[dict[str, str]]:
-    entries = await client.xrange(name)
+    entries: Any = await client.xrange(name)
     return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries]
 
 
 async def deliveries_of(conn: asyncpg.Connection, webhook_id: uuid.UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(  # type: ignore[no-any-return]
+    return await conn.fetch(
         "SELECT * FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY created_at, id", webhook_id
     )

@@ -3,6 +3,7 @@ and what each webhook answer decides."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +19,7 @@ POLICY = RetryPolicy(BASE, CAP, max_attempts=5)
 def test_backoff_doubles_from_the_base_and_stops_at_the_cap(random: float) -> None:
     delays = [backoff_delay(n, BASE, CAP, lambda: random) for n in range(1, 16)]
     assert delays[0] <= BASE and delays[0] >= BASE * 0.8
-    for earlier, later in zip(delays, delays[1:], strict=False):
+    for earlier, later in itertools.pairwise(delays):
         if later < CAP * 0.8:
             assert later > earlier
     assert all(delay <= CAP for delay in delays)
@@ -27,7 +28,7 @@ def test_backoff_doubles_from_the_base_and_stops_at_the_cap(random: float) -> No
 
 def test_backoff_never_exceeds_an_hour_whatever_the_cap() -> None:
     assert backoff_delay(100, timedelta(minutes=30), timedelta(days=3), lambda: 0.0) == timedelta(hours=1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="counts from 1"):
         backoff_delay(0, BASE, CAP, lambda: 0.0)
 
 
@@ -71,7 +72,8 @@ def test_other_answers_back_off_until_the_limit_then_fail_with_a_dead_letter() -
 
 
 def test_429_and_503_wait_for_retry_after_and_fall_back_to_backoff() -> None:
-    assert decide(Answer(429, retry_after="7"), 1, POLICY, NOW, lambda: 0.0).next_attempt_at == NOW + timedelta(seconds=7)
+    seven = decide(Answer(429, retry_after="7"), 1, POLICY, NOW, lambda: 0.0)
+    assert seven.next_attempt_at == NOW + timedelta(seconds=7)
     dated = decide(Answer(503, retry_after="Sun, 06 Dec 2026 12:02:00 GMT"), 1, POLICY, NOW, lambda: 0.0)
     assert dated.next_attempt_at == NOW + timedelta(minutes=2)
     assert decide(Answer(429, retry_after="later"), 1, POLICY, NOW, lambda: 0.0).next_attempt_at == NOW + BASE
@@ -80,5 +82,6 @@ def test_429_and_503_wait_for_retry_after_and_fall_back_to_backoff() -> None:
 
 
 def test_a_refused_destination_fails_at_once() -> None:
-    refused = decide(Answer(None, error="destination is not public: 10.0.0.1", refused=True), 1, POLICY, NOW, lambda: 0.0)
+    answer = Answer(None, error="destination is not public: 10.0.0.1", refused=True)
+    refused = decide(answer, 1, POLICY, NOW, lambda: 0.0)
     assert (refused.status, refused.dead_letter, refused.deactivate) == (DeliveryStatus.FAILED, True, False)

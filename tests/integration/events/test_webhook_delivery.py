@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import partial
 
 import asyncpg
 import orjson
@@ -99,12 +100,14 @@ async def test_a_task_created_through_rest_reaches_the_webhook_signed(
         [delivery] = await deliveries_of(db, webhook_id)
         assert headers["X-Webhook-Delivery-Id"] == str(delivery["id"])
         assert str(delivery["event_id"]) == event["event_id"]
-        assert (delivery["attempt_count"], delivery["last_response_code"], delivery["last_response_body"]) == (1, 200, "ok")
+        kept = (delivery["attempt_count"], delivery["last_response_code"], delivery["last_response_body"])
+        assert kept == (1, 200, "ok")
         assert await deliveries_of(db, ignored_id) == []
         [entry] = await stream_entries(redis_client, keys.events_stream)
         assert entry["event_id"] == event["event_id"] and entry["event_type"] == "task_created"
         assert entry["org_id"] == str(tenant.org_id) and orjson.loads(entry["payload"]) == event
-        assert await db.fetchval("SELECT processed_at IS NOT NULL FROM outbox_events WHERE id = $1", delivery["event_id"])
+        published = "SELECT processed_at IS NOT NULL FROM outbox_events WHERE id = $1"
+        assert await db.fetchval(published, delivery["event_id"])
         metrics = await client.get("/metrics")
         text = await metrics.text()
         assert "outbox_oldest_unpublished_age_seconds" in text and "webhook_deliveries_pending" in text
@@ -163,7 +166,9 @@ async def test_429_and_503_wait_for_retry_after_in_seconds_or_as_a_date(
 ) -> None:
     webhook_id, _ = await make_webhook(db, org, hook.url())
     later = (clock() + timedelta(minutes=3)).replace(microsecond=0)
-    hook.script.extend([status(429, {"Retry-After": "7"}), status(503, {"Retry-After": format_datetime(later, usegmt=True)})])
+    hook.script.extend(
+        [status(429, {"Retry-After": "7"}), status(503, {"Retry-After": format_datetime(later, usegmt=True)})]
+    )
     await make_event(db, org, clock())
     replica = build_pipeline(events_pool, redis_client, keys, clock)
     await replica.step()
@@ -198,8 +203,10 @@ async def test_410_fails_the_delivery_and_deactivates_the_webhook_audited(
     [row] = await deliveries_of(db, webhook_id)
     assert (row["status"], row["attempt_count"], row["last_response_code"]) == ("failed", 1, 410)
     webhook = await db.fetchrow("SELECT active, version FROM webhooks WHERE id = $1", webhook_id)
+    assert webhook is not None
     assert (webhook["active"], webhook["version"]) == (False, 2)
     audit = await db.fetchrow("SELECT * FROM audit_logs WHERE entity_type = 'webhook' AND entity_id = $1", webhook_id)
+    assert audit is not None
     assert audit["action"] == "update" and audit["entity_version"] == 2 and audit["user_id"] is None
     assert audit["details"] == {"deactivated": "410 Gone", "delivery_id": str(row["id"]), "actor": {"job": "system"}}
     [letter] = await stream_entries(redis_client, keys.dead_letter_stream)
@@ -365,7 +372,7 @@ async def test_deliveries_to_one_slow_url_do_not_hold_up_another(
         for expected in (4, 6):
             await wait_until(lambda: _idle(replica, 2), "the fast deliveries to finish")
             assert await replica.dispatcher.dispatch_once() == 2
-            await wait_until(lambda: _count(fast, expected), f"{expected} deliveries at the fast receiver")
+            await wait_until(partial(_count, fast, expected), f"{expected} deliveries at the fast receiver")
         await wait_until(lambda: _idle(replica, 2), "the fast deliveries to finish")
         assert await replica.dispatcher.dispatch_once() == 0
         assert len(hook.received) == 2
