@@ -6,7 +6,7 @@ still carries this claim's token, so a replica whose lease ran out never overwri
 result. At most `per_url` deliveries per webhook URL are in flight (counted here and respected by
 the claim), so one slow receiver cannot hold the others up, and at most `concurrency` in all.
 
-A delivery is `POST <url>` with the event's JSON as body and the headers of API.md ("What a
+A delivery is `POST <url>` with the event's JSON as body and the headers docs/events.md lists ("What a
 receiver sees"), signed with the webhook's secret (and its previous one while a rotation's
 overlap lasts). What an answer means — delivered, retried after a backoff or Retry-After, failed
 and dead-lettered, or failed and the webhook deactivated (410) — is `amss.domain.retries.decide`.
@@ -50,7 +50,7 @@ class DispatcherConfig:
 
 
 def delivery_headers(delivery: DueDelivery, timestamp_ms: int) -> dict[str, str]:
-    """The headers of one delivery attempt (API.md, "What a receiver sees")."""
+    """The headers of one delivery attempt (docs/events.md, "What a receiver sees")."""
     return {
         "Content-Type": "application/json",
         "X-Webhook-Event": delivery.event_type,

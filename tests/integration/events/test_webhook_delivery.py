@@ -22,6 +22,7 @@ from amss.bootstrap.resources import open_resources
 from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.domain.webhook_signing import verify
+from amss.infra.postgres.deliveries_repo import PgDeliveryStore
 from amss.infra.redis.keys import KeySpace
 from amss.jobs.events.dispatcher import DispatcherConfig
 from tests.api_support import call, make_tenant
@@ -390,3 +391,58 @@ async def _count(hook: Receiver, expected: int) -> bool:
 
 async def _idle(replica: Pipeline, in_flight: int) -> bool:
     return replica.dispatcher.in_flight <= in_flight
+
+
+async def test_a_stale_dispatcher_never_overwrites_a_newer_result_and_a_held_delivery_is_not_sent_twice(
+    events_pool: asyncpg.Pool,
+    db: asyncpg.Connection,
+    redis_client: redis.Redis,
+    keys: KeySpace,
+    org: uuid.UUID,
+    clock: MovableClock,
+    hook: Receiver,
+) -> None:
+    webhook_id, _ = await make_webhook(db, org, hook.url())
+    await make_event(db, org, clock())
+    stale = build_pipeline(events_pool, redis_client, keys, clock, name="stale")
+    while await stale.fan() or (await stale.publish()).claimed:
+        pass
+    store = PgDeliveryStore(events_pool)
+    [held] = await store.claim_due("stale:1", clock(), timedelta(seconds=60), 10, {}, 4)
+    fresh = build_pipeline(events_pool, redis_client, keys, clock, name="fresh")
+    assert await fresh.dispatch() == 0  # in flight elsewhere: not sent again
+    clock.advance(timedelta(seconds=61))  # the stale claim's lease ran out
+    assert await fresh.dispatch() == 1
+    [row] = await deliveries_of(db, webhook_id)
+    assert (row["status"], row["attempt_count"]) == ("delivered", 1)
+    # the stale replica's late attempt (answered 500) is not recorded over the newer result
+    hook.default = status(500)
+    late = await stale.dispatcher.deliver(held, "stale:1")
+    assert late.status.value == "pending"
+    [after] = await deliveries_of(db, webhook_id)
+    assert (after["status"], after["attempt_count"], after["updated_at"]) == ("delivered", 1, row["updated_at"])
+    await stale.sender.close()
+    await fresh.sender.close()
+
+
+async def test_a_pending_delivery_of_a_deleted_webhook_is_failed_without_being_sent(
+    events_pool: asyncpg.Pool,
+    db: asyncpg.Connection,
+    redis_client: redis.Redis,
+    keys: KeySpace,
+    org: uuid.UUID,
+    clock: MovableClock,
+    hook: Receiver,
+) -> None:
+    webhook_id, _ = await make_webhook(db, org, hook.url())
+    await make_event(db, org, clock())
+    replica = build_pipeline(events_pool, redis_client, keys, clock)
+    while (await replica.publish()).claimed:
+        pass
+    await replica.fan()
+    await db.execute("UPDATE webhooks SET deleted_at = now() WHERE id = $1", webhook_id)
+    assert await replica.dispatch() == 1
+    [row] = await deliveries_of(db, webhook_id)
+    assert (row["status"], row["last_error"], row["attempt_count"]) == ("failed", "webhook deleted", 0)
+    assert hook.received == []
+    await replica.sender.close()
