@@ -177,6 +177,9 @@ class Settings(BaseModel):
     outbox_max_attempts: int = Field(default=10, ge=1, le=1000)
     outbox_backoff_base: Duration = timedelta(seconds=1)
     outbox_backoff_max: Duration = timedelta(hours=1)
+    # the publisher's leases and marks may commit without waiting for the WAL flush: one lost in a
+    # Postgres crash only makes an event go out again, which consumers already deduplicate (docs/events.md)
+    outbox_synchronous_commit: OnOff = False
     events_stream_maxlen: int = Field(default=1_000_000, ge=1000)
     events_claim_idle: Duration = timedelta(seconds=60)
     events_max_deliveries: int = Field(default=10, ge=1, le=1000)
@@ -190,7 +193,7 @@ class Settings(BaseModel):
     webhook_backoff_base: Duration = timedelta(seconds=5)
     webhook_backoff_max: Duration = timedelta(hours=1)
     webhook_concurrency: int = Field(default=64, ge=1, le=10_000)
-    webhook_per_url_concurrency: int = Field(default=4, ge=1, le=1000)
+    webhook_per_url_concurrency: int = Field(default=8, ge=1, le=1000)
     webhook_poll_interval: Duration = timedelta(milliseconds=100)
 
     @property

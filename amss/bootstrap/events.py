@@ -37,6 +37,15 @@ def session_timeouts(settings: Settings) -> dict[str, str]:
     }
 
 
+def publisher_session(settings: Settings) -> dict[str, str]:
+    """The publisher's sessions: the same timeouts, and (unless OUTBOX_SYNCHRONOUS_COMMIT=on) commits that do
+    not wait for the WAL flush: a lease or mark lost in a crash only republishes, never loses, an event."""
+    session = session_timeouts(settings)
+    if not settings.outbox_synchronous_commit:
+        session["synchronous_commit"] = "off"
+    return session
+
+
 def event_stream(resources: Resources) -> RedisEventStream:
     return RedisEventStream(resources.redis, resources.keys, maxlen=resources.settings.events_stream_maxlen)
 
@@ -83,6 +92,10 @@ async def open_event_pipeline(resources: Resources, registry: CollectorRegistry)
             settings.db_url, min_size=1, max_size=settings.events_db_pool_max, session=session_timeouts(settings)
         )
         stack.push_async_callback(pool.close)
+        publishing_pool = await create_pool(
+            settings.db_url, min_size=1, max_size=2, session=publisher_session(settings)
+        )
+        stack.push_async_callback(publishing_pool.close)
         sender = AiohttpWebhookSender(
             timeout=settings.webhook_timeout.total_seconds(), public_only=settings.is_production
         )
@@ -97,7 +110,7 @@ async def open_event_pipeline(resources: Resources, registry: CollectorRegistry)
             fan_out_config(settings), stream, deliveries, clock=clock, metrics=metrics, on_deliveries=dispatcher.wake
         )
         publisher = OutboxPublisher(
-            publisher_config(settings), PgOutboxPublishing(pool), stream, clock=clock, metrics=metrics
+            publisher_config(settings), PgOutboxPublishing(publishing_pool), stream, clock=clock, metrics=metrics
         )
         pipeline = EventPipeline(publisher, fan_out, dispatcher)
         pipeline.start()

@@ -150,23 +150,25 @@ class PgDeliveryStore:
     ) -> bool:
         code = sent.answer.status if sent is not None else None
         body = _text(sent.body) if sent is not None and sent.answer.status is not None else None
-        async with self._pool.acquire() as conn, conn.transaction():
-            stored = await conn.fetchval(
-                _RECORD,
-                delivery.id,
-                owner,
-                decision.status.value,
-                1 if sent is not None else 0,
-                code,
-                body,
-                None if decision.error is None else _text(decision.error),
-                body is not None,
-                decision.next_attempt_at,
-                now,
-            )
-            if stored is None:
-                return False
-            if decision.deactivate:
+        args = (
+            delivery.id,
+            owner,
+            decision.status.value,
+            1 if sent is not None else 0,
+            code,
+            body,
+            None if decision.error is None else _text(decision.error),
+            body is not None,
+            decision.next_attempt_at,
+            now,
+        )
+        async with self._pool.acquire() as conn:
+            if not decision.deactivate:
+                # the common case: one statement, committed on its own
+                return await conn.fetchval(_RECORD, *args) is not None
+            async with conn.transaction():
+                if await conn.fetchval(_RECORD, *args) is None:
+                    return False
                 version = await conn.fetchval(_DEACTIVATE, delivery.org_id, delivery.webhook_id, now)
                 if version is not None:
                     await insert_audit_entry(

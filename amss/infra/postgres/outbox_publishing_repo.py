@@ -24,19 +24,19 @@ WITH candidate AS (
     ORDER BY seq
     LIMIT $3
     FOR UPDATE SKIP LOCKED
-), earliest_elsewhere AS (
-    SELECT o.org_id, o.aggregate_type, o.aggregate_id, min(o.seq) AS seq
-    FROM outbox_events o
-    JOIN (SELECT DISTINCT org_id, aggregate_type, aggregate_id FROM candidate) a
-      ON a.org_id = o.org_id AND a.aggregate_type = o.aggregate_type AND a.aggregate_id = o.aggregate_id
-    WHERE o.processed_at IS NULL AND NOT o.id = ANY (ARRAY(SELECT id FROM candidate))
-    GROUP BY o.org_id, o.aggregate_type, o.aggregate_id
+), blocked AS (
+    -- an earlier unpublished event of the same aggregate that is not in this batch: leased or locked
+    -- by another publisher, or waiting for its retry (LATERAL ... LIMIT 1: one index probe per candidate)
+    SELECT c.id FROM candidate c
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM outbox_events o
+        WHERE o.org_id = c.org_id AND o.aggregate_type = c.aggregate_type AND o.aggregate_id = c.aggregate_id
+          AND o.processed_at IS NULL AND o.seq < c.seq AND NOT o.id = ANY (ARRAY(SELECT id FROM candidate))
+        LIMIT 1
+    ) earlier
 )
 UPDATE outbox_events o SET locked_at = $1, locked_by = $4
-FROM candidate c
-LEFT JOIN earliest_elsewhere e
-  ON e.org_id = c.org_id AND e.aggregate_type = c.aggregate_type AND e.aggregate_id = c.aggregate_id
-WHERE o.id = c.id AND (e.seq IS NULL OR c.seq < e.seq)
+WHERE o.id = ANY (ARRAY(SELECT id FROM candidate WHERE NOT id = ANY (ARRAY(SELECT id FROM blocked))))
 RETURNING o.id, o.org_id, o.aggregate_type, o.aggregate_id, o.event_type, o.payload::text AS payload,
           o.traceparent, o.attempt_count, o.seq
 """

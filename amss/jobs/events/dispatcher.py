@@ -42,7 +42,7 @@ class DispatcherConfig:
     lease: timedelta = timedelta(seconds=60)  # longer than the sender's timeout
     batch_size: int = 100
     concurrency: int = 64
-    per_url: int = 4
+    per_url: int = 8
     poll_interval: float = 0.1
     backoff_base: timedelta = timedelta(seconds=5)
     backoff_max: timedelta = timedelta(hours=1)
