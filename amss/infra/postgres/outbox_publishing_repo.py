@@ -19,14 +19,23 @@ from amss.app.events.ports import OutboxRecord, Retry
 
 _CLAIM = """
 WITH candidate AS (
-    SELECT id, org_id, aggregate_type, aggregate_id, seq FROM outbox_events
-    WHERE processed_at IS NULL AND next_attempt_at <= $1 AND (locked_at IS NULL OR locked_at <= $2)
-    ORDER BY seq
+    SELECT c.id, c.org_id, c.aggregate_type, c.aggregate_id, c.seq FROM outbox_events c
+    WHERE c.processed_at IS NULL AND c.next_attempt_at <= $1 AND (c.locked_at IS NULL OR c.locked_at <= $2)
+      -- not behind an earlier event of its aggregate that waits for its retry or is leased elsewhere, so
+      -- a held-back aggregate's queue never fills the batch and holds up everything after it
+      AND NOT EXISTS (
+          SELECT 1 FROM outbox_events e
+          WHERE e.org_id = c.org_id AND e.aggregate_type = c.aggregate_type AND e.aggregate_id = c.aggregate_id
+            AND e.processed_at IS NULL AND e.seq < c.seq AND (e.next_attempt_at > $1 OR e.locked_at > $2)
+          OFFSET 0  -- kept a per-row probe of the aggregate index, not planned as a scan of every row
+      )
+    ORDER BY c.seq
     LIMIT $3
-    FOR UPDATE SKIP LOCKED
+    FOR UPDATE OF c SKIP LOCKED
 ), blocked AS (
-    -- an earlier unpublished event of the same aggregate that is not in this batch: leased or locked
-    -- by another publisher, or waiting for its retry (LATERAL ... LIMIT 1: one index probe per candidate)
+    -- an earlier unpublished event of the same aggregate that is not in this batch: row-locked by a
+    -- claim in progress (skipped above), or leased or scheduled since (LATERAL ... LIMIT 1: one index
+    -- probe per candidate)
     SELECT c.id FROM candidate c
     CROSS JOIN LATERAL (
         SELECT 1 FROM outbox_events o

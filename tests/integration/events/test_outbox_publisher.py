@@ -174,3 +174,30 @@ async def test_the_publishers_sessions_carry_statement_lock_and_idle_transaction
             assert await conn.fetchval("SHOW idle_in_transaction_session_timeout") == "15s"
     finally:
         await pool.close()
+
+
+async def test_an_aggregate_held_back_does_not_hold_back_the_events_queued_behind_it(
+    events_pool: asyncpg.Pool,
+    db: asyncpg.Connection,
+    redis_client: redis.Redis,
+    keys: KeySpace,
+    org: uuid.UUID,
+    clock: MovableClock,
+) -> None:
+    stuck, leased = uuid.uuid4(), uuid.uuid4()
+    waiting = await make_event(db, org, clock(), aggregate_id=stuck)
+    await db.execute(
+        "UPDATE outbox_events SET next_attempt_at = $2 WHERE id = $1", waiting, clock() + timedelta(hours=1)
+    )
+    held = await make_event(db, org, clock(), aggregate_id=leased)
+    await db.execute("UPDATE outbox_events SET locked_at = $2, locked_by = 'other:1' WHERE id = $1", held, clock())
+    for _ in range(5):  # more than a batch of events queued behind each held-back one
+        await make_event(db, org, clock(), aggregate_id=stuck)
+        await make_event(db, org, clock(), aggregate_id=leased)
+    free = await make_event(db, org, clock())
+    replica = build_pipeline(
+        events_pool, redis_client, keys, clock, publisher=PublisherConfig(owner="head", batch_size=3)
+    )
+    assert (await replica.publish()).published == 1
+    assert await _published(redis_client, keys) == [free]
+    await replica.sender.close()

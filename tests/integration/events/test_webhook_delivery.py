@@ -67,7 +67,8 @@ async def test_a_task_created_through_rest_reaches_the_webhook_signed(
         webhook_id, secret = await make_webhook(db, tenant.org_id, hook.url(), ["task_created", "task_state_changed"])
         ignored_id, _ = await make_webhook(db, tenant.org_id, hook.url("/other"), ["part_reserved"])
         aircraft_id = await make_aircraft(db, tenant.org_id)
-        async with open_resources(settings) as resources, open_event_pipeline(resources, CollectorRegistry()):
+        registry = CollectorRegistry()
+        async with open_resources(settings) as resources, open_event_pipeline(resources, registry):
             created_status, task, _ = await call(
                 client,
                 "POST",
@@ -109,6 +110,9 @@ async def test_a_task_created_through_rest_reaches_the_webhook_signed(
         assert entry["org_id"] == str(tenant.org_id) and orjson.loads(entry["payload"]) == event
         published = "SELECT processed_at IS NOT NULL FROM outbox_events WHERE id = $1"
         assert await db.fetchval(published, delivery["event_id"])
+        assert registry.get_sample_value("outbox_events_processed_total") == 1
+        assert registry.get_sample_value("webhook_deliveries_total", {"status": "delivered"}) == 1
+        assert registry.get_sample_value("event_fanout_deliveries_total") == 1
         metrics = await client.get("/metrics")
         text = await metrics.text()
         assert "outbox_oldest_unpublished_age_seconds" in text and "webhook_deliveries_pending" in text
