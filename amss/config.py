@@ -173,6 +173,7 @@ class Settings(BaseModel):
     amss_events: OnOff = True
     outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
     outbox_poll_interval: Duration = timedelta(milliseconds=100)
+    outbox_concurrency: int = Field(default=2, ge=1, le=16)
     outbox_lease: Duration = timedelta(seconds=30)
     outbox_max_attempts: int = Field(default=10, ge=1, le=1000)
     outbox_backoff_base: Duration = timedelta(seconds=1)

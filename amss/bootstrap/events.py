@@ -59,6 +59,7 @@ def publisher_config(settings: Settings) -> PublisherConfig:
         max_attempts=settings.outbox_max_attempts,
         backoff_base=settings.outbox_backoff_base,
         backoff_max=settings.outbox_backoff_max,
+        concurrency=settings.outbox_concurrency,
     )
 
 
@@ -93,7 +94,7 @@ async def open_event_pipeline(resources: Resources, registry: CollectorRegistry)
         )
         stack.push_async_callback(pool.close)
         publishing_pool = await create_pool(
-            settings.db_url, min_size=1, max_size=2, session=publisher_session(settings)
+            settings.db_url, min_size=1, max_size=settings.outbox_concurrency + 1, session=publisher_session(settings)
         )
         stack.push_async_callback(publishing_pool.close)
         sender = AiohttpWebhookSender(

@@ -9,7 +9,8 @@ counted as published: it goes again after the earlier one (duplicates are allowe
 A publisher that dies between XADD and marking leaves its rows leased; once the lease runs out
 another publisher sends them again (at least once; consumers deduplicate on event_id).
 
-The loop runs a full batch again at once and otherwise waits `poll_interval` (or a `wake()`).
+`run` keeps `concurrency` rounds going (one claims while another XADDs and marks); each runs a full
+batch again at once and otherwise waits `poll_interval` (or a `wake()`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class PublisherConfig:
     backoff_base: timedelta = timedelta(seconds=1)
     backoff_max: timedelta = timedelta(hours=1)
     error_pause: float = 1.0  # after an unexpected failure of a round (Postgres down, say)
+    # rounds in flight at once (one claims while another XADDs and marks); the claim's per-aggregate
+    # rule keeps them apart exactly as it keeps two replicas apart
+    concurrency: int = 2
 
 
 @dataclass
@@ -151,7 +155,11 @@ class OutboxPublisher:
         result.retried = await self._outbox.mark_retry(retries, token)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until `stop` is set: a full batch goes again at once, otherwise wait a poll interval."""
+        """Publish until `stop` is set, `concurrency` rounds at a time."""
+        await asyncio.gather(*(self._rounds(stop) for _ in range(max(1, self.config.concurrency))))
+
+    async def _rounds(self, stop: asyncio.Event) -> None:
+        """One lane: a full batch goes again at once, otherwise wait a poll interval."""
         while not stop.is_set():
             try:
                 round_ = await self.publish_once()
