@@ -1,6 +1,7 @@
-"""A publisher process killed (SIGKILL) between its XADDs and the marking: once its lease runs out another
-publisher sends the events again (at least once), the fan-out deduplicates them by event_id (one delivery
-each), and nothing is lost."""
+"""Pipeline processes killed with SIGKILL half-way. A publisher killed between its XADDs and the marking: once
+its lease runs out another publisher sends the events again (at least once), the fan-out deduplicates them by
+event_id (one delivery each), and nothing is lost. A fan-out consumer killed with entries read but not
+acknowledged: another consumer reclaims them (XAUTOCLAIM) and makes their deliveries."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from pathlib import Path
 import asyncpg
 import redis.asyncio as redis
 
-from amss.infra.redis.keys import KeySpace
+from amss.infra.redis.keys import EVENTS_GROUP, KeySpace
+from amss.jobs.events.fanout import FanOutConfig
 from tests.backends import Backends
 from tests.events_support import (
     MovableClock,
@@ -27,6 +29,7 @@ from tests.events_support import (
     make_webhook,
     stream_entries,
 )
+from tests.mesh_support import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -47,7 +50,8 @@ async def test_a_publisher_killed_after_xadd_is_republished_and_deduplicated_dow
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.events_publisher_process",
+        "tests.events_processes",
+        "publisher",
         events_db,
         backends.redis_url,
         keys.prefix,
@@ -79,4 +83,57 @@ async def test_a_publisher_killed_after_xadd_is_republished_and_deduplicated_dow
     assert {row["status"] for row in deliveries} == {"delivered"}
     assert len(hook.received) == 20
     assert await db.fetchval("SELECT count(*) FROM outbox_events WHERE org_id = $1 AND processed_at IS NULL", org) == 0
+    await survivor.sender.close()
+
+
+async def test_a_consumer_killed_with_pending_entries_leaves_them_to_another(
+    events_pool: asyncpg.Pool,
+    events_db: str,
+    backends: Backends,
+    db: asyncpg.Connection,
+    redis_client: redis.Redis,
+    keys: KeySpace,
+    org: uuid.UUID,
+    clock: MovableClock,
+) -> None:
+    webhook_id, _ = await make_webhook(db, org, "http://127.0.0.1:9/hook")
+    events = {await make_event(db, org, clock()) for _ in range(10)}
+    survivor = build_pipeline(
+        events_pool,
+        redis_client,
+        keys,
+        clock,
+        name="survivor",
+        fan_out=FanOutConfig(consumer="survivor", claim_idle=timedelta(milliseconds=300)),
+    )
+    await survivor.stream.ensure_group()
+    await survivor.publish()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.events_processes",
+        "consumer",
+        events_db,
+        backends.redis_url,
+        keys.prefix,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 60)
+        assert line.decode().strip() == "read 10"
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        await process.wait()
+    pending = await redis_client.xpending(keys.events_stream, EVENTS_GROUP)
+    assert pending["pending"] == 10 and pending["consumers"] == [{"name": b"doomed", "pending": 10}]
+    assert await survivor.fan() == 0  # nothing new: the entries belong to the dead consumer
+
+    async def reclaimed() -> bool:
+        return await survivor.fan_out.reclaim_once() > 0
+
+    await wait_until(reclaimed, "the survivor to reclaim the killed consumer's entries", within=10)
+    assert {row["event_id"] for row in await deliveries_of(db, webhook_id)} == events
+    assert (await redis_client.xpending(keys.events_stream, EVENTS_GROUP))["pending"] == 0
     await survivor.sender.close()

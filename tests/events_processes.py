@@ -1,7 +1,9 @@
-"""A publisher in a process of its own that stops dead between its XADDs and the marking (the SIGKILL test).
+"""Pipeline parts in processes of their own that stop dead half-way (the SIGKILL tests).
 
-`python -m tests.events_publisher_process DB_URL REDIS_URL PREFIX`: claims one batch, XADDs it, prints
+`python -m tests.events_processes publisher DB_URL REDIS_URL PREFIX`: claims one batch, XADDs it, prints
 `published N` and then waits (for the test's SIGKILL) instead of marking the rows.
+`python -m tests.events_processes consumer DB_URL REDIS_URL PREFIX`: reads the events stream in group
+amss.workers as consumer `doomed`, prints `read N` and waits instead of fanning out and acknowledging.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from amss.jobs.events.publisher import OutboxPublisher, PublisherConfig
 OWNER = "doomed"
 
 
-async def main(db_url: str, redis_url: str, prefix: str) -> None:
+async def publisher(db_url: str, redis_url: str, prefix: str) -> None:
     pool = await create_pool(db_url, min_size=1, max_size=2)
     client = create_redis(redis_url)
 
@@ -38,5 +40,13 @@ async def main(db_url: str, redis_url: str, prefix: str) -> None:
     await publisher.publish_once()
 
 
+async def consumer(redis_url: str, prefix: str) -> None:
+    stream = RedisEventStream(create_redis(redis_url), KeySpace(prefix))
+    entries = await stream.read(OWNER, 1000, 1000)
+    print(f"read {len(entries)}", flush=True)
+    await asyncio.sleep(3600)
+
+
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:4]))
+    mode, db_url, redis_url, prefix = sys.argv[1:5]
+    asyncio.run(publisher(db_url, redis_url, prefix) if mode == "publisher" else consumer(redis_url, prefix))
