@@ -309,7 +309,7 @@ class EventsBench:
             elapsed = time.perf_counter() - started
             cpu = CpuUsage()
             cpu.add(before, cpu_snapshot(), groups, burst)
-            deliveries = Measured("deliveries", burst, elapsed, cpu.describe(os.cpu_count()))
+            deliveries = Measured("deliveries", burst, elapsed, _per_delivery(cpu))
             rate = max(1.0, deliveries.rate / 2)
             progress(f"latency: {self.args.latency_events} events at {rate:.0f}/s")
             before = cpu_snapshot()
@@ -318,7 +318,7 @@ class EventsBench:
             cpu = CpuUsage()
             cpu.add(before, cpu_snapshot(), groups, len(committed))
             latencies = [receiver.arrived[str(event_id)] - at for event_id, at in committed]
-            return deliveries, latencies, rate, cpu.describe(os.cpu_count())
+            return deliveries, latencies, rate, _per_delivery(cpu)
         finally:
             await self.children.stop([worker])
             await runner.cleanup()
@@ -378,6 +378,10 @@ class EventsBench:
             path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             self.log_dir.rmdir()
+
+
+def _per_delivery(cpu: CpuUsage) -> str:
+    return cpu.describe(os.cpu_count()).replace("per command", "per delivery")
 
 
 def report(
