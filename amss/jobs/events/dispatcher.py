@@ -131,8 +131,8 @@ class WebhookDispatcher:
         if delivery.deleted or (not delivery.active and delivery.event_type != TEST_EVENT):
             reason = "webhook deleted" if delivery.deleted else "webhook inactive"
             decision = Decision(DeliveryStatus.FAILED, self._clock(), reason)
-            await self._deliveries.record(delivery, token, decision, None, self._clock())
-            self._count("failed")
+            if await self._deliveries.record(delivery, token, decision, None, self._clock()):
+                self._count("failed")
             return decision
         timestamp_ms = int(self._clock().timestamp() * 1000)
         sent: Sent = await self._sender.send(delivery.url, delivery_headers(delivery, timestamp_ms), delivery.payload)

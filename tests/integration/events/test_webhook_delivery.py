@@ -450,3 +450,37 @@ async def test_a_pending_delivery_of_a_deleted_webhook_is_failed_without_being_s
     assert (row["status"], row["last_error"], row["attempt_count"]) == ("failed", "webhook deleted", 0)
     assert hook.received == []
     await replica.sender.close()
+
+
+async def test_a_test_delivery_is_sent_to_its_webhook_even_when_inactive(
+    events_pool: asyncpg.Pool,
+    db: asyncpg.Connection,
+    redis_client: redis.Redis,
+    keys: KeySpace,
+    org: uuid.UUID,
+    clock: MovableClock,
+    hook: Receiver,
+) -> None:
+    webhook_id, secret = await make_webhook(db, org, hook.url(), ["part_reserved"], active=False)
+    delivery_id = uuid.uuid4()
+    event_id = await make_event(
+        db,
+        org,
+        clock(),
+        event_type="webhook.test",
+        aggregate_type="webhook",
+        aggregate_id=webhook_id,
+        data={"delivery_id": str(delivery_id), "test": True},
+    )
+    replica = build_pipeline(events_pool, redis_client, keys, clock)
+    await replica.step()
+    [received] = hook.received
+    assert received.headers["X-Webhook-Event"] == "webhook.test"
+    assert received.headers["X-Webhook-Delivery-Id"] == str(delivery_id)
+    signature, timestamp = received.headers["X-Webhook-Signature"], received.headers["X-Webhook-Timestamp"]
+    assert verify(secret, signature, timestamp, received.body, now_ms=int(timestamp))
+    body = orjson.loads(received.body)
+    assert body["event_id"] == str(event_id) and body["webhook_id"] == str(webhook_id) and body["data"]["test"]
+    [row] = await deliveries_of(db, webhook_id)
+    assert (row["id"], row["status"]) == (delivery_id, "delivered")
+    await replica.sender.close()
