@@ -22,6 +22,7 @@ from amss.app.idempotency import Idempotency
 from amss.app.rate_limits import PolicyCache, RateLimits
 from amss.auth.tokens import TokenService, load_key_pair
 from amss.bootstrap.commands import handlers, open_command_bus, part_item_locks
+from amss.bootstrap.events import event_backlog_refresher
 from amss.bootstrap.resources import Resources, open_resources
 from amss.bootstrap.services import build_services
 from amss.config import Settings
@@ -31,7 +32,7 @@ from amss.infra.postgres.idempotency_repo import PgIdempotencyStore
 from amss.infra.postgres.organizations_repo import postgres_policy_loader
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.rate_limit import SlidingWindowLimiter
-from amss.runtime import GRPC_PORT, METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
+from amss.runtime import GRPC_PORT, METRICS_REFRESH, METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
 
 if TYPE_CHECKING:
     from amss.api.grpc.server import GrpcServer
@@ -100,6 +101,7 @@ def init_server_app(
             app[PG_POOL], app[REDIS] = resources.pool, resources.redis
             app[SERVICES], app[RATE_LIMITS], app[COMMAND_BUS] = server.services, server.rate_limits, server.bus
             app[COMMAND_LOG] = PgCommandLog(resources.pool)
+            app[METRICS_REFRESH] = event_backlog_refresher(resources, metrics)
             app[IDEMPOTENCY] = server.idempotency
             if grpc_address is not None:
                 from amss.bootstrap.grpc import build_grpc_server

@@ -19,17 +19,19 @@ from amss.app.clock import Clock, utc_now
 from amss.app.programs.generation import GENERATOR_JOB as PROGRAM_GENERATOR_JOB
 from amss.auth.tokens import TokenService, load_key_pair
 from amss.bootstrap.commands import handlers, mesh_config, open_command_bus
+from amss.bootstrap.events import event_backlog_refresher, open_event_pipeline
 from amss.bootstrap.resources import Resources, open_resources
 from amss.config import Settings
 from amss.infra.grpc.program_client import GrpcProgramGenerator
 from amss.infra.postgres.command_log import PgCommandLog
 from amss.infra.postgres.jobs_repo import PgExpiredKeys, PgJobRuns, PgMaintenanceCandidates
 from amss.infra.redis.keys import KeySpace
+from amss.jobs.events.pipeline import EventPipeline
 from amss.jobs.idempotency_purge import PURGE_JOB, PURGE_SCHEDULE, purge_expired_keys
 from amss.jobs.maintenance_jobs import maintenance_jobs
 from amss.jobs.runner import Job, JobRunner
 from amss.observability.health import add_health_routes
-from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
+from amss.runtime import METRICS_REFRESH, METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Worker:
     job_bus: CommandBus
     jobs: JobRunner
     mesh: MeshWorker
+    events: EventPipeline | None
 
 
 @asynccontextmanager
@@ -92,7 +95,11 @@ async def open_worker(
         )
         await mesh.start()
         stack.push_async_callback(mesh.stop)
-        yield Worker(resources, bus, runner, mesh)
+        events = None
+        if settings.amss_events:
+            # outbox -> {prefix}.events -> webhook deliveries -> receivers; stopped before the mesh
+            events = await stack.enter_async_context(open_event_pipeline(resources, metrics))
+        yield Worker(resources, bus, runner, mesh, events)
 
 
 def init_worker_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpace | None = None) -> web.Application:
@@ -106,6 +113,7 @@ def init_worker_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpac
         async with open_worker(settings, metrics, clock=clock, keys=keys) as worker:
             resources = worker.resources
             app[PG_POOL], app[REDIS] = resources.pool, resources.redis
+            app[METRICS_REFRESH] = event_backlog_refresher(resources, metrics)
             yield
 
     app.cleanup_ctx.append(worker_context)
