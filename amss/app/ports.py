@@ -14,6 +14,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from amss.app.imports.ports import ImportRepository
 from amss.app.paging import Page, PageRequest
 from amss.app.parts_ports import PartDefinitionRepository, PartItemRepository, PartReservationRepository
 from amss.app.programs_ports import ProgramRepository
@@ -151,6 +152,8 @@ class UnitOfWork(Protocol):
     def compliance_items(self) -> ComplianceRepository: ...
     @property
     def programs(self) -> ProgramRepository: ...
+    @property
+    def imports(self) -> ImportRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

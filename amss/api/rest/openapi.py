@@ -44,7 +44,11 @@ _ERRORS: Final[dict[int, tuple[str, str]]] = {
     409: ("Conflict", "A unique value taken, an invalid transition, a rule violated, or an idempotency clash"),
     412: ("PreconditionFailed", "If-Match does not match the current version"),
     413: ("PayloadTooLarge", "The request body is over the limit"),
-    415: ("UnsupportedMediaType", "The request body is not application/json, or in a Content-Encoding not decoded"),
+    415: (
+        "UnsupportedMediaType",
+        "The request body is not application/json (multipart/form-data for an upload), or in a Content-Encoding"
+        " not decoded",
+    ),
     429: ("TooManyRequests", "Over the rate limit of this endpoint category; see Retry-After"),
     500: ("InternalError", "Internal error; the message reveals nothing internal"),
     503: ("Unavailable", "A dependency is unavailable"),
@@ -340,6 +344,9 @@ def _responses(spec: RouteSpec, path_params: list[str], models: _ModelSchemas) -
     if spec.status == 201:
         success["description"] = "Created; Location names the new object"
         success["headers"].update(_headers("Location"))
+    if spec.status == 202:
+        success["description"] = "Accepted; Location names the resource that shows its progress"
+        success["headers"].update(_headers("Location"))
     if spec.status == 204:
         success["description"] = "No Content"
     else:
@@ -385,7 +392,7 @@ def _operation(spec: RouteSpec, path: str, models: _ModelSchemas) -> dict[str, A
     }
     if spec.request_model is not None:
         schema = models.ref(spec.request_model, "validation")
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+        operation["requestBody"] = {"required": True, "content": {spec.request_media_type: {"schema": schema}}}
     operation["responses"] = _responses(spec, path_params, models)
     operation["security"] = [{"bearerAuth": []}] if spec.permission is not None else []
     operation["x-amss"] = _extension(spec)

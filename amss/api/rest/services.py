@@ -11,6 +11,7 @@ from amss.app.audit_logs import AuditLogService
 from amss.app.commands.bus import CommandSender
 from amss.app.compliance import ComplianceService
 from amss.app.identity import IdentityService
+from amss.app.imports.service import ImportService
 from amss.app.organizations import OrganizationService
 from amss.app.parts import PartsService
 from amss.app.programs import ProgramService
@@ -29,6 +30,7 @@ class Services:
     tasks: TaskService
     compliance: ComplianceService
     programs: ProgramService
+    imports: ImportService
 
 
 SERVICES = web.AppKey("services", Services)

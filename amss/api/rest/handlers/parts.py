@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +23,7 @@ from amss.api.rest.schemas import Body, FilterText, Name, Out, Timestamp
 from amss.api.rest.services import SERVICES
 from amss.app.commands.base import parse_payload
 from amss.app.commands.parts import DeletePartItem, PartItemChanges, ReservePart, TransitionReservation, UpdatePartItem
+from amss.app.inputs import Category, PartDefinitionCreate, PartItemCreate, SerialNumber
 from amss.app.parts_ports import (
     NewPartDefinition,
     NewPartItem,
@@ -41,16 +42,7 @@ from amss.auth.rbac import Action, Resource
 from amss.domain.enums import PartItemStatus, ReservationState
 from amss.domain.parts import normalized_serial_number
 
-Category = Annotated[str, Field(max_length=200)]
-SerialNumber = Annotated[str, Field(min_length=1, max_length=200)]
-
-
 # --- models ---------------------------------------------------------------------------------------
-
-
-class PartDefinitionCreate(Body):
-    name: Name
-    category: Category = ""
 
 
 class PartDefinitionUpdate(Body):
@@ -74,16 +66,6 @@ class PartDefinitionQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: FilterText | None = None
     category: FilterText | None = None
-
-
-class PartItemCreate(Body):
-    part_definition_id: uuid.UUID
-    serial_number: SerialNumber
-    expiry_date: Timestamp | None = None
-    status: PartItemStatus = Field(
-        default=PartItemStatus.IN_STOCK,
-        description="in_stock (default), or used / disposed to record existing inventory",
-    )
 
 
 class PartItemUpdate(Body):
