@@ -112,7 +112,8 @@ def check_row(import_type: ImportType, raw: Mapping[str, str], now: datetime) ->
             if not _WHOLE.fullmatch(text):
                 errors.append(f"{column}: must be a whole number")
                 continue
-            values[column] = int(text)
+            # as JSON number text: a REST body may carry any size of number (orjson writes only 64 bits)
+            values[column] = orjson.Fragment(str(int(text)))
         else:
             values[column] = text
     if import_type is ImportType.AIRCRAFT:
