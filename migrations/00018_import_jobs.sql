@@ -8,7 +8,7 @@
 -- out of line (STORAGE EXTERNAL) so a worker reads it with substring() in chunks without
 -- detoasting the whole value each time.
 -- import_rows: `rejected` marks an invalid row that passed validation and was refused at apply;
--- an index per status, in row order, for GET /imports/{id}/rows?status=... pages.
+-- indexes in row order (and per status) for the keyset pages of GET /imports/{id}/rows?status=....
 
 -- +goose Up
 ALTER TABLE imports ALTER COLUMN content SET STORAGE EXTERNAL;
@@ -25,10 +25,12 @@ ALTER TABLE imports
 CREATE INDEX imports_org_created_id_idx ON imports (org_id, created_at, id);
 DROP INDEX imports_org_created_idx;
 ALTER TABLE import_rows ADD COLUMN rejected boolean NOT NULL DEFAULT false;
-CREATE INDEX import_rows_status_idx ON import_rows (org_id, import_id, status, row_number);
+CREATE INDEX import_rows_order_idx ON import_rows (org_id, import_id, row_number, id);
+CREATE INDEX import_rows_status_idx ON import_rows (org_id, import_id, status, row_number, id);
 
 -- +goose Down
 DROP INDEX import_rows_status_idx;
+DROP INDEX import_rows_order_idx;
 ALTER TABLE import_rows DROP COLUMN rejected;
 CREATE INDEX imports_org_created_idx ON imports (org_id, created_at);
 DROP INDEX imports_org_created_id_idx;

@@ -65,6 +65,6 @@ PROGRAM_SORTS: Final = {
 }
 
 # GET /imports lists newest first (sort=-created_at by default)
-IMPORT_SORTS: Final = {"created_at": SortColumn("created_at"), "updated_at": SortColumn("updated_at")}
+IMPORT_SORTS: Final = {"created_at": SortColumn("created_at")}
 
 IMPORT_ROW_SORTS: Final = {"row_number": SortColumn("row_number", SortKind.INTEGER)}

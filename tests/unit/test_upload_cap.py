@@ -54,9 +54,7 @@ class CountingStream:
 
 @pytest.mark.parametrize("cap", [1024, 100_000, 1 << 20])
 async def test_reading_a_part_stops_within_one_chunk_of_the_cap(cap: int) -> None:
-    head = (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\n"
-    ).encode()
+    head = (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n').encode()
     stream = CountingStream(head)
     headers = CIMultiDict({"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
     reader = MultipartReader(headers, stream)  # type: ignore[arg-type]
@@ -65,4 +63,3 @@ async def test_reading_a_part_stops_within_one_chunk_of_the_cap(cap: int) -> Non
     assert await asyncio.wait_for(read_capped(part, cap), timeout=10) is None
     read_from_file = stream.handed - len(head)
     assert cap < read_from_file <= cap + 2 * CHUNK_BYTES, (cap, read_from_file)
-

@@ -132,7 +132,7 @@ async def read_upload(request: web.Request) -> Upload:
             name = part.name or ""
             if name not in _FIELDS:
                 shown = recorded_text(name, 64) or "(unnamed)"
-                raise ValidationFailed.on_field(shown, "unknown field; send type and file")
+                raise ValidationFailed.on_field(shown, "unknown field")
             if (name == "type" and kind_text is not None) or (name == "file" and content is not None):
                 raise ValidationFailed.on_field(name, "given more than once")
             if not _transfer_encoding_ok(part):

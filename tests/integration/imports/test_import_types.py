@@ -50,10 +50,12 @@ async def test_aircraft_import_creates_updates_and_reports_bad_rows(
     assert invalid[8][0].startswith("tail_number: ")
 
     updated = await conn.fetchrow("SELECT model, capacity_slots, version FROM aircraft WHERE id = $1", existing)
+    assert updated is not None
     assert (updated["model"], updated["capacity_slots"], updated["version"]) == ("A321", 3, 2)
     created = await conn.fetchrow(
         "SELECT id, capacity_slots FROM aircraft WHERE org_id = $1 AND tail_number = $2", crew.org_id, f"{tail}1"
     )
+    assert created is not None
     assert created["capacity_slots"] == 2
     code, shown = await get_json(import_api, scheduler, f"/api/v1/aircraft/{created['id']}")
     assert code == 200 and shown["next_due"] == "2026-12-31T22:00:00Z"
@@ -76,7 +78,9 @@ async def test_parts_import_finds_or_creates_definitions_and_upserts_items_by_se
     known = await make_part_definition(conn, crew.org_id, name=f"pump-{run}")
     other = await make_part_definition(conn, crew.org_id, name=f"valve-{run}")
     later = "2031-01-01T00:00:00Z"
-    kept = await make_part_item(conn, crew.org_id, known, serial_number=f"K-{run}", expiry_date=datetime(2030, 1, 1, tzinfo=UTC))
+    await make_part_item(
+        conn, crew.org_id, known, serial_number=f"K-{run}", expiry_date=datetime(2030, 1, 1, tzinfo=UTC)
+    )
     await make_part_item(conn, crew.org_id, known, serial_number=f"U-{run}", status="used")
     await make_part_item(conn, crew.org_id, other, serial_number=f"O-{run}")
     content = csv_bytes(
@@ -98,7 +102,9 @@ async def test_parts_import_finds_or_creates_definitions_and_upserts_items_by_se
     done = await wait_finished(import_api, scheduler, body["import_id"])
     assert done["status"] == "completed", done
     assert done["summary"] == {"total": 11, "valid": 6, "invalid": 7, "applied": 4, "rejected": 2}
-    invalid = {row["row_number"]: row["errors"] for row in await all_rows(import_api, scheduler, body["import_id"], "invalid")}
+    invalid = {
+        row["row_number"]: row["errors"] for row in await all_rows(import_api, scheduler, body["import_id"], "invalid")
+    }
     assert sorted(invalid) == [5, 6, 7, 8, 9, 10, 11]
     assert invalid[6] == ["part_name: the part item with this serial number is of another part"]
     assert invalid[7][0].startswith("status: ")
@@ -165,14 +171,19 @@ async def test_programs_import_resolves_tail_numbers_and_upserts_by_name_and_air
     assert status == 202, body
     done = await wait_finished(import_api, scheduler, body["import_id"])
     assert done["summary"] == {"total": 9, "valid": 4, "invalid": 6, "applied": 3, "rejected": 1}, done
-    invalid = {row["row_number"]: row["errors"] for row in await all_rows(import_api, scheduler, body["import_id"], "invalid")}
+    invalid = {
+        row["row_number"]: row["errors"] for row in await all_rows(import_api, scheduler, body["import_id"], "invalid")
+    }
     assert invalid[4] == ["tail_number: no aircraft with this tail number in the organization"]
     assert invalid[5][0].startswith("interval_type: ")
     assert invalid[6][0].startswith("interval_value: ")
     assert invalid[7] == ["last_performed: must not be in the future"]
     assert invalid[8] == ["interval_type: the existing program's interval type (flight_hours) cannot change"]
     assert invalid[9] == ["name: the same name + tail_number as row 2"]
-    program = await conn.fetchrow("SELECT interval_value, last_performed FROM maintenance_programs WHERE id = $1", existing)
+    program = await conn.fetchrow(
+        "SELECT interval_value, last_performed FROM maintenance_programs WHERE id = $1", existing
+    )
+    assert program is not None
     assert program["interval_value"] == 120
     template = await conn.fetchval(
         "SELECT count(*) FROM maintenance_programs WHERE org_id = $1 AND name = $2 AND aircraft_id IS NULL",
