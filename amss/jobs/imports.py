@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -46,6 +47,8 @@ class ImportWorker:
         self._queue = queue
         self._slots = asyncio.Semaphore(config.concurrency)
         self._running: dict[str, asyncio.Task[None]] = {}
+        # the imports running here: another entry for one of them (a redriven duplicate) is acknowledged, not run
+        self._importing: set[uuid.UUID] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
 
@@ -95,8 +98,7 @@ class ImportWorker:
         """Take over jobs whose consumer went quiet for a lease; re-enqueue imports nobody has."""
         lease_ms = int(self._config.lease.total_seconds() * 1000)
         for job in await self._reader.reclaim(lease_ms):
-            if job.entry_id not in self._running:
-                await self._spawn(job)
+            await self._spawn(job)
         lost = await self._store.unfinished(self._config.redrive_after, 100)
         for org_id, import_id in lost:
             await self._queue.enqueue(org_id, import_id)
@@ -104,13 +106,25 @@ class ImportWorker:
             log.info("imports redriven", extra={"count": len(lost)})
 
     async def _spawn(self, job: QueuedImport) -> None:
-        await self._slots.acquire()
+        if job.entry_id in self._running:
+            return
+        if job.import_id in self._importing:  # this worker runs it already, under another entry
+            with contextlib.suppress(Exception):
+                await self._reader.ack(job.entry_id)
+            return
+        self._importing.add(job.import_id)  # before waiting for a slot: the other loop sees it at once
+        try:
+            await self._slots.acquire()
+        except BaseException:
+            self._importing.discard(job.import_id)
+            raise
         task = asyncio.create_task(self._handle(job), name=f"import-{job.import_id}")
         self._running[job.entry_id] = task
-        task.add_done_callback(lambda _: self._done(job.entry_id))
+        task.add_done_callback(lambda _: self._done(job))
 
-    def _done(self, entry_id: str) -> None:
-        self._running.pop(entry_id, None)
+    def _done(self, job: QueuedImport) -> None:
+        self._running.pop(job.entry_id, None)
+        self._importing.discard(job.import_id)
         self._slots.release()
 
     async def _handle(self, job: QueuedImport) -> None:

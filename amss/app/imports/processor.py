@@ -63,7 +63,7 @@ class ImportProcessor:
         released = False
         try:
             while True:
-                done, _ = await asyncio.wait({work}, timeout=config.lease.total_seconds() / 3)
+                done, _ = await asyncio.wait({work}, timeout=config.lease.total_seconds() / 4)
                 if work in done:
                     break
                 if not await self._store.renew(record.org_id, record.id, config.worker_id, config.lease):
