@@ -1,4 +1,4 @@
-"""An import and REST writes on the same aircraft at once, mesh on: both go through the aircraft's actor, none is lost."""
+"""An import and REST writes on the same aircraft at once (mesh on): both go through its actor, none is lost."""
 
 from __future__ import annotations
 
