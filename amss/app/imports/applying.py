@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
-from amss.app.aircraft import AircraftService, checked_changes
-from amss.app.commands.aircraft import AircraftChanges, UpdateAircraft
+from amss.app.aircraft.commands import AircraftChanges, UpdateAircraft
+from amss.app.aircraft.service import AircraftService, checked_changes
 from amss.app.commands.base import CommandModel
 from amss.app.commands.bus import CommandSender
 from amss.app.commands.outcomes import Failed
-from amss.app.commands.parts import PartItemChanges, UpdatePartItem
 from amss.app.imports.ports import (
     ExistingItem,
     ImportJobStore,
@@ -35,10 +34,11 @@ from amss.app.imports.ports import (
 )
 from amss.app.imports.rows import AircraftRow, ParsedRow, PartRow, ProgramRow, check_row, column_of, problems_of
 from amss.app.imports.spec import SPECS
-from amss.app.parts import PartsService
-from amss.app.parts_ports import NewPartDefinition, NewPartItem
+from amss.app.parts.commands import PartItemChanges, UpdatePartItem
+from amss.app.parts.ports import NewPartDefinition, NewPartItem
+from amss.app.parts.service import PartsService
 from amss.app.ports import Clock, PartItemLocks, UnitOfWorkFactory
-from amss.app.programs import ProgramService
+from amss.app.programs.service import ProgramService
 from amss.domain.enums import ImportType
 from amss.domain.errors import Conflict, DomainError
 from amss.domain.principal import Actor, ImportOrigin

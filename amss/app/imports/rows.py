@@ -20,13 +20,13 @@ from typing import Final
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from amss.app.aircraft import checked_new
+from amss.app.aircraft.ports import NewAircraft
+from amss.app.aircraft.service import checked_new
 from amss.app.imports.spec import SPECS, ImportSpec
 from amss.app.inputs import AircraftCreate, PartDefinitionCreate, PartItemCreate, ProgramCreate, field_errors
-from amss.app.parts import normalized_definition_name
-from amss.app.parts_ports import NewPartDefinition
-from amss.app.ports import NewAircraft
-from amss.app.programs_ports import NewProgram
+from amss.app.parts.ports import NewPartDefinition
+from amss.app.parts.service import normalized_definition_name
+from amss.app.programs.ports import NewProgram
 from amss.domain.aircraft import normalized_tail_number
 from amss.domain.enums import ImportType
 from amss.domain.errors import DomainError

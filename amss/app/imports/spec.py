@@ -11,7 +11,7 @@ from amss.domain.enums import ImportType
 @dataclass(frozen=True)
 class ImportSpec:
     type: ImportType
-    # every column the header may name, in the order API.md lists them
+    # every column the header may name, in the documented order (docs/imports.md)
     columns: tuple[str, ...]
     # the columns a header must name
     required: frozenset[str]

@@ -60,8 +60,8 @@ async def test_a_job_past_its_attempts_fails_with_one_dead_letter(
         assert f"gave up after {limit} attempts" in done["error"]
         # another claim (a redriven entry) finds it finished: nothing more is dead-lettered
         assert await store.claim(crew.org_id, import_id, "late-worker", timedelta(seconds=5), limit) is None
-    letters = await redis_client.xrange(keys.dead_letter_stream)
-    mine: list[dict[bytes, bytes]] = [fields for _, fields in letters if fields.get(b"id") == str(import_id).encode()]
+    letters: list[tuple[bytes, dict[bytes, bytes]]] = await redis_client.xrange(keys.dead_letter_stream)  # type: ignore[assignment]
+    mine = [fields for _, fields in letters if fields.get(b"id") == str(import_id).encode()]
     assert len(mine) == 1
     assert mine[0][b"source"] == b"import" and mine[0][b"org_id"] == str(crew.org_id).encode()
     assert b"gave up" in mine[0][b"error"]

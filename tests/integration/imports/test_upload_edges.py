@@ -1,4 +1,4 @@
-"""POST /imports/csv: what API.md accepts (BOM, CRLF, quoting, blank trailing lines) and refuses up front."""
+"""POST /imports/csv: what docs/imports.md accepts (BOM, CRLF, quoting, blank trailing lines) and refuses up front."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Outbound HTTP: the resolver that keeps webhook deliveries away from non-public addresses."""
