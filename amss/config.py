@@ -170,13 +170,13 @@ class Settings(BaseModel):
     amss_diagnostic_commands: OnOff = False
     # import jobs (amss/jobs/imports.py): a job's lease, the attempts before it fails and is dead-lettered,
     # how long an unfinished import nobody holds waits before it is enqueued again, imports run at once
-    # per worker, rows per staged or applied batch, rows applied at once within a batch
+    # per worker, rows per staged or applied batch, transactions of rows applied at once within a batch
     amss_import_lease_ttl: Duration = timedelta(seconds=30)
     amss_import_max_attempts: int = Field(default=5, ge=1, le=100)
     amss_import_redrive_after: Duration = timedelta(seconds=60)
     amss_import_concurrency: int = Field(default=2, ge=1, le=64)
     amss_import_batch_rows: int = Field(default=500, ge=1, le=10000)
-    amss_import_row_concurrency: int = Field(default=16, ge=1, le=256)
+    amss_import_row_concurrency: int = Field(default=4, ge=1, le=64)
     # every Redis key and stream name starts with this, so test runs and deployments can share a Redis
     amss_redis_prefix: str = Field(default="amss", pattern=r"^[A-Za-z0-9_-]{1,64}$")
 

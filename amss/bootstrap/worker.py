@@ -22,7 +22,7 @@ from amss.app.ports import UnitOfWork
 from amss.bootstrap.commands import handlers, mesh_config, open_command_bus, part_item_locks
 from amss.bootstrap.resources import Resources, open_resources
 from amss.config import Settings
-from amss.infra.postgres.import_row_uow import import_row_unit_of_works
+from amss.infra.postgres.import_row_uow import row_batches
 from amss.infra.postgres.imports_repo import PgImportJobStore
 from amss.infra.postgres.uow import PostgresUnitOfWork
 from amss.infra.redis.import_jobs import RedisImportJobReader, RedisImportQueue
@@ -64,7 +64,7 @@ def import_worker(resources: Resources, bus: CommandSender) -> ImportWorker:
     reader = RedisImportJobReader(resources.redis, resources.keys, settings.worker_id)
     deps = ApplyDeps(
         store=store,
-        row_uows=import_row_unit_of_works(pool),
+        row_batches=row_batches(pool),
         uow=unit_of_work,
         commands=bus,
         clock=resources.clock,

@@ -1,7 +1,8 @@
 """The applying phase: each valid row becomes the create or the command its REST endpoint would make.
 
-Rows upsert by their natural key. A new object is created through its service over a unit of
-work that marks the row applied in the same transaction (a row's create commits exactly once).
+Rows upsert by their natural key. A new object is created through its service, in a unit of work
+that is a savepoint of a batch transaction over a few rows (amss.app.imports.ports.RowBatch): the
+batch marks its applied rows in the same transaction, so a row's create commits exactly once.
 A change to an existing aircraft or part item is the REST PATCH's typed command, submitted
 through the bus to that object's actor (so an import never races a REST write on it) under a
 command id derived from `(import_id, row_number)`: a repeat after a crash gets the stored
@@ -29,7 +30,7 @@ from amss.app.imports.ports import (
     ImportJobStore,
     ImportRecord,
     RowAlreadySettled,
-    RowUnitOfWorks,
+    RowBatches,
     RowVerdict,
 )
 from amss.app.imports.rows import AircraftRow, ParsedRow, PartRow, ProgramRow, check_row, column_of, problems_of
@@ -51,13 +52,15 @@ _AIRCRAFT_CHANGES: Final = ("model", "status", "capacity_slots", "last_maintenan
 @dataclass(frozen=True)
 class ApplyDeps:
     store: ImportJobStore
-    row_uows: RowUnitOfWorks
+    row_batches: RowBatches
     uow: UnitOfWorkFactory
     commands: CommandSender
     clock: Clock
     grounding_lead_time: timedelta
     locks: PartItemLocks
-    concurrency: int = 16
+    # batches of rows applied at once (each one transaction, its rows one after another)
+    concurrency: int = 4
+    chunk_rows: int = 50
     command_wait: float = 30.0
 
 
@@ -91,52 +94,76 @@ class RowApplier:
                 parsed.append((row_number, checked.parsed))
         apply_one = await self._prepared(parsed)
         gate = asyncio.Semaphore(self._deps.concurrency)
+        size = self._deps.chunk_rows
 
-        async def guarded(row_number: int, row: ParsedRow) -> RowVerdict | None:
+        async def chunk(rows: list[tuple[int, ParsedRow]]) -> list[RowVerdict]:
             async with gate:
-                try:
-                    return await apply_one(row_number, row, self._row_actor(row_number))
-                except RowAlreadySettled:
-                    return None
-                except DomainError as exc:
-                    return RowVerdict(row_number, problems_of(exc, self._record.type, self._key_column))
+                found = await self._in_batch(rows, apply_one, savepoints=False)
+                if found is None:  # a row's statement failed: again, each row in a savepoint of its own
+                    found = await self._in_batch(rows, apply_one, savepoints=True)
+                assert found is not None
+                return found
 
-        results = await asyncio.gather(*(guarded(number, row) for number, row in parsed))
-        verdicts.extend(result for result in results if result is not None)
+        chunks = [parsed[start : start + size] for start in range(0, len(parsed), size)]
+        for found in await asyncio.gather(*(chunk(rows) for rows in chunks)):
+            verdicts.extend(found)
         return verdicts
+
+    async def _in_batch(
+        self,
+        rows: list[tuple[int, ParsedRow]],
+        apply_one: Callable[[int, ParsedRow, Actor, UnitOfWorkFactory], Awaitable[RowVerdict]],
+        *,
+        savepoints: bool,
+    ) -> list[RowVerdict] | None:
+        """The rows one after another in one batch transaction; None when it aborted (nothing committed)."""
+        found: list[RowVerdict] = []
+        async with self._deps.row_batches(self._org_id, self._record.id, savepoints) as batch:
+            held = await batch.lock([number for number, _ in rows])
+            for row_number, row in rows:
+                if row_number not in held:  # settled by another attempt already
+                    continue
+                actor, uow = self._row_actor(row_number), batch.for_row(row_number)
+                try:
+                    found.append(await apply_one(row_number, row, actor, uow))
+                except RowAlreadySettled:
+                    continue
+                except DomainError as exc:
+                    found.append(RowVerdict(row_number, problems_of(exc, self._record.type, self._key_column)))
+                if batch.aborted:
+                    return None
+            await batch.commit()
+        return found
 
     def _row_actor(self, row_number: int) -> Actor:
         return dataclasses.replace(self._actor, origin=ImportOrigin(self._record.id, row_number))
 
-    def _row_uow(self, row_number: int) -> UnitOfWorkFactory:
-        return self._deps.row_uows(self._org_id, self._record.id, row_number)
-
     async def _prepared(
         self, rows: list[tuple[int, ParsedRow]]
-    ) -> Callable[[int, ParsedRow, Actor], Awaitable[RowVerdict]]:
+    ) -> Callable[[int, ParsedRow, Actor, UnitOfWorkFactory], Awaitable[RowVerdict]]:
         """The batch's lookups by natural key, in one query per kind, and the function applying one row."""
         store, org_id = self._deps.store, self._org_id
         if self._record.type is ImportType.AIRCRAFT:
             tails = [row.new.tail_number for _, row in rows if isinstance(row, AircraftRow)]
             aircraft = await store.aircraft_ids(org_id, tails)
-            return lambda number, row, actor: self._aircraft(number, row, actor, aircraft)
+            return lambda number, row, actor, uow: self._aircraft(number, row, actor, uow, aircraft)
         if self._record.type is ImportType.PARTS:
             serials = [row.serial_number for _, row in rows if isinstance(row, PartRow)]
             items = await store.items_by_serial(org_id, serials)
-            return lambda number, row, actor: self._part(number, row, actor, items)
+            return lambda number, row, actor, uow: self._part(number, row, actor, uow, items)
         tails = [row.tail_number for _, row in rows if isinstance(row, ProgramRow) and row.tail_number]
         aircraft = await store.aircraft_ids(org_id, tails)
-        return lambda number, row, actor: self._program(number, row, actor, aircraft)
+        return lambda number, row, actor, uow: self._program(number, row, actor, uow, aircraft)
 
     # --- aircraft ---------------------------------------------------------------------------------
 
     async def _aircraft(
-        self, row_number: int, row: ParsedRow, actor: Actor, existing: dict[str, uuid.UUID]
+        self, row_number: int, row: ParsedRow, actor: Actor, uow: UnitOfWorkFactory, existing: dict[str, uuid.UUID]
     ) -> RowVerdict:
         assert isinstance(row, AircraftRow)
         aircraft_id = existing.get(row.new.tail_number)
         if aircraft_id is None:
-            service = AircraftService(self._row_uow(row_number), self._deps.clock, self._deps.grounding_lead_time)
+            service = AircraftService(uow, self._deps.clock, self._deps.grounding_lead_time)
             try:
                 await service.create(actor, self._org_id, row.new)
                 return RowVerdict(row_number)
@@ -176,13 +203,13 @@ class RowApplier:
             return known
 
     async def _part(
-        self, row_number: int, row: ParsedRow, actor: Actor, existing: dict[str, ExistingItem]
+        self, row_number: int, row: ParsedRow, actor: Actor, uow: UnitOfWorkFactory, existing: dict[str, ExistingItem]
     ) -> RowVerdict:
         assert isinstance(row, PartRow)
         definition_id = await self._definition(row.definition, actor)
         item = existing.get(row.serial_number)
         if item is None:
-            service = PartsService(self._row_uow(row_number), self._deps.clock, self._deps.locks)
+            service = PartsService(uow, self._deps.clock, self._deps.locks)
             new = NewPartItem(definition_id, row.serial_number, row.new_item.expiry_date, row.new_item.status)
             try:
                 await service.create_item(actor, self._org_id, new)
@@ -208,13 +235,13 @@ class RowApplier:
     # --- programs ---------------------------------------------------------------------------------
 
     async def _program(
-        self, row_number: int, row: ParsedRow, actor: Actor, aircraft: dict[str, uuid.UUID]
+        self, row_number: int, row: ParsedRow, actor: Actor, uow: UnitOfWorkFactory, aircraft: dict[str, uuid.UUID]
     ) -> RowVerdict:
         assert isinstance(row, ProgramRow)
         aircraft_id = aircraft.get(row.tail_number) if row.tail_number else None
         if row.tail_number and aircraft_id is None:
             return RowVerdict(row_number, ["tail_number: no aircraft with this tail number in the organization"])
-        service = ProgramService(self._row_uow(row_number), self._deps.clock)
+        service = ProgramService(uow, self._deps.clock)
         key = (row.new.name, aircraft_id)
         found = (await self._deps.store.program_ids(self._org_id, [key])).get(key)
         if found is None:

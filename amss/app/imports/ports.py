@@ -6,7 +6,8 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from amss.app.paging import Page, PageRequest
 from amss.domain.enums import ImportRowStatus, ImportStatus, ImportType, PartItemStatus
@@ -212,12 +213,32 @@ class ImportJobStore(Protocol):
 
 
 class RowAlreadySettled(Exception):
-    """The row was applied or refused meanwhile (by another attempt): the change it came with is rolled back."""
+    """The row was applied or refused meanwhile (by another attempt): it is not applied again."""
 
 
-# a unit of work that, when it commits, marks the import row applied in the same transaction (or
-# raises RowAlreadySettled, rolling the change back): each row's change commits exactly once
-RowUnitOfWorks = Callable[[uuid.UUID, uuid.UUID, int], "UnitOfWorkFactory"]
+class RowBatch(Protocol):
+    """One transaction over some rows of an import: each row's service call runs in a unit of work of its own,
+    and `commit()` marks the applied rows `applied` in the same transaction, so each row's change commits
+    exactly once, with its mark. Without savepoints a row whose statement fails leaves the batch `aborted`
+    (run it again with savepoints, where such a row rolls back alone)."""
+
+    aborted: bool
+
+    async def lock(self, row_numbers: list[int]) -> set[int]:
+        """Hold the rows still `valid` among `row_numbers` until the batch ends; only those may be applied."""
+        ...
+
+    def for_row(self, row_number: int) -> UnitOfWorkFactory: ...
+    async def commit(self) -> None: ...
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+# (org, import, savepoints) -> a batch to enter
+RowBatches = Callable[[uuid.UUID, uuid.UUID, bool], RowBatch]
+
 
 if TYPE_CHECKING:
     from amss.app.ports import UnitOfWorkFactory
