@@ -1,4 +1,4 @@
-"""A batch of import rows: one transaction, rows marked with their changes; a failed statement: again, with savepoints."""
+"""A batch of import rows: one transaction, rows marked with their changes; a failed statement reruns it."""
 
 from __future__ import annotations
 
