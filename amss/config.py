@@ -175,7 +175,7 @@ class Settings(BaseModel):
     amss_import_max_attempts: int = Field(default=5, ge=1, le=100)
     amss_import_redrive_after: Duration = timedelta(seconds=60)
     amss_import_concurrency: int = Field(default=2, ge=1, le=64)
-    amss_import_batch_rows: int = Field(default=500, ge=1, le=10000)
+    amss_import_batch_rows: int = Field(default=1000, ge=1, le=10000)
     amss_import_row_concurrency: int = Field(default=4, ge=1, le=64)
     # every Redis key and stream name starts with this, so test runs and deployments can share a Redis
     amss_redis_prefix: str = Field(default="amss", pattern=r"^[A-Za-z0-9_-]{1,64}$")

@@ -177,6 +177,8 @@ class ImportBench:
             AMSS_REDIS_PREFIX=self.prefix,
             HTTP_ADDR=f"127.0.0.1:{port}",
             MAX_UPLOAD_BYTES=str(256 << 20),
+            AMSS_IMPORT_BATCH_ROWS=str(args.batch_rows),
+            AMSS_IMPORT_ROW_CONCURRENCY=str(args.row_concurrency),
         )
         cli = [sys.executable, "-m", "amss.cli"]
         server = await self.children.spawn("server", [*cli, "server"], env)
@@ -313,7 +315,8 @@ def report(run: ImportRun, floor: float, idle: list[float], args: argparse.Names
     share = ratio(apply_rate, floor)
     growth = run.rss_peak_mib - run.rss_before_mib
     lines = [
-        f"amss bench import: {args.rows} parts rows (~10% invalid), one server and one worker (mesh on);"
+        f"amss bench import: {args.rows} parts rows (~10% invalid), one server and one worker (mesh on,"
+        f" AMSS_IMPORT_BATCH_ROWS={args.batch_rows}, AMSS_IMPORT_ROW_CONCURRENCY={args.row_concurrency});"
         " throwaway database, dropped afterwards",
         f"  summary: {summary}",
         f"  upload -> completed: {run.total_seconds:.1f} s (upload answered in {run.upload_seconds:.2f} s,"
@@ -335,6 +338,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the parts file")
     parser.add_argument("--idle-requests", type=int, default=300, help="GET /aircraft requests timed while idle")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds the import may take")
+    parser.add_argument("--batch-rows", type=int, default=1000, help="the worker's AMSS_IMPORT_BATCH_ROWS")
+    parser.add_argument(
+        "--row-concurrency",
+        type=int,
+        default=4,
+        help="the worker's AMSS_IMPORT_ROW_CONCURRENCY (row transactions at once)",
+    )
 
 
 async def bench_import(settings: Settings, args: argparse.Namespace) -> None:

@@ -30,6 +30,7 @@ from amss.app.imports.ports import (
     ImportJobStore,
     ImportRecord,
     RowAlreadySettled,
+    RowBatch,
     RowBatches,
     RowVerdict,
 )
@@ -58,9 +59,9 @@ class ApplyDeps:
     clock: Clock
     grounding_lead_time: timedelta
     locks: PartItemLocks
-    # batches of rows applied at once (each one transaction, its rows one after another)
+    # transactions of rows applied at once (each one transaction, its rows one after another), and their size
     concurrency: int = 4
-    chunk_rows: int = 50
+    chunk_rows: int = 250
     command_wait: float = 30.0
 
 
@@ -79,6 +80,8 @@ class RowApplier:
         self._actor = actor
         self._key_column = SPECS[record.type].key[0]
         self._definitions: dict[str, uuid.UUID] = {}
+        # the batch's part items found by serial number (the bulk create takes the rest)
+        self._items: dict[str, ExistingItem] = {}
         self._definition_locks: dict[str, asyncio.Lock] = {}
 
     async def apply_batch(self, rows: list[tuple[int, dict[str, str]]]) -> list[RowVerdict]:
@@ -94,7 +97,8 @@ class RowApplier:
                 parsed.append((row_number, checked.parsed))
         apply_one = await self._prepared(parsed)
         gate = asyncio.Semaphore(self._deps.concurrency)
-        size = self._deps.chunk_rows
+        # the batch split over the transactions run at once, none larger than chunk_rows
+        size = max(1, min(self._deps.chunk_rows, -(-len(parsed) // self._deps.concurrency)))
 
         async def chunk(rows: list[tuple[int, ParsedRow]]) -> list[RowVerdict]:
             async with gate:
@@ -120,6 +124,12 @@ class RowApplier:
         found: list[RowVerdict] = []
         async with self._deps.row_batches(self._org_id, self._record.id, savepoints) as batch:
             held = await batch.lock([number for number, _ in rows])
+            rows = [(number, row) for number, row in rows if number in held]
+            if not savepoints and self._record.type is ImportType.PARTS:
+                rows, created = await self._create_parts(rows, batch)
+                if batch.aborted:
+                    return None
+                found.extend(created)
             for row_number, row in rows:
                 if row_number not in held:  # settled by another attempt already
                     continue
@@ -135,6 +145,32 @@ class RowApplier:
             await batch.commit()
         return found
 
+    async def _create_parts(
+        self, rows: list[tuple[int, ParsedRow]], batch: RowBatch
+    ) -> tuple[list[tuple[int, ParsedRow]], list[RowVerdict]]:
+        """The new part items among `rows` in one `PartsService.create_items` call; the other rows are left.
+
+        Refused as a whole (a rule, a constraint), none of them is created here: they are left too, and go one
+        by one (after a failed statement, in savepoints)."""
+        new = [(n, row) for n, row in rows if isinstance(row, PartRow) and row.serial_number not in self._items]
+        if len(new) < 2:
+            return rows, []
+        items: list[tuple[Actor, NewPartItem]] = []
+        for row_number, row in new:
+            assert isinstance(row, PartRow)
+            actor = self._row_actor(row_number)
+            definition_id = await self._definition(row.definition, actor)
+            item = row.new_item
+            items.append((actor, NewPartItem(definition_id, row.serial_number, item.expiry_date, item.status)))
+        numbers = [number for number, _ in new]
+        service = PartsService(batch.for_rows(numbers), self._deps.clock, self._deps.locks)
+        try:
+            await service.create_items(self._org_id, items)
+        except DomainError:
+            return rows, []
+        created = set(numbers)
+        return [(n, row) for n, row in rows if n not in created], [RowVerdict(n) for n in numbers]
+
     def _row_actor(self, row_number: int) -> Actor:
         return dataclasses.replace(self._actor, origin=ImportOrigin(self._record.id, row_number))
 
@@ -149,7 +185,7 @@ class RowApplier:
             return lambda number, row, actor, uow: self._aircraft(number, row, actor, uow, aircraft)
         if self._record.type is ImportType.PARTS:
             serials = [row.serial_number for _, row in rows if isinstance(row, PartRow)]
-            items = await store.items_by_serial(org_id, serials)
+            items = self._items = await store.items_by_serial(org_id, serials)
             return lambda number, row, actor, uow: self._part(number, row, actor, uow, items)
         tails = [row.tail_number for _, row in rows if isinstance(row, ProgramRow) and row.tail_number]
         aircraft = await store.aircraft_ids(org_id, tails)

@@ -33,7 +33,7 @@ class ImportJobConfig:
     worker_id: str
     lease: timedelta = timedelta(seconds=30)
     max_attempts: int = 3
-    batch_rows: int = 500
+    batch_rows: int = 1000
 
 
 class ImportProcessor:

@@ -31,17 +31,18 @@ from amss.infra.postgres.uow import Repositories
 
 
 class _RowSavepoint(Repositories):
-    """One row's unit of work: a savepoint of the batch; its journal joins the batch's when it commits."""
+    """The unit of work of one row (or of several, changed by one call): on the batch's connection, a savepoint
+    of it when the batch asks for savepoints; its journal joins the batch's when it commits."""
 
-    def __init__(self, batch: PgRowBatch, row_number: int) -> None:
+    def __init__(self, batch: PgRowBatch, row_numbers: list[int]) -> None:
         self._batch = batch
-        self._row_number = row_number
+        self._row_numbers = row_numbers
         self._savepoint: asyncpg.transaction.Transaction | None = None
         self._committed = False
 
     async def __aenter__(self) -> Self:
-        if not self._batch.holds(self._row_number):
-            raise RowAlreadySettled(f"row {self._row_number} is settled already")
+        if not all(self._batch.holds(number) for number in self._row_numbers):
+            raise RowAlreadySettled(f"a row of {self._row_numbers[:5]} is settled already")
         conn = self._batch.connection
         if self._batch.savepoints:
             self._savepoint = conn.transaction()
@@ -65,7 +66,7 @@ class _RowSavepoint(Repositories):
         if self._savepoint is not None:
             await self._savepoint.commit()
         self._committed = True
-        self._batch.applied(self._row_number, self.journal)
+        self._batch.applied(self._row_numbers, self.journal)
 
 
 class PgRowBatch:
@@ -92,9 +93,9 @@ class PgRowBatch:
     def holds(self, row_number: int) -> bool:
         return row_number in self._held
 
-    def applied(self, row_number: int, journal: Journal) -> None:
-        self._held.discard(row_number)  # a row is applied once, even within the batch
-        self._applied.append(row_number)
+    def applied(self, row_numbers: list[int], journal: Journal) -> None:
+        self._held.difference_update(row_numbers)  # a row is applied once, even within the batch
+        self._applied.extend(row_numbers)
         self._journal.entries.extend(journal.entries)
         self._journal.events.extend(journal.events)
 
@@ -111,8 +112,11 @@ class PgRowBatch:
         return set(self._held)
 
     def for_row(self, row_number: int) -> UnitOfWorkFactory:
+        return self.for_rows([row_number])
+
+    def for_rows(self, row_numbers: list[int]) -> UnitOfWorkFactory:
         def factory() -> UnitOfWork:
-            return _RowSavepoint(self, row_number)
+            return _RowSavepoint(self, list(row_numbers))
 
         return factory
 
