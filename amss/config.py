@@ -153,6 +153,8 @@ class Settings(BaseModel):
     # a CSV upload's file (POST /imports/csv): larger is 413, refused without reading the rest
     max_upload_bytes: int = Field(default=32 << 20, ge=1024, le=1 << 30)
     shutdown_grace: Duration = timedelta(seconds=10)
+    # a client that stops sending in the middle of its body gets 408 after this long instead of holding a slot
+    body_read_timeout: Duration = timedelta(seconds=30)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
 
     amss_mesh: OnOff = True

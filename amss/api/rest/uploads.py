@@ -6,17 +6,19 @@ what it is asked for), counted as it comes, and refused with 413 the moment it p
 before anything is read). What can be refused before anything is stored is refused here: not
 multipart (415), an unknown, missing or repeated field, a missing or unknown `type`, a missing
 `file`, a file that is not UTF-8 or holds a NUL byte, no header row, a header naming a column the
-type does not have or missing a required one (400, naming each). The upload is read once per
+type does not have or missing a required one (400, naming each); a body that stops arriving for
+BODY_READ_TIMEOUT is 408, as every body is. The upload is read once per
 request: the idempotency middleware hashes it (`upload_digest`) and the handler takes it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from typing import Final
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
 
 from amss.api.rest.errors import ApiError
 from amss.api.rest.header_text import recorded_text
@@ -57,12 +59,21 @@ def too_large(limit: int) -> ApiError:
     )
 
 
-async def read_capped(part: BodyPartReader, limit: int) -> bytes | None:
-    """The part's bytes, at most `limit`: None as soon as more arrive (the rest left unread)."""
+def stalled() -> ApiError:
+    return ApiError("REQUEST_TIMEOUT", "the request body did not arrive in time", headers={"Connection": "close"})
+
+
+async def read_capped(part: BodyPartReader, limit: int, stall: float | None = None) -> bytes | None:
+    """The part's bytes, at most `limit`: None as soon as more arrive (the rest left unread); 408 when no
+    chunk arrives within `stall` seconds (BODY_READ_TIMEOUT)."""
     chunks: list[bytes] = []
     size = 0
     while True:
-        chunk = await part.read_chunk(CHUNK_BYTES)
+        try:
+            async with asyncio.timeout(stall):
+                chunk = await part.read_chunk(CHUNK_BYTES)
+        except TimeoutError:
+            raise stalled() from None
         if not chunk:
             return b"".join(chunks)
         size += len(chunk)
@@ -116,6 +127,7 @@ async def read_upload(request: web.Request) -> Upload:
             {"fields": {"Content-Encoding": "must be identity (or absent) for an upload"}},
         )
     limit = request.app[SETTINGS].max_upload_bytes
+    stall = request.app[SETTINGS].body_read_timeout.total_seconds()
     if request.content_length is not None and request.content_length > limit + FRAMING_ALLOWANCE:
         raise too_large(limit)
     try:
@@ -126,7 +138,7 @@ async def read_upload(request: web.Request) -> Upload:
     file_name: str | None = None
     content: bytes | None = None
     try:
-        while (part := await reader.next()) is not None:
+        while (part := await _next_part(reader, stall)) is not None:
             if not isinstance(part, BodyPartReader):
                 raise ValidationFailed.on_field("body", "a nested multipart part is not accepted")
             name = part.name or ""
@@ -138,13 +150,13 @@ async def read_upload(request: web.Request) -> Upload:
             if not _transfer_encoding_ok(part):
                 raise ValidationFailed.on_field(name, "Content-Transfer-Encoding must be binary, 8bit or 7bit")
             if name == "type":
-                value = await read_capped(part, 64)
+                value = await read_capped(part, 64, stall)
                 if value is None:
                     raise ValidationFailed.on_field("type", f"must be one of {_TYPES}")
                 kind_text = value.decode("utf-8", "replace").strip()
             else:
                 file_name = recorded_text(part.filename, MAX_FILE_NAME) or "upload.csv"
-                content = await read_capped(part, limit)
+                content = await read_capped(part, limit, stall)
                 if content is None:
                     raise too_large(limit)
     except ValueError as exc:  # aiohttp: a malformed multipart body
@@ -160,6 +172,14 @@ async def read_upload(request: web.Request) -> Upload:
     upload = Upload(kind, file_name, content)
     request[UPLOAD] = upload
     return upload
+
+
+async def _next_part(reader: MultipartReader, stall: float) -> object:
+    try:
+        async with asyncio.timeout(stall):
+            return await reader.next()
+    except TimeoutError:
+        raise stalled() from None
 
 
 async def upload_digest(request: web.Request) -> bytes:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import asyncpg
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from amss.bootstrap.server import init_server_app
 from amss.bootstrap.worker import Worker
+from amss.config import Settings
 from tests.api_support import Tenant
 from tests.clients import ApiClient
 from tests.import_support import all_rows, csv_bytes, get_json, multipart_body, stream_body, upload, wait_finished
@@ -230,3 +235,26 @@ async def test_another_tenants_import_is_404(
         assert code == 404, error
     code, listed = await get_json(import_api, stranger["auditor"], "/api/v1/imports")
     assert listed["items"] == []
+
+
+async def test_an_upload_that_stops_arriving_is_408(
+    import_settings: Settings, crew: Tenant, conn: asyncpg.Connection
+) -> None:
+    app = init_server_app(import_settings.model_copy(update={"body_read_timeout": timedelta(seconds=1)}))
+    head, content_type = multipart_body("aircraft", None)
+    head = head.removesuffix(b"--amss-test-boundary-7f3a--\r\n") + (
+        b'--amss-test-boundary-7f3a\r\nContent-Disposition: form-data; name="file"; filename="slow.csv"\r\n\r\n'
+        + csv_bytes(HEADER)
+    )
+
+    async def stalling() -> AsyncIterator[bytes]:
+        yield head
+        await asyncio.sleep(5)  # longer than BODY_READ_TIMEOUT: the server gives up first
+        yield b"never read\r\n"
+
+    async with TestClient(TestServer(app)) as client:
+        headers = {**crew["scheduler"].auth, **content_type}
+        async with client.post("/api/v1/imports/csv", data=stalling(), headers=headers) as response:
+            assert response.status == 408
+            assert (await response.json())["code"] == "REQUEST_TIMEOUT"
+    assert await _imports(conn, crew) == 0
