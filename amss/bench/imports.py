@@ -4,7 +4,8 @@ In a throwaway database (created, migrated, dropped at the end) and a private Re
 starts `amss server` and one `amss worker` (mesh on), uploads a parts CSV with about 10% invalid rows,
 and follows `GET /imports/{id}` to time validation (upload answered -> `applying`) and apply
 (`applying` -> `completed`). Meanwhile it samples the worker's resident memory (/proc) and times
-`GET /aircraft` one request after another, beside the same requests while idle. The floor writes the
+`GET /aircraft` one request after another, beside the same requests while idle (the import's progress
+is polled every `--poll` seconds, 1 by default: each poll counts the import's rows). The floor writes the
 same valid rows bare: per batch of 1,000, one `executemany` of the item upsert and one of its audit row,
 in one transaction. Afterwards every valid row must be one part item with one audit row naming the import.
 """
@@ -225,7 +226,7 @@ class ImportBench:
                     break
                 if now - started > args.timeout:
                     raise BenchError(f"the import did not finish within {args.timeout} s: {state}")
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(args.poll)
             finished = time.perf_counter()
             stop.set()
             await busy
@@ -339,6 +340,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--idle-requests", type=int, default=300, help="GET /aircraft requests timed while idle")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds the import may take")
     parser.add_argument("--batch-rows", type=int, default=1000, help="the worker's AMSS_IMPORT_BATCH_ROWS")
+    parser.add_argument(
+        "--poll", type=float, default=1.0, help="seconds between GET /imports/{id} (a progress bar's refresh)"
+    )
     parser.add_argument(
         "--row-concurrency",
         type=int,
