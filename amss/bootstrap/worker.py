@@ -20,6 +20,7 @@ from amss.app.imports.applying import ApplyDeps
 from amss.app.imports.processor import ImportJobConfig, ImportProcessor
 from amss.app.ports import UnitOfWork
 from amss.bootstrap.commands import handlers, mesh_config, open_command_bus, part_item_locks
+from amss.bootstrap.events import event_backlog_refresher, open_event_pipeline
 from amss.bootstrap.resources import Resources, open_resources
 from amss.config import Settings
 from amss.infra.postgres.command_log import PgCommandLog
@@ -29,12 +30,13 @@ from amss.infra.postgres.jobs_repo import PgExpiredKeys, PgJobRuns, PgMaintenanc
 from amss.infra.postgres.uow import PostgresUnitOfWork
 from amss.infra.redis.import_jobs import RedisImportJobReader, RedisImportQueue
 from amss.infra.redis.keys import KeySpace
+from amss.jobs.events.pipeline import EventPipeline
 from amss.jobs.idempotency_purge import PURGE_JOB, PURGE_SCHEDULE, purge_expired_keys
 from amss.jobs.imports import ImportLoopConfig, ImportWorker
 from amss.jobs.maintenance_jobs import maintenance_jobs
 from amss.jobs.runner import Job, JobRunner
 from amss.observability.health import add_health_routes
-from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
+from amss.runtime import METRICS_REFRESH, METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Worker:
     jobs: JobRunner
     mesh: MeshWorker
     imports: ImportWorker
+    events: EventPipeline | None
 
 
 @asynccontextmanager
@@ -123,7 +126,11 @@ async def open_worker(
         imports = import_worker(resources, bus)
         imports.start()
         stack.push_async_callback(imports.stop)  # before the mesh and the bus: its rows' commands finish first
-        yield Worker(resources, bus, runner, mesh, imports)
+        events = None
+        if settings.amss_events:
+            # outbox -> {prefix}.events -> webhook deliveries -> receivers; stopped before the mesh
+            events = await stack.enter_async_context(open_event_pipeline(resources, metrics))
+        yield Worker(resources, bus, runner, mesh, imports, events)
 
 
 def init_worker_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpace | None = None) -> web.Application:
@@ -137,6 +144,7 @@ def init_worker_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpac
         async with open_worker(settings, metrics, clock=clock, keys=keys) as worker:
             resources = worker.resources
             app[PG_POOL], app[REDIS] = resources.pool, resources.redis
+            app[METRICS_REFRESH] = event_backlog_refresher(resources, metrics)
             yield
 
     app.cleanup_ctx.append(worker_context)
