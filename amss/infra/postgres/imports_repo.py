@@ -4,7 +4,7 @@ The job store's lease is `locked_by`/`locked_until` on the imports row; every wr
 that the worker still holds it, so a worker that lost its lease changes nothing. Rows are staged
 with `ON CONFLICT DO NOTHING` on `(org_id, import_id, row_number)` and settled only while still
 `valid`: staging twice or settling twice changes nothing. The file is read with `substring()` of
-the (uncompressed, out-of-line: migration 00018) bytea, a chunk per round trip.
+the (uncompressed, out-of-line: migration 00021) bytea, a chunk per round trip.
 """
 
 from __future__ import annotations
