@@ -63,3 +63,8 @@ PROGRAM_SORTS: Final = {
     "updated_at": SortColumn("updated_at"),
     "name": SortColumn("name", SortKind.TEXT),
 }
+
+# GET /imports lists newest first (sort=-created_at by default)
+IMPORT_SORTS: Final = {"created_at": SortColumn("created_at")}
+
+IMPORT_ROW_SORTS: Final = {"row_number": SortColumn("row_number", SortKind.INTEGER)}

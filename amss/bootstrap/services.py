@@ -6,6 +6,7 @@ from amss.api.rest.services import Services
 from amss.app.aircraft.service import AircraftService
 from amss.app.audit_logs import AuditLogService
 from amss.app.identity import IdentityService
+from amss.app.imports.service import ImportService
 from amss.app.organizations import OrganizationService
 from amss.app.parts.service import PartsService
 from amss.app.ports import PartItemLocks, UnitOfWork
@@ -18,6 +19,7 @@ from amss.auth.rbac import grants_everything_of
 from amss.auth.tokens import TokenService
 from amss.bootstrap.resources import Resources
 from amss.infra.postgres.uow import PostgresUnitOfWork
+from amss.infra.redis.import_jobs import RedisImportQueue
 
 
 def build_services(resources: Resources, tokens: TokenService, locks: PartItemLocks) -> Services:
@@ -46,4 +48,5 @@ def build_services(resources: Resources, tokens: TokenService, locks: PartItemLo
         tasks=TaskService(unit_of_work, clock, aircraft_service),
         compliance=ComplianceService(unit_of_work, clock),
         programs=ProgramService(unit_of_work, clock),
+        imports=ImportService(unit_of_work, RedisImportQueue(resources.redis, resources.keys)),
     )

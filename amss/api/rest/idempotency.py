@@ -125,7 +125,8 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
         raise ValidationFailed.on_field(HEADER, f"must be 1 to {MAX_KEY_LENGTH} visible ASCII characters")
     idempotency = request.app[IDEMPOTENCY]
     policy = request.app[IDEMPOTENCY_POLICY] if IDEMPOTENCY_POLICY in request.app else None
-    this_hash = request_hash(request.method, request.path_qs, await read_body(request))
+    body = await spec.body_digest(request) if spec.body_digest is not None else await read_body(request)
+    this_hash = request_hash(request.method, request.path_qs, body)
     scope = KeyScope(request[PRINCIPAL].org_id, key, f"{spec.method} {spec.path}")
     claim = await idempotency.claim(scope, this_hash, policy)
     if isinstance(claim, Existing):

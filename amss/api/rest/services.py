@@ -11,6 +11,7 @@ from amss.app.audit_logs import AuditLogService
 from amss.app.commands.bus import CommandSender
 from amss.app.commands.log import CommandLog
 from amss.app.identity import IdentityService
+from amss.app.imports.service import ImportService
 from amss.app.organizations import OrganizationService
 from amss.app.parts.service import PartsService
 from amss.app.ports import ErrorTranslator
@@ -31,6 +32,7 @@ class Services:
     tasks: TaskService
     compliance: ComplianceService
     programs: ProgramService
+    imports: ImportService
 
 
 SERVICES = web.AppKey("services", Services)

@@ -17,6 +17,7 @@ from amss.infra.postgres.aircraft_repo import PgAircraftRepository
 from amss.infra.postgres.audit_repo import PgAuditRepository
 from amss.infra.postgres.compliance_repo import PgComplianceRepository
 from amss.infra.postgres.errors import translate
+from amss.infra.postgres.imports_repo import PgImportRepository
 from amss.infra.postgres.journal import Journal
 from amss.infra.postgres.organizations_repo import PgOrganizationRepository
 from amss.infra.postgres.outbox_repo import PgOutboxRepository
@@ -45,6 +46,7 @@ class Repositories:
     tasks: PgTaskRepository
     compliance_items: PgComplianceRepository
     programs: PgProgramRepository
+    imports: PgImportRepository
     # the audit rows and outbox events collected so far, written in one statement on commit
     journal: Journal
 
@@ -62,6 +64,7 @@ class Repositories:
         self.tasks = PgTaskRepository(conn)
         self.compliance_items = PgComplianceRepository(conn)
         self.programs = PgProgramRepository(conn)
+        self.imports = PgImportRepository(conn)
 
 
 class PostgresUnitOfWork(Repositories):
