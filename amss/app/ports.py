@@ -18,6 +18,7 @@ from amss.app.paging import Page, PageRequest
 from amss.app.parts_ports import PartDefinitionRepository, PartItemRepository, PartReservationRepository
 from amss.app.programs_ports import ProgramRepository
 from amss.app.tasks_ports import ComplianceRepository, TaskRepository
+from amss.app.webhooks.ports import WebhookRepository
 from amss.domain.aircraft import Aircraft
 from amss.domain.audit import AuditEntry, AuditFilter, AuditRecord
 from amss.domain.enums import AircraftStatus, GroundingOrigin, Role
@@ -151,6 +152,8 @@ class UnitOfWork(Protocol):
     def compliance_items(self) -> ComplianceRepository: ...
     @property
     def programs(self) -> ProgramRepository: ...
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

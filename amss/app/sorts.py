@@ -63,3 +63,12 @@ PROGRAM_SORTS: Final = {
     "updated_at": SortColumn("updated_at"),
     "name": SortColumn("name", SortKind.TEXT),
 }
+
+WEBHOOK_SORTS: Final = {
+    "created_at": SortColumn("created_at"),
+    "updated_at": SortColumn("updated_at"),
+    "url": SortColumn("url", SortKind.TEXT),
+}
+
+# a webhook's deliveries: newest first by default (the route's default sort is -created_at)
+DELIVERY_SORTS: Final = {"created_at": SortColumn("created_at")}

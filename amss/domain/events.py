@@ -25,6 +25,8 @@ EVENT_TYPES: Final = (
     "compliance_signed",
     "program_task_generated",
     "audit_logged",
+    # only ever to the webhook being tested (POST /webhooks/{id}/test), never fanned out by subscription
+    "webhook.test",
 )
 
 

@@ -16,6 +16,7 @@ from amss.api.rest.handlers import (
     maintenance_tasks,
     organizations,
     users,
+    webhooks,
 )
 from amss.api.rest.handlers import parts as parts_handlers
 from amss.api.rest.idempotency import idempotency_middleware
@@ -73,6 +74,7 @@ def add_rest_routes(app: web.Application) -> None:
             *maintenance_tasks.ROUTES,
             *maintenance_programs.ROUTES,
             *compliance_items.ROUTES,
+            *webhooks.ROUTES,
             *openapi_routes(),
         ],
     )

@@ -16,6 +16,7 @@ from amss.app.parts import PartsService
 from amss.app.programs import ProgramService
 from amss.app.tasks import TaskService
 from amss.app.users import UserService
+from amss.app.webhooks.service import WebhookService
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Services:
     tasks: TaskService
     compliance: ComplianceService
     programs: ProgramService
+    webhooks: WebhookService
 
 
 SERVICES = web.AppKey("services", Services)
