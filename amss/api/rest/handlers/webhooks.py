@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
 from amss.api.rest.context import actor_of, principal_of
@@ -23,17 +23,9 @@ from amss.app.webhooks.ports import DeliveryFilter, WebhookFilter
 from amss.app.webhooks.service import delivery_view, webhook_view
 from amss.auth.rbac import Action, Resource
 from amss.domain.enums import WebhookDeliveryStatus
-from amss.domain.events import EVENT_TYPES
+from amss.domain.events import EventType
 from amss.domain.webhooks import MAX_EVENTS, MAX_URL_LENGTH
 
-
-def _known_event(value: str) -> str:
-    if value not in EVENT_TYPES:
-        raise ValueError(f"unknown event type; one of {', '.join(EVENT_TYPES)}")
-    return value
-
-
-EventType = Annotated[str, AfterValidator(_known_event), Field(json_schema_extra={"enum": list(EVENT_TYPES)})]
 Events = Annotated[list[EventType], Field(min_length=1, max_length=MAX_EVENTS * 4)]
 WebhookUrl = Annotated[
     str,
@@ -113,7 +105,7 @@ class DeliveryQuery(BaseModel):
 async def create_webhook(request: web.Request) -> web.Response:
     body = await read_json(request, WebhookCreate)
     webhook, secret = await request.app[SERVICES].webhooks.create(
-        actor_of(request), principal_of(request).org_id, body.url, body.events
+        actor_of(request), principal_of(request).org_id, body.url, [event.value for event in body.events]
     )
     location = {"Location": f"/api/v1/webhooks/{webhook.id}"}
     return json_response({**webhook_view(webhook), "secret": secret}, status=201, headers=location)
@@ -172,8 +164,9 @@ async def list_deliveries(request: web.Request) -> web.Response:
     webhook_id = path_id(request)
     query = read_query(request, DeliveryQuery)
     page = page_request(request, DELIVERY_SORTS, default_sort="-created_at")
+    event_type = query.event_type.value if query.event_type else None
     result = await request.app[SERVICES].webhooks.deliveries_page(
-        principal_of(request).org_id, webhook_id, page, DeliveryFilter(query.status, query.event_type)
+        principal_of(request).org_id, webhook_id, page, DeliveryFilter(query.status, event_type)
     )
     return json_response(page_body(result, page, delivery_view))
 
