@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
-	$(BIN)/mypy amss tests
+	$(BIN)/mypy amss tests examples
 
 pytest: $(STAMP) services
 	$(BIN)/pytest
