@@ -30,7 +30,6 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from amss.actors.bus import CommandBus
-from amss.actors.diagnostics import DIAGNOSTIC_HANDLERS
 from amss.actors.metrics import MeshMetrics
 from amss.actors.node import MeshConfig, MeshWorker
 from amss.actors.partitioning import aircraft_actor, partitions_of
@@ -38,6 +37,7 @@ from amss.actors.replies import ReplyListener
 from amss.api.rest.handlers.commands import submit_command
 from amss.api.rest.outcomes import HttpResult, render_outcome
 from amss.app.commands.bus import Submission
+from amss.bench.diagnostics import DIAGNOSTIC_HANDLERS
 from amss.domain.principal import Actor
 from amss.infra.postgres.commands_repo import get_command
 from amss.infra.postgres.pool import create_pool

@@ -56,10 +56,6 @@ class CommandContext:
 CommandHandler = Callable[[CommandContext], Awaitable[Outcome]]
 
 
-class UnknownCommandType(Exception):
-    pass
-
-
 def rejection(error: DomainError) -> Failed:
     """The outcome of a command that broke this rule."""
     return Failed(CommandError(error.code, error.message, error.details or None))

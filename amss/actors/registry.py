@@ -7,13 +7,14 @@ handler gets it with its issuer, the command's unit of work, the clock and the d
 
 from __future__ import annotations
 
-from amss.actors.diagnostics import DIAGNOSTIC_HANDLERS
+from collections.abc import Mapping
+
 from amss.actors.executor import CommandContext, CommandHandler
 from amss.app.clock import Clock, utc_now
 from amss.app.commands.base import CommandModel, Issuer, parse_payload
+from amss.app.commands.deps import CommandDeps, Handler
 from amss.app.commands.outcomes import Outcome
 from amss.app.handlers import COMMAND_HANDLERS, NEEDS_PART_ITEM_LOCKS
-from amss.app.handlers.deps import CommandDeps, Handler
 from amss.app.ports import PartItemLocks
 from amss.config import Settings
 
@@ -30,15 +31,22 @@ def bind(model: type[CommandModel], handler: Handler, clock: Clock, deps: Comman
 
 
 def command_handlers(
-    settings: Settings, locks: PartItemLocks | None = None, clock: Clock = utc_now
+    settings: Settings,
+    locks: PartItemLocks | None = None,
+    clock: Clock = utc_now,
+    extra: Mapping[str, CommandHandler] | None = None,
 ) -> dict[str, CommandHandler]:
-    """The part item's commands need the part item locks, so they are registered only when `locks` is given."""
+    """The part item's commands need the part item locks, so they are registered only when `locks` is given.
+
+    `extra`: executor-level handlers added as they are (the composition root passes the diagnostic
+    command types of amss/bench/diagnostics.py when AMSS_DIAGNOSTIC_COMMANDS is on).
+    """
     deps = CommandDeps(settings.amss_grounding_lead_time, locks)
     handlers = {
         model.TYPE: bind(model, handler, clock, deps)
         for model, handler in COMMAND_HANDLERS.items()
         if locks is not None or model not in NEEDS_PART_ITEM_LOCKS
     }
-    if settings.amss_diagnostic_commands:
-        handlers.update(DIAGNOSTIC_HANDLERS)
+    if extra:
+        handlers.update(extra)
     return handlers

@@ -14,17 +14,16 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from amss.app.aircraft.ports import AircraftRepository
 from amss.app.paging import Page, PageRequest
-from amss.app.parts_ports import PartDefinitionRepository, PartItemRepository, PartReservationRepository
-from amss.app.programs_ports import ProgramRepository
-from amss.app.tasks_ports import ComplianceRepository, TaskRepository
+from amss.app.parts.ports import PartDefinitionRepository, PartItemRepository, PartReservationRepository
+from amss.app.programs.ports import ProgramRepository
+from amss.app.tasks.ports import ComplianceRepository, TaskRepository
 from amss.app.webhooks.ports import WebhookRepository
-from amss.domain.aircraft import Aircraft
 from amss.domain.audit import AuditEntry, AuditFilter, AuditRecord
-from amss.domain.enums import AircraftStatus, GroundingOrigin, Role
+from amss.domain.enums import Role
 from amss.domain.events import DomainEvent
 from amss.domain.organizations import Organization, OrgPolicy
-from amss.domain.tasks import MaintenanceTask
 from amss.domain.users import Credentials, User
 
 
@@ -49,25 +48,6 @@ class NewRefreshToken:
     expires_at: datetime
     ip_address: str | None
     user_agent: str | None
-
-
-@dataclass(frozen=True)
-class NewAircraft:
-    tail_number: str
-    model: str
-    status: AircraftStatus = AircraftStatus.OPERATIONAL
-    capacity_slots: int = 1
-    last_maintenance: datetime | None = None
-    next_due: datetime | None = None
-    # set from status by checked_new: a new grounded aircraft was grounded by a person
-    grounded_by: GroundingOrigin | None = None
-
-
-@dataclass(frozen=True)
-class AircraftFilter:
-    status: AircraftStatus | None = None
-    tail_number: str | None = None
-    model: str | None = None
 
 
 class OrganizationRepository(Protocol):
@@ -111,20 +91,6 @@ class AuditRepository(Protocol):
 
 class OutboxRepository(Protocol):
     async def add(self, event: DomainEvent) -> uuid.UUID: ...
-
-
-class AircraftRepository(Protocol):
-    async def add(self, org_id: uuid.UUID, new: NewAircraft) -> Aircraft: ...
-    async def get(self, org_id: uuid.UUID, aircraft_id: uuid.UUID, *, for_update: bool = False) -> Aircraft | None: ...
-    async def list_page(
-        self, org_id: uuid.UUID, page: PageRequest, aircraft_filter: AircraftFilter
-    ) -> Page[Aircraft]: ...
-    async def update(self, current: Aircraft, changes: dict[str, Any]) -> Aircraft: ...
-    async def soft_delete(self, current: Aircraft, at: datetime) -> Aircraft: ...
-    async def add_usage(self, current: Aircraft, flight_hours: int, cycles: int) -> Aircraft: ...
-    async def active_tasks(self, org_id: uuid.UUID, aircraft_id: uuid.UUID) -> list[MaintenanceTask]:
-        """The aircraft's live scheduled and in-progress tasks: all its status and delete rules look at."""
-        ...
 
 
 class UnitOfWork(Protocol):

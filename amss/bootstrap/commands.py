@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Final
 
 from amss.actors.bus import CommandBus
 from amss.actors.executor import CommandExecutor, CommandHandler
@@ -14,6 +16,19 @@ from amss.bootstrap.resources import Resources
 from amss.config import Settings
 from amss.infra.redis.locks import RedisPartItemLocks
 
+# The diagnostic command types (diag.*) live with the benchmark harness, outside the product's import
+# graph (contract bench-outside-product): loaded by name, and only when AMSS_DIAGNOSTIC_COMMANDS is on
+# (refused in production), for the mesh tests and `amss bench mesh`.
+DIAGNOSTICS_MODULE: Final = "amss.bench.diagnostics"
+
+
+def diagnostic_handlers(settings: Settings) -> dict[str, CommandHandler]:
+    """The diag.* handlers when AMSS_DIAGNOSTIC_COMMANDS is on, else none (amss.bench is then never imported)."""
+    if not settings.amss_diagnostic_commands:
+        return {}
+    loaded: dict[str, CommandHandler] = importlib.import_module(DIAGNOSTICS_MODULE).DIAGNOSTIC_HANDLERS
+    return dict(loaded)
+
 
 def part_item_locks(resources: Resources) -> RedisPartItemLocks:
     return RedisPartItemLocks(resources.redis, resources.keys)
@@ -21,7 +36,12 @@ def part_item_locks(resources: Resources) -> RedisPartItemLocks:
 
 def handlers(resources: Resources, locks: RedisPartItemLocks | None = None) -> dict[str, CommandHandler]:
     """The registry, over the process's clock and part item locks."""
-    return command_handlers(resources.settings, locks or part_item_locks(resources), resources.clock)
+    return command_handlers(
+        resources.settings,
+        locks or part_item_locks(resources),
+        resources.clock,
+        diagnostic_handlers(resources.settings),
+    )
 
 
 def mesh_config(settings: Settings) -> MeshConfig:

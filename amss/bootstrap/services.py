@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from amss.api.rest.services import Services
-from amss.app.aircraft import AircraftService
+from amss.app.aircraft.service import AircraftService
 from amss.app.audit_logs import AuditLogService
-from amss.app.compliance import ComplianceService
 from amss.app.identity import IdentityService
 from amss.app.organizations import OrganizationService
-from amss.app.parts import PartsService
+from amss.app.parts.service import PartsService
 from amss.app.ports import PartItemLocks, UnitOfWork
-from amss.app.programs import ProgramService
-from amss.app.tasks import TaskService
+from amss.app.programs.service import ProgramService
+from amss.app.tasks.compliance import ComplianceService
+from amss.app.tasks.service import TaskService
 from amss.app.users import UserService
 from amss.app.webhooks.service import WebhookService
 from amss.auth.adapters import BcryptPasswords, JwtAccessTokens, OpaqueRefreshTokens

@@ -22,12 +22,12 @@ from typing import Final
 
 import asyncpg
 
-from amss.app import program_generation
+from amss.app.aircraft.commands import ApplyGrounding
 from amss.app.clock import Clock, utc_now
-from amss.app.commands.aircraft import ApplyGrounding
 from amss.app.commands.bus import CommandSender, Submission
 from amss.app.commands.outcomes import Failed, Succeeded
-from amss.app.commands.programs import GenerateProgramTask
+from amss.app.programs import generation as program_generation
+from amss.app.programs.commands import GenerateProgramTask
 from amss.config import Settings
 from amss.domain.principal import Actor
 from amss.domain.programs import program_due

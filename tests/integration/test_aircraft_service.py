@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from amss.app.aircraft import AircraftService
+from amss.app.aircraft.service import AircraftService
 from amss.app.ports import UnitOfWork
 from amss.domain.enums import AircraftStatus
 from amss.domain.errors import Conflict, NotFound

@@ -18,9 +18,9 @@ import orjson
 import pytest
 import redis.asyncio as redis
 
-from amss.actors import diagnostics
 from amss.actors.bus import CommandBus
 from amss.actors.executor import CommandExecutor
+from amss.bench import diagnostics
 from amss.domain.principal import Actor
 from amss.infra.redis.keys import KeySpace
 from tests.backends import Backends

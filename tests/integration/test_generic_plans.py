@@ -15,7 +15,7 @@ import asyncpg
 
 from amss.app.paging import PageRequest
 from amss.app.sorts import TASK_SORTS
-from amss.app.tasks_ports import TaskFilter
+from amss.app.tasks.ports import TaskFilter
 from amss.infra.postgres import listing
 from amss.infra.postgres.sql import Connection
 from amss.infra.postgres.tasks_repo import PgTaskRepository

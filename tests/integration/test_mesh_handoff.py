@@ -10,11 +10,11 @@ import uuid
 import asyncpg
 from prometheus_client import CollectorRegistry
 
-from amss.actors.diagnostics import DIAGNOSTIC_HANDLERS
 from amss.actors.executor import CommandExecutor
 from amss.actors.metrics import MeshMetrics
 from amss.actors.partition import PartitionConsumer
 from amss.actors.partitioning import partition_of
+from amss.bench.diagnostics import DIAGNOSTIC_HANDLERS
 from tests.backends import Backends
 from tests.integration.factories import make_org
 from tests.mesh_support import (

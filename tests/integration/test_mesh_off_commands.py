@@ -19,13 +19,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from amss.actors import diagnostics
 from amss.actors.bus import CommandBus
 from amss.actors.executor import CommandContext, CommandExecutor
 from amss.actors.partitioning import aircraft_actor
 from amss.api.rest.outcomes import render_outcome
 from amss.app.commands.envelope import Command
 from amss.app.commands.outcomes import Outcome, Succeeded
+from amss.bench import diagnostics
 from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.domain.errors import Conflict

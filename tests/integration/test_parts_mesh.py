@@ -17,7 +17,7 @@ import redis.asyncio as redis
 
 from amss.actors.node import MeshWorker
 from amss.actors.registry import command_handlers
-from amss.app.commands.parts import DeletePartItem, ReservePart, TransitionReservation, UpdatePartItem
+from amss.app.parts.commands import DeletePartItem, ReservePart, TransitionReservation, UpdatePartItem
 from amss.config import Settings
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.locks import RedisPartItemLocks

@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 import redis.asyncio as redis
 
-from amss.app.parts import PartsService
+from amss.app.parts.service import PartsService
 from amss.app.ports import UnitOfWork
 from amss.domain.enums import Role
 from amss.domain.errors import Conflict

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from amss.app.tasks_ports import NewTask
+from amss.app.tasks.ports import NewTask
 from amss.domain.enums import TaskType
 from amss.domain.errors import ScheduleOverlap
 from amss.infra.postgres.tasks_repo import PgTaskRepository

@@ -11,7 +11,7 @@ import orjson
 
 from amss.actors.node import MeshWorker
 from amss.app.commands.envelope import Command, record_actor
-from amss.app.commands.tasks import CreateTask, UpdateTask
+from amss.app.tasks.commands import CreateTask, UpdateTask
 from amss.domain.enums import Role, TaskType
 from amss.domain.principal import Actor, Principal
 from amss.infra.postgres.commands_repo import insert_command

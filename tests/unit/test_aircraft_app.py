@@ -9,11 +9,11 @@ from typing import Any
 import orjson
 import pytest
 
-from amss.app.aircraft import checked_changes, checked_new, status_updated_event
-from amss.app.commands.aircraft import AircraftChanges, DeleteAircraft, RecordAircraftUsage, UpdateAircraft
+from amss.app.aircraft.commands import AircraftChanges, DeleteAircraft, RecordAircraftUsage, UpdateAircraft
+from amss.app.aircraft.ports import NewAircraft
+from amss.app.aircraft.service import checked_changes, checked_new, status_updated_event
+from amss.app.aircraft.views import aircraft_body, aircraft_view
 from amss.app.commands.base import parse_payload
-from amss.app.ports import NewAircraft
-from amss.app.views import aircraft_body, aircraft_view
 from amss.domain.aircraft import MAX_COUNTER, Aircraft, check_usage_values, normalized_model
 from amss.domain.enums import AircraftStatus
 from amss.domain.errors import ValidationFailed

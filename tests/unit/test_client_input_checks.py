@@ -14,8 +14,8 @@ import pytest
 
 from amss.api.rest.bodies import MAX_CURSOR_TEXT, decode_cursor, encode_cursor, nul_field, refuse_nul, whole_number
 from amss.app.commands.base import parse_payload
-from amss.app.commands.tasks import DeleteTask, TaskChanges
 from amss.app.paging import SortColumn, SortKind
+from amss.app.tasks.commands import DeleteTask, TaskChanges
 from amss.domain.errors import ValidationFailed
 from amss.infra.postgres.errors import translate
 

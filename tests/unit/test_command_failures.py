@@ -6,8 +6,8 @@ import asyncpg
 import pytest
 from redis import exceptions as redis_errors
 
-from amss.actors.diagnostics import DiagnosticDefect, DiagnosticInfrastructureError
 from amss.actors.failures import is_transient
+from amss.bench.diagnostics import DiagnosticDefect, DiagnosticInfrastructureError
 from amss.domain.errors import Conflict
 
 TRANSIENT: list[BaseException] = [

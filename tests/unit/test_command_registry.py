@@ -12,12 +12,12 @@ import pytest
 from amss.actors.executor import CommandContext
 from amss.actors.registry import bind
 from amss.app.commands.base import CommandModel, Issuer
+from amss.app.commands.deps import CommandDeps
 from amss.app.commands.envelope import Command
 from amss.app.commands.outcomes import Outcome, Succeeded
-from amss.app.commands.tasks import TaskChanges, UpdateTask
 from amss.app.handlers import COMMAND_HANDLERS
-from amss.app.handlers.deps import CommandDeps
 from amss.app.ports import Clock, UnitOfWorkFactory
+from amss.app.tasks.commands import TaskChanges, UpdateTask
 from amss.domain.errors import ValidationFailed
 from amss.domain.versioning import UNSET
 from tests.unit.fakes import FakeClock

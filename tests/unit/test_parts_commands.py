@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from amss.app.commands.base import CommandModel, parse_payload
-from amss.app.commands.parts import DeletePartItem, PartItemChanges, ReservePart, TransitionReservation, UpdatePartItem
+from amss.app.parts.commands import DeletePartItem, PartItemChanges, ReservePart, TransitionReservation, UpdatePartItem
 from amss.domain.enums import PartItemStatus, ReservationState
 from amss.domain.errors import ValidationFailed
 from amss.domain.parts import PartItemPatch

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from amss.app.commands.base import CommandModel, parse_payload
-from amss.app.commands.tasks import (
+from amss.app.tasks.commands import (
     CreateComplianceItem,
     CreateTask,
     DeleteTask,
@@ -20,7 +20,7 @@ from amss.app.commands.tasks import (
     UpdateComplianceItem,
     UpdateTask,
 )
-from amss.app.tasks_ports import NewTask
+from amss.app.tasks.ports import NewTask
 from amss.domain.enums import ComplianceResult, TaskState, TaskType
 from amss.domain.errors import ValidationFailed
 from amss.domain.tasks import TaskPatch

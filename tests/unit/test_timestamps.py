@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from amss.app.program_generation import DEFAULT_DURATION, free_window
+from amss.app.programs.generation import DEFAULT_DURATION, free_window
 from amss.domain.aircraft import Aircraft, confirmed_task_within
 from amss.domain.compliance import ComplianceItem, check_may_change
 from amss.domain.enums import AircraftStatus, ComplianceResult, IntervalType, Role, TaskState, TaskType

@@ -12,7 +12,6 @@ from __future__ import annotations
 import unicodedata
 from typing import Final
 
-REPLACEMENT: Final = "\ufffd"
 # the longest User-Agent kept in audit, command and refresh-token rows (the rest is cut off)
 MAX_USER_AGENT: Final = 512
 

@@ -13,12 +13,12 @@ from typing import Final
 import orjson
 
 from amss.api.error_shape import error_body
-from amss.app.commands.aircraft import DeleteAircraft
+from amss.app.aircraft.commands import DeleteAircraft
 from amss.app.commands.outcomes import Outcome, Succeeded
-from amss.app.commands.parts import DeletePartItem, ReservePart
-from amss.app.commands.programs import GenerateProgramTask
-from amss.app.commands.tasks import CreateComplianceItem, CreateTask, DeleteTask
 from amss.app.error_codes import http_status
+from amss.app.parts.commands import DeletePartItem, ReservePart
+from amss.app.programs.commands import GenerateProgramTask
+from amss.app.tasks.commands import CreateComplianceItem, CreateTask, DeleteTask
 
 # command types that create a resource: 201 with the new resource's URL (when they changed anything)
 CREATED_UNDER: Final[dict[str, str]] = {

@@ -6,15 +6,15 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from amss.app.aircraft import AircraftService
+from amss.app.aircraft.service import AircraftService
 from amss.app.audit_logs import AuditLogService
 from amss.app.commands.bus import CommandSender
-from amss.app.compliance import ComplianceService
 from amss.app.identity import IdentityService
 from amss.app.organizations import OrganizationService
-from amss.app.parts import PartsService
-from amss.app.programs import ProgramService
-from amss.app.tasks import TaskService
+from amss.app.parts.service import PartsService
+from amss.app.programs.service import ProgramService
+from amss.app.tasks.compliance import ComplianceService
+from amss.app.tasks.service import TaskService
 from amss.app.users import UserService
 from amss.app.webhooks.service import WebhookService
 

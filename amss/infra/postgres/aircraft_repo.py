@@ -12,8 +12,8 @@ from typing import Any
 
 import asyncpg
 
+from amss.app.aircraft.ports import AircraftFilter, NewAircraft
 from amss.app.paging import Page, PageRequest
-from amss.app.ports import AircraftFilter, NewAircraft
 from amss.app.sorts import AIRCRAFT_SORTS
 from amss.domain.aircraft import Aircraft
 from amss.domain.enums import AircraftStatus, GroundingOrigin, TaskState, TaskType

@@ -12,7 +12,7 @@ import asyncpg
 
 from amss.app.paging import Page, PageRequest
 from amss.app.sorts import COMPLIANCE_SORTS
-from amss.app.tasks_ports import ComplianceFilter
+from amss.app.tasks.ports import ComplianceFilter
 from amss.domain.compliance import ComplianceItem
 from amss.domain.enums import ComplianceResult
 from amss.domain.errors import Conflict

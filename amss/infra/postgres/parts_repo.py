@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from amss.app.paging import Page, PageRequest
-from amss.app.parts_ports import (
+from amss.app.parts.ports import (
     NewPartDefinition,
     NewPartItem,
     PartDefinitionFilter,

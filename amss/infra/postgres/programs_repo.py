@@ -14,7 +14,7 @@ from typing import Any, Final
 import asyncpg
 
 from amss.app.paging import Page, PageRequest
-from amss.app.programs_ports import NewProgram, ProgramFilter
+from amss.app.programs.ports import NewProgram, ProgramFilter
 from amss.app.sorts import PROGRAM_SORTS
 from amss.domain.enums import IntervalType
 from amss.domain.errors import Conflict

@@ -18,7 +18,7 @@ import asyncpg
 
 from amss.app.paging import Page, PageRequest
 from amss.app.sorts import TASK_SORTS
-from amss.app.tasks_ports import NewTask, TaskFilter
+from amss.app.tasks.ports import NewTask, TaskFilter
 from amss.domain.enums import IntervalType, ReservationState, Role, TaskState, TaskType
 from amss.domain.errors import Conflict, ScheduleOverlap
 from amss.domain.parts import PartReservation

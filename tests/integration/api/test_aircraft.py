@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from amss.api.rest.handlers.aircraft import AircraftOut
-from amss.app.views import aircraft_view
+from amss.app.aircraft.views import aircraft_view
 from amss.domain.aircraft import Aircraft
 from amss.domain.enums import AircraftStatus, Role
 from tests.api_support import Tenant, call

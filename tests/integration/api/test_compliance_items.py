@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from amss.api.rest.handlers.maintenance_tasks import ComplianceItemOut
-from amss.app.task_views import compliance_view
+from amss.app.tasks.views import compliance_view
 from amss.domain.compliance import ComplianceItem
 from amss.domain.enums import ComplianceResult
 from tests.api_support import Tenant, call

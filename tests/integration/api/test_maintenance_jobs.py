@@ -21,7 +21,7 @@ import redis.asyncio as redis
 from amss.actors.bus import CommandBus
 from amss.actors.executor import CommandExecutor
 from amss.actors.registry import command_handlers
-from amss.app.program_generation import DEFAULT_DURATION, free_window
+from amss.app.programs.generation import DEFAULT_DURATION, free_window
 from amss.app.views import utc_text
 from amss.bootstrap.commands import handlers
 from amss.bootstrap.resources import open_resources

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from amss.api.rest.handlers.maintenance_programs import ProgramOut
-from amss.app.programs import program_view
+from amss.app.programs.service import program_view
 from amss.domain.enums import IntervalType
 from amss.domain.programs import MaintenanceProgram
 from tests.api_support import Member, Tenant, call

@@ -15,8 +15,8 @@ import orjson
 import pytest
 
 from amss.api.rest.handlers.maintenance_tasks import TaskDetailOut, TaskOut
-from amss.app.task_views import task_view
-from amss.app.tasks_ports import NewTask
+from amss.app.tasks.ports import NewTask
+from amss.app.tasks.views import task_view
 from amss.domain.enums import TaskType
 from amss.domain.errors import ScheduleOverlap
 from amss.infra.postgres.tasks_repo import PgTaskRepository

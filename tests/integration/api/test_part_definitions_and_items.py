@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from amss.api.rest.handlers.parts import PartDefinitionOut, PartItemOut
+from amss.api.rest.handlers.parts.definitions import PartDefinitionOut
+from amss.api.rest.handlers.parts.items import PartItemOut
 from tests.api_support import Tenant, call
 from tests.clients import ApiClient
 from tests.integration.api.parts_support import audit_rows, item_row, reservable

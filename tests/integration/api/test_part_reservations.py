@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from amss.api.rest.handlers.parts import PartReservationOut
+from amss.api.rest.handlers.parts.reservations import PartReservationOut
 from amss.domain.enums import Role
 from tests.api_support import Tenant, call
 from tests.clients import ApiClient

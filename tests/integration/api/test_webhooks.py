@@ -615,7 +615,7 @@ async def test_deliveries_are_listed_newest_first_with_filters_and_pages(
     other_webhook = await make_webhook(conn, home.org_id)
     start = datetime(2030, 1, 1, tzinfo=UTC)
     made: list[uuid.UUID] = []
-    for minute, (status, event_type) in enumerate(
+    for minute, (state, event_type) in enumerate(
         [
             ("failed", "task_created"),
             ("delivered", "part_reserved"),
@@ -625,7 +625,7 @@ async def test_deliveries_are_listed_newest_first_with_filters_and_pages(
     ):
         at = start + timedelta(minutes=minute)
         made.append(
-            await make_delivery(conn, home.org_id, webhook_id, status, event_type, created_at=at, updated_at=at)
+            await make_delivery(conn, home.org_id, webhook_id, state, event_type, created_at=at, updated_at=at)
         )
     await make_delivery(conn, home.org_id, other_webhook)
     path = f"{BASE}/{webhook_id}/deliveries"

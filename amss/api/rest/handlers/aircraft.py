@@ -15,12 +15,12 @@ from amss.api.rest.handlers.commands import send_command
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body, FilterText, Name, Out, Timestamp
 from amss.api.rest.services import SERVICES
-from amss.app.aircraft import NULLABLE, checked_changes
-from amss.app.commands.aircraft import AircraftChanges, DeleteAircraft, RecordAircraftUsage, UpdateAircraft
+from amss.app.aircraft.commands import AircraftChanges, DeleteAircraft, RecordAircraftUsage, UpdateAircraft
+from amss.app.aircraft.ports import AircraftFilter, NewAircraft
+from amss.app.aircraft.service import NULLABLE, checked_changes
+from amss.app.aircraft.views import aircraft_body, aircraft_view
 from amss.app.commands.base import parse_payload
-from amss.app.ports import AircraftFilter, NewAircraft
 from amss.app.sorts import AIRCRAFT_SORTS
-from amss.app.views import aircraft_body, aircraft_view
 from amss.auth.rbac import Action, Resource
 from amss.domain.aircraft import MAX_COUNTER, check_usage_values
 from amss.domain.enums import AircraftStatus, GroundingOrigin
@@ -59,7 +59,7 @@ class UsageReport(Body):
 
 
 class AircraftOut(Out):
-    """The shape amss.app.views.aircraft_view renders (a test keeps the two in step)."""
+    """The shape amss.app.aircraft.views.aircraft_view renders (a test keeps the two in step)."""
 
     id: uuid.UUID
     org_id: uuid.UUID

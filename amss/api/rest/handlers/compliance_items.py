@@ -15,10 +15,10 @@ from amss.api.rest.handlers.maintenance_tasks import ComplianceItemOut
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body
 from amss.api.rest.services import SERVICES
-from amss.app.commands.tasks import CreateComplianceItem, SignOffComplianceItem, UpdateComplianceItem
 from amss.app.sorts import COMPLIANCE_SORTS
-from amss.app.task_views import compliance_body, compliance_view
-from amss.app.tasks_ports import ComplianceFilter
+from amss.app.tasks.commands import CreateComplianceItem, SignOffComplianceItem, UpdateComplianceItem
+from amss.app.tasks.ports import ComplianceFilter
+from amss.app.tasks.views import compliance_body, compliance_view
 from amss.auth.rbac import Action, Resource
 from amss.domain.compliance import check_new_result, normalized_description
 from amss.domain.enums import ComplianceResult

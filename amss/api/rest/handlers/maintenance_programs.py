@@ -15,8 +15,8 @@ from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body, Name, Out, Timestamp
 from amss.api.rest.services import SERVICES
-from amss.app.programs import NULLABLE, program_view
-from amss.app.programs_ports import NewProgram, ProgramFilter
+from amss.app.programs.ports import NewProgram, ProgramFilter
+from amss.app.programs.service import NULLABLE, program_view
 from amss.app.sorts import PROGRAM_SORTS
 from amss.auth.rbac import Action, Resource
 from amss.domain.enums import IntervalType
@@ -44,7 +44,7 @@ class ProgramUpdate(Body):
 
 
 class ProgramOut(Out):
-    """The shape amss.app.programs.program_view renders."""
+    """The shape amss.app.programs.service.program_view renders."""
 
     id: uuid.UUID
     org_id: uuid.UUID

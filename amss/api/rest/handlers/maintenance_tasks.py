@@ -16,10 +16,10 @@ from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body, Out, Timestamp
 from amss.api.rest.services import SERVICES
 from amss.app.commands.base import parse_payload
-from amss.app.commands.tasks import CreateTask, DeleteTask, TaskChanges, TransitionTask, UpdateTask
 from amss.app.sorts import TASK_SORTS
-from amss.app.task_views import task_detail_body, task_view
-from amss.app.tasks_ports import TaskFilter
+from amss.app.tasks.commands import CreateTask, DeleteTask, TaskChanges, TransitionTask, UpdateTask
+from amss.app.tasks.ports import TaskFilter
+from amss.app.tasks.views import task_detail_body, task_view
 from amss.auth.rbac import Action, Resource
 from amss.domain.enums import ComplianceResult, ReservationState, TaskState, TaskType
 from amss.domain.tasks import check_window
@@ -62,7 +62,7 @@ class ReservationSummaryOut(Out):
 
 
 class ComplianceItemOut(Out):
-    """The shape amss.app.task_views.compliance_view renders (a test keeps the two in step)."""
+    """The shape amss.app.tasks.views.compliance_view renders (a test keeps the two in step)."""
 
     id: uuid.UUID
     org_id: uuid.UUID
@@ -78,7 +78,7 @@ class ComplianceItemOut(Out):
 
 
 class TaskOut(Out):
-    """The shape amss.app.task_views.task_view renders (a test keeps the two in step)."""
+    """The shape amss.app.tasks.views.task_view renders (a test keeps the two in step)."""
 
     id: uuid.UUID
     org_id: uuid.UUID

@@ -1,19 +1,24 @@
 """The handler registry as data: which plain async function runs each command type.
 
-Adding a command type: its model (amss/app/commands/), its handler function (here, by aggregate),
-one line below, and its REST route. The mesh looks a handler up by the model's `TYPE` and parses
-the stored payload into the model once (amss/actors/registry.py).
+Adding a command type: its model (amss/app/<aggregate>/commands.py), its handler function
+(amss/app/<aggregate>/handlers.py), one line below, and its REST route. The mesh looks a handler
+up by the model's `TYPE` and parses the stored payload into the model once (amss/actors/registry.py).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from amss.app.commands.aircraft import ApplyGrounding, DeleteAircraft, RecordAircraftUsage, UpdateAircraft
+from amss.app.aircraft import handlers as aircraft
+from amss.app.aircraft.commands import ApplyGrounding, DeleteAircraft, RecordAircraftUsage, UpdateAircraft
 from amss.app.commands.base import CommandModel
-from amss.app.commands.parts import DeletePartItem, ReservePart, TransitionReservation, UpdatePartItem
-from amss.app.commands.programs import GenerateProgramTask
-from amss.app.commands.tasks import (
+from amss.app.commands.deps import Handler
+from amss.app.parts import handlers as parts
+from amss.app.parts.commands import DeletePartItem, ReservePart, TransitionReservation, UpdatePartItem
+from amss.app.programs import handlers as programs
+from amss.app.programs.commands import GenerateProgramTask
+from amss.app.tasks import handlers as tasks
+from amss.app.tasks.commands import (
     CreateComplianceItem,
     CreateTask,
     DeleteTask,
@@ -22,8 +27,6 @@ from amss.app.commands.tasks import (
     UpdateComplianceItem,
     UpdateTask,
 )
-from amss.app.handlers import aircraft, parts, programs, tasks
-from amss.app.handlers.deps import Handler
 
 COMMAND_HANDLERS: Final[dict[type[CommandModel], Handler]] = {
     CreateTask: tasks.create_task,

@@ -9,13 +9,13 @@ together: the task (as `GET /maintenance-tasks/{id}` shows it) when one was gene
 from __future__ import annotations
 
 from amss.app.commands.base import Issuer
+from amss.app.commands.deps import CommandDeps
 from amss.app.commands.outcomes import Outcome, Succeeded
-from amss.app.commands.programs import GenerateProgramTask
-from amss.app.handlers.deps import CommandDeps
-from amss.app.handlers.tasks import task_service
 from amss.app.ports import Clock, UnitOfWorkFactory
-from amss.app.program_generation import ProgramTaskGenerator
-from amss.app.task_views import task_detail_view
+from amss.app.programs.commands import GenerateProgramTask
+from amss.app.programs.generation import ProgramTaskGenerator
+from amss.app.tasks.handlers import task_service
+from amss.app.tasks.views import task_detail_view
 
 
 async def generate_program_task(

@@ -3,7 +3,7 @@ state transitions and soft delete.
 
 Every mutation writes the task (its version grows by one), exactly one audit row for it and its
 outbox event (`task_created`, `task_state_changed`) in one unit of work. All writes run inside
-the aircraft's actor (amss/app/handlers/tasks.py), whose unit of work is bound to the
+the aircraft's actor (amss/app/tasks/handlers.py), whose unit of work is bound to the
 command's transaction, so the effects of a transition share it too: a cancel or delete releases
 the task's reservations, a completion records the program's performance, and a completed or
 cancelled task lets the grounding rules release the aircraft (AircraftService.apply_grounding_rules).
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from amss.app.aircraft import AircraftService
+from amss.app.aircraft.service import AircraftService
 from amss.app.paging import Page, PageRequest
 from amss.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from amss.app.tasks_ports import NewTask, TaskFilter
+from amss.app.tasks.ports import NewTask, TaskFilter
 from amss.app.views import json_value, utc_text
 from amss.domain.audit import audit_entry
 from amss.domain.compliance import ComplianceItem

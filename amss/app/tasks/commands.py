@@ -13,7 +13,7 @@ from pydantic import StrictBool, StrictStr, field_validator
 from pydantic_core import PydanticCustomError
 
 from amss.app.commands.base import AircraftCommand, CommandModel, Instant, Version
-from amss.app.tasks_ports import NewTask
+from amss.app.tasks.ports import NewTask
 from amss.domain.enums import ComplianceResult, TaskState, TaskType
 from amss.domain.tasks import TaskPatch
 

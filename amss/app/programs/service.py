@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from amss.app.paging import Page, PageRequest
 from amss.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from amss.app.programs_ports import NewProgram, ProgramFilter, ProgramRepository
+from amss.app.programs.ports import NewProgram, ProgramFilter, ProgramRepository
 from amss.app.views import json_value, utc_text
 from amss.domain.audit import audit_entry
 from amss.domain.enums import AuditAction

@@ -2,7 +2,7 @@
 
 Every mutation writes the row (its version grows by one), exactly one audit row and — when the
 status changes — one `aircraft_status_updated` outbox event, in one unit of work. Updates,
-deletes and usage run inside the aircraft's actor (amss/app/handlers/aircraft.py), whose unit
+deletes and usage run inside the aircraft's actor (amss/app/aircraft/handlers.py), whose unit
 of work is bound to the command's transaction; create is a plain call (no actor exists yet).
 """
 
@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from amss.app.aircraft.ports import AircraftFilter, NewAircraft
 from amss.app.paging import Page, PageRequest
-from amss.app.ports import AircraftFilter, Clock, NewAircraft, UnitOfWork, UnitOfWorkFactory
+from amss.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from amss.app.views import json_value, utc_text
 from amss.domain.aircraft import (
     Aircraft,

@@ -6,12 +6,12 @@ PartsService runs over the command's own unit of work and holds the part item's 
 from __future__ import annotations
 
 from amss.app.commands.base import Issuer
+from amss.app.commands.deps import CommandDeps
 from amss.app.commands.outcomes import Outcome, Succeeded
-from amss.app.commands.parts import DeletePartItem, ReservePart, TransitionReservation, UpdatePartItem
-from amss.app.handlers.deps import CommandDeps
-from amss.app.parts import PartsService
+from amss.app.parts.commands import DeletePartItem, ReservePart, TransitionReservation, UpdatePartItem
+from amss.app.parts.service import PartsService
+from amss.app.parts.views import part_item_view, part_reservation_view
 from amss.app.ports import Clock, UnitOfWorkFactory
-from amss.app.views import part_item_view, part_reservation_view
 
 
 def parts_service(uow: UnitOfWorkFactory, clock: Clock, deps: CommandDeps) -> PartsService:

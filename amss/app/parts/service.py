@@ -3,7 +3,7 @@
 Every mutation writes its row (the version grows by one) and exactly one audit row in one unit
 of work; a reservation also records a `part_reserved` outbox event. Definitions and item
 creation are plain calls; item updates and deletes and every reservation write run inside the
-part item's actor (amss/app/handlers/parts.py), over the command's unit of work.
+part item's actor (amss/app/parts/handlers.py), over the command's unit of work.
 
 Reserving holds three guards at once: the part item's actor (one command at a time per item),
 a Redis lock on the item (`PartItemLocks`, for any path that bypasses the actor: the mesh off,
@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from amss.app.paging import Page, PageRequest
-from amss.app.parts_ports import (
+from amss.app.parts.ports import (
     NewPartDefinition,
     NewPartItem,
     PartDefinitionFilter,

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from amss.app.aircraft import AircraftService
+from amss.app.aircraft.service import AircraftService
 from amss.app.commands.base import Issuer
+from amss.app.commands.deps import CommandDeps
 from amss.app.commands.outcomes import Outcome, Succeeded
-from amss.app.commands.tasks import (
+from amss.app.ports import Clock, UnitOfWorkFactory
+from amss.app.tasks.commands import (
     CreateComplianceItem,
     CreateTask,
     DeleteTask,
@@ -22,11 +24,9 @@ from amss.app.commands.tasks import (
     UpdateComplianceItem,
     UpdateTask,
 )
-from amss.app.compliance import ComplianceService
-from amss.app.handlers.deps import CommandDeps
-from amss.app.ports import Clock, UnitOfWorkFactory
-from amss.app.task_views import compliance_view, task_detail_view
-from amss.app.tasks import TaskDetail, TaskService
+from amss.app.tasks.compliance import ComplianceService
+from amss.app.tasks.service import TaskDetail, TaskService
+from amss.app.tasks.views import compliance_view, task_detail_view
 
 
 def detail_view(detail: TaskDetail) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Final
 
 from amss.app.paging import Page, PageRequest
 from amss.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from amss.app.tasks_ports import ComplianceFilter
+from amss.app.tasks.ports import ComplianceFilter
 from amss.app.views import utc_text
 from amss.domain.audit import audit_entry
 from amss.domain.compliance import (

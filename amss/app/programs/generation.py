@@ -28,8 +28,8 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from amss.app.ports import Clock, UnitOfWorkFactory
-from amss.app.tasks import TaskDetail, TaskService
-from amss.app.tasks_ports import NewTask
+from amss.app.tasks.ports import NewTask
+from amss.app.tasks.service import TaskDetail, TaskService
 from amss.app.views import utc_text
 from amss.domain.aircraft import Aircraft
 from amss.domain.enums import IntervalType, TaskType

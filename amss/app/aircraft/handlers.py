@@ -7,13 +7,13 @@ event and the command's outcome commit together. The view is the aircraft as
 
 from __future__ import annotations
 
-from amss.app.aircraft import AircraftService
-from amss.app.commands.aircraft import ApplyGrounding, DeleteAircraft, RecordAircraftUsage, UpdateAircraft
+from amss.app.aircraft.commands import ApplyGrounding, DeleteAircraft, RecordAircraftUsage, UpdateAircraft
+from amss.app.aircraft.service import AircraftService
+from amss.app.aircraft.views import aircraft_view
 from amss.app.commands.base import Issuer
+from amss.app.commands.deps import CommandDeps
 from amss.app.commands.outcomes import Outcome, Succeeded
-from amss.app.handlers.deps import CommandDeps
 from amss.app.ports import Clock, UnitOfWorkFactory
-from amss.app.views import aircraft_view
 
 
 def aircraft_service(uow: UnitOfWorkFactory, clock: Clock, deps: CommandDeps) -> AircraftService:

@@ -13,7 +13,8 @@ from typing import Any
 
 import orjson
 
-from amss.app.views import part_reservation_view, utc_text
+from amss.app.parts.views import part_reservation_view
+from amss.app.views import utc_text
 from amss.domain.compliance import ComplianceItem
 from amss.domain.parts import PartReservation
 from amss.domain.tasks import MaintenanceTask

@@ -1,0 +1,1 @@
+"""Aircraft: its commands, their handlers, the service, its views and ports."""

@@ -1,0 +1,1 @@
+"""Parts: definitions, items and reservations: commands, handlers, the service, views and ports."""

@@ -1,0 +1,1 @@
+"""Maintenance programs: the service, its ports, the generator of a program's next task and its command."""

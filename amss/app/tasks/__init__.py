@@ -1,0 +1,1 @@
+"""Maintenance tasks and their compliance items: commands, handlers, services, views and ports."""
