@@ -32,7 +32,7 @@ from amss.domain.webhooks import Webhook, WebhookDelivery, destination, subscrib
 ENTITY: Final = "webhook"
 TEST_EVENT: Final = "webhook.test"
 EDITABLE: Final = ("url", "events", "active")
-# how long a rotated-out secret keeps signing beside the new one (API.md: 24 h)
+# how long a rotated-out secret keeps signing beside the new one (docs/api.md: 24 h)
 PREVIOUS_SECRET_OVERLAP: Final = timedelta(hours=24)
 # a name that takes longer than this to resolve is refused rather than left to hold the request
 DESTINATION_CHECK_TIMEOUT: Final = 5.0
