@@ -160,6 +160,14 @@ class WebhookService:
         events = checked.get("events")
         if isinstance(events, list | tuple):
             checked["events"] = subscribed_events([str(event) for event in events])
+        checked_url = None
+        if isinstance(url := checked.get("url"), str):
+            # a new URL is checked before the row is locked: the check may wait on DNS (production)
+            async with self._uow() as uow:
+                seen = await _repo(uow).get(org_id, webhook_id)
+            if seen is not None and seen.url != url:
+                await self._check_url(url)
+                checked_url = url
         async with self._uow() as uow:
             repo = _repo(uow)
             current = await repo.get(org_id, webhook_id, for_update=True)
@@ -169,8 +177,8 @@ class WebhookService:
             changed = changed_values(current, checked)
             if not changed:
                 return current
-            if isinstance(url := changed.get("url"), str):
-                await self._check_url(url)
+            if isinstance(url := changed.get("url"), str) and url != checked_url:
+                await self._check_url(url)  # the URL changed under us meanwhile: rare, checked under the lock
             updated = await repo.update(current, changed)
             details = {
                 "changes": {
