@@ -624,9 +624,7 @@ async def test_deliveries_are_listed_newest_first_with_filters_and_pages(
         ]
     ):
         at = start + timedelta(minutes=minute)
-        made.append(
-            await make_delivery(conn, home.org_id, webhook_id, state, event_type, created_at=at, updated_at=at)
-        )
+        made.append(await make_delivery(conn, home.org_id, webhook_id, state, event_type, created_at=at, updated_at=at))
     await make_delivery(conn, home.org_id, other_webhook)
     path = f"{BASE}/{webhook_id}/deliveries"
 
