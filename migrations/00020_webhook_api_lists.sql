@@ -3,15 +3,17 @@
 --   * webhooks of an organization by created_at, updated_at or url, and filtered by active;
 --   * a webhook's deliveries, newest first, filtered by status or by event type.
 -- A delivery's event type is the outbox event's, copied onto the delivery by a trigger as the row is
--- made (whatever the insert says, so it cannot disagree with the event), so the type filter is an
--- index range of webhook_deliveries alone rather than a join that reads every delivery of the webhook.
+-- made or its event_id changes (whatever the statement says, so it cannot disagree with the event), so
+-- the type filter is an index range of webhook_deliveries alone rather than a join that reads every
+-- delivery of the webhook.
 -- In one transaction, not CONCURRENTLY: nothing wrote these tables before this release.
 
 -- +goose Up
 ALTER TABLE webhook_deliveries ADD COLUMN event_type text;
 UPDATE webhook_deliveries d SET event_type = e.event_type
     FROM outbox_events e WHERE e.org_id = d.org_id AND e.id = d.event_id;
-ALTER TABLE webhook_deliveries ALTER COLUMN event_type SET NOT NULL;
+-- no NOT NULL: the trigger finds the event of every row the foreign key lets in, and a row whose event
+-- is missing (or of another organization) must fail on that foreign key, not on a null event type
 
 -- +goose StatementBegin
 CREATE FUNCTION webhook_deliveries_event_type() RETURNS trigger
