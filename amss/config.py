@@ -151,6 +151,8 @@ class Settings(BaseModel):
     login_rate_limit_per_email: int = Field(default=5, ge=1)
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     shutdown_grace: Duration = timedelta(seconds=10)
+    # a client that stops sending in the middle of its body gets 408 after this long instead of holding a slot
+    body_read_timeout: Duration = timedelta(seconds=30)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
 
     amss_mesh: OnOff = True

@@ -39,8 +39,11 @@ from amss.api.rest.outcomes import HttpResult, render_outcome
 from amss.app.commands.bus import Submission
 from amss.bench.diagnostics import DIAGNOSTIC_HANDLERS
 from amss.domain.principal import Actor
+from amss.infra.postgres.command_acceptance import CommandAcceptor
+from amss.infra.postgres.command_log import PgCommandLog
 from amss.infra.postgres.commands_repo import get_command
 from amss.infra.postgres.pool import create_pool
+from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.client import create_redis
 from amss.infra.redis.keys import COMMAND_GROUP, KeySpace
 from tests.cli_helpers import cli_env, free_port
@@ -376,7 +379,15 @@ async def mesh_worker(
     )
     pool = await create_pool(database_url, min_size=1, max_size=12)
     client = create_redis(redis_url)
-    worker = MeshWorker(config, pool, client, keys, DIAGNOSTIC_HANDLERS, MeshMetrics.register(CollectorRegistry()))
+    worker = MeshWorker(
+        config,
+        PgCommandLog(pool),
+        client,
+        keys,
+        DIAGNOSTIC_HANDLERS,
+        MeshMetrics.register(CollectorRegistry()),
+        PipelineBatcher(client),
+    )
     try:
         await worker.start()
 
@@ -406,7 +417,9 @@ class MeshClient:
 
     def __init__(self, pool: asyncpg.Pool, client: redis.Redis, keys: KeySpace, partitions: int = PARTITIONS) -> None:
         self.listener = ReplyListener(client, keys.reply_stream(f"test-{uuid.uuid4().hex}"))
-        self.bus = CommandBus(pool, client, keys, partitions, self.listener)
+        self.bus = CommandBus(
+            CommandAcceptor(pool), client, keys, partitions, self.listener, None, PipelineBatcher(client)
+        )
 
     async def __aenter__(self) -> MeshClient:
         self.listener.start()
@@ -547,6 +560,13 @@ def answer(submission: Submission) -> HttpResult | None:
     if submission.outcome is None:
         return None
     return render_outcome(submission.command.type, submission.outcome, submission.command.request_id)
+
+
+def answered(submission: Submission) -> HttpResult:
+    """The outcome as REST answers it, of a submission that must have one."""
+    result = answer(submission)
+    assert result is not None, f"command {submission.command_id} has no outcome yet"
+    return result
 
 
 async def command_result(conn: asyncpg.Connection, command_id: uuid.UUID) -> dict[str, Any] | None:

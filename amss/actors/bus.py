@@ -19,12 +19,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from amss.actors.acceptance import CommandAcceptor
 from amss.actors.executor import CommandExecutor
 from amss.actors.failures import dead_letter_fields, failure_reason, is_transient
 from amss.actors.partitioning import partition_of
@@ -32,10 +30,10 @@ from amss.actors.replies import ReplyListener
 from amss.app.commands.base import CommandModel
 from amss.app.commands.bus import Submission
 from amss.app.commands.envelope import Command, record_actor
+from amss.app.commands.log import CommandAcceptance
 from amss.app.commands.outcomes import Outcome
+from amss.app.commands.transport import MeshKeys, RoundTrips, StreamCommand
 from amss.domain.principal import Actor
-from amss.infra.redis.batching import PipelineBatcher, RedisCommand
-from amss.infra.redis.keys import KeySpace
 
 log = logging.getLogger(__name__)
 
@@ -75,26 +73,25 @@ def command_of_entry(fields: Mapping[bytes, bytes]) -> Command | None:
 class CommandBus:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        acceptor: CommandAcceptance,
         client: Redis,
-        keys: KeySpace,
+        keys: MeshKeys,
         partitions: int,
         replies: ReplyListener | None,
-        local_executor: CommandExecutor | None = None,
-        batcher: PipelineBatcher | None = None,
+        local_executor: CommandExecutor | None,
+        batcher: RoundTrips,
     ) -> None:
         if replies is None and local_executor is None:
             raise ValueError("a bus needs a reply listener (mesh on) or a local executor (mesh off)")
-        self._pool = pool
         self._redis = client
         self._keys = keys
         self._partitions = partitions
         self._replies = replies
         self._local = local_executor
         # XADDs of requests submitting at the same moment share a round trip
-        self._batcher = batcher or PipelineBatcher(client)
+        self._batcher = batcher
         # accepted rows of requests submitting at the same moment share a statement and a commit
-        self._acceptor = CommandAcceptor(pool)
+        self._acceptor = acceptor
         self._background: set[asyncio.Task[Any]] = set()
 
     async def send(self, org_id: uuid.UUID, command: CommandModel, acting: Actor, wait: float) -> Submission:
@@ -206,12 +203,12 @@ class CommandBus:
         await asyncio.gather(*self._background, return_exceptions=True)
 
 
-def enqueue_command(keys: KeySpace, partitions: int, command: Command) -> RedisCommand:
+def enqueue_command(keys: MeshKeys, partitions: int, command: Command) -> StreamCommand:
     """The XADD that puts the command on its actor's partition stream."""
     stream = keys.command_stream(partition_of(command.actor, partitions))
     return ("XADD", stream, "*", *(item for pair in stream_entry(command).items() for item in pair))
 
 
-async def enqueue(client: Redis, keys: KeySpace, partitions: int, command: Command) -> None:
+async def enqueue(client: Redis, keys: MeshKeys, partitions: int, command: Command) -> None:
     stream = keys.command_stream(partition_of(command.actor, partitions))
     await client.xadd(stream, stream_entry(command))  # type: ignore[arg-type]

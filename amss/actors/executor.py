@@ -23,19 +23,13 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-
-import asyncpg
+from dataclasses import dataclass
 
 from amss.app.commands.envelope import Command
+from amss.app.commands.log import CommandJournal, CommandLog, Execution
 from amss.app.commands.outcomes import CommandError, Failed, Outcome, infrastructure_failure, internal_failure
 from amss.app.ports import UnitOfWork
 from amss.domain.errors import DomainError, ValidationFailed
-from amss.infra.postgres.commands_repo import count_attempt, lock_command, outcome_row
-from amss.infra.postgres.errors import translate
-from amss.infra.postgres.journal import Journal
-from amss.infra.postgres.sql import Connection, Statement
-from amss.infra.postgres.uow import BoundUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +37,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class CommandContext:
     command: Command
-    connection: Connection
+    # the execution's database connection (the command log's), for executor-level diagnostic handlers
+    connection: object
     worker_id: str
     # the audit rows and events of every unit of work the handler opens, written with the result
-    journal: Journal = field(default_factory=Journal)
+    journal: CommandJournal
 
     def unit_of_work(self) -> UnitOfWork:
         """A unit of work inside the command's transaction: services run unchanged, committed with the result."""
-        return BoundUnitOfWork(self.connection, self.journal)
+        return self.journal.unit_of_work()
 
 
 CommandHandler = Callable[[CommandContext], Awaitable[Outcome]]
@@ -68,9 +63,9 @@ CommandRef = Command | uuid.UUID
 
 class CommandExecutor:
     def __init__(
-        self, pool: asyncpg.Pool, handlers: Mapping[str, CommandHandler], timeout: float, worker_id: str
+        self, commands: CommandLog, handlers: Mapping[str, CommandHandler], timeout: float, worker_id: str
     ) -> None:
-        self._pool = pool
+        self._log = commands
         self._handlers = handlers
         self._timeout = timeout
         self._worker_id = worker_id
@@ -85,14 +80,14 @@ class CommandExecutor:
         the whole transaction back and is then recorded in a short second one, so a successful command —
         the common case — costs no extra round trips.
         """
-        async with asyncio.timeout(self._timeout), self._pool.acquire() as conn:
+        async with asyncio.timeout(self._timeout), self._log.execution() as conn:
             try:
                 async with conn.transaction():
                     command = await _claim(conn, ref)
                     if command is None or isinstance(command, tuple):
                         return command
                     result, journal = await self._run(conn, command)
-                    if not await self._store(conn, journal, outcome_row(command, result)):
+                    if not await self._store(journal, command, result):
                         raise _AlreadyFinal(command)
                     return command, result
             except _Rejected as rejected:
@@ -101,21 +96,20 @@ class CommandExecutor:
                 # another delivery finished it while this one ran: its effects rolled back, the stored outcome stands
                 return await _stored(conn, final.command)
 
-    @staticmethod
-    async def _store(conn: Connection, journal: Journal, final: Statement) -> bool:
+    async def _store(self, journal: CommandJournal, command: Command, result: Outcome) -> bool:
         """The handler's audit rows and events and the command's outcome, in one statement; false when the
         command was final already. A rule the journal breaks (a repeated event) is a rejection."""
         try:
-            return bool(await journal.write_with(conn, final))
-        except asyncpg.PostgresError as exc:
-            translated = translate(exc)
+            return await journal.finish(command, result)
+        except Exception as exc:
+            translated = self._log.translate(exc)
             if translated is None:
                 raise
             raise _Rejected(translated) from exc
 
     @staticmethod
     async def _record(
-        conn: Connection, ref: CommandRef, result: Outcome, error: str | None = None, attempts: int = 0
+        conn: Execution, ref: CommandRef, result: Outcome, error: str | None = None, attempts: int = 0
     ) -> tuple[Command, Outcome] | None:
         """Store a final outcome the handler did not commit (its effects rolled back), the same way: lock the
         row if there is one, then write or complete it — unless another delivery finished it meanwhile (then
@@ -124,23 +118,14 @@ class CommandExecutor:
             command = await _claim(conn, ref)
             if command is None or isinstance(command, tuple):
                 return command
-            final = outcome_row(command, result, error, attempts)
-            if await conn.fetchval(final.sql, *final.args):
+            if await conn.record(command, result, error, attempts):
                 return command, result
         return await _stored(conn, command)
 
     async def begin_attempt(self, ref: CommandRef) -> int | None:
         """Count one more execution attempt (committed at once, writing the accepted row if there is none yet);
         None when the command is already final (or, given only an id, does not exist)."""
-        async with self._pool.acquire() as conn:
-            if isinstance(ref, Command):
-                return await count_attempt(conn, ref)
-            attempt: int | None = await conn.fetchval(
-                "UPDATE commands SET delivery_count = delivery_count + 1 WHERE id = $1 AND status = 'accepted'"
-                " RETURNING delivery_count",
-                ref,
-            )
-        return attempt
+        return await self._log.count_attempt(ref)
 
     async def fail(
         self, ref: CommandRef, attempts: int, reason: str, *, transient: bool = True
@@ -148,30 +133,30 @@ class CommandExecutor:
         """Give up on a command: it kept failing for infrastructure reasons (`transient`), or failed in a
         way no retry changes. Record it failed (500 INTERNAL) after `attempts` executions."""
         result = infrastructure_failure(attempts) if transient else internal_failure()
-        async with asyncio.timeout(self._timeout), self._pool.acquire() as conn:
+        async with asyncio.timeout(self._timeout), self._log.execution() as conn:
             return await self._record(conn, ref, result, reason[:2000], attempts)
 
-    async def _run(self, conn: Connection, command: Command) -> tuple[Outcome, Journal]:
+    async def _run(self, conn: Execution, command: Command) -> tuple[Outcome, CommandJournal]:
         """The handler's result and the journal its units of work collected (not written yet)."""
         handler = self._handlers.get(command.type)
         if handler is None:
             raise _Rejected(_unknown(command))
-        context = CommandContext(command, conn, self._worker_id)
+        context = CommandContext(command, conn.connection, self._worker_id, conn.journal())
         try:
             return await handler(context), context.journal
         except DomainError as error:
             raise _Rejected(error) from error
-        except asyncpg.PostgresError as exc:
-            translated = translate(exc)
+        except Exception as exc:
+            translated = self._log.translate(exc)
             if translated is None:
                 raise
             raise _Rejected(translated) from exc
 
 
-async def _claim(conn: Connection, ref: CommandRef) -> Command | tuple[Command, Outcome] | None:
+async def _claim(conn: Execution, ref: CommandRef) -> Command | tuple[Command, Outcome] | None:
     """The first statement of an execution: lock the command's row if there is one. The command to run;
     or (command, stored outcome) when its row is final; or None when only an id was given and there is no row."""
-    locked = await lock_command(conn, ref.id if isinstance(ref, Command) else ref)
+    locked = await conn.lock(ref.id if isinstance(ref, Command) else ref)
     if locked is None:
         return ref if isinstance(ref, Command) else None
     if locked.outcome is not None:
@@ -179,9 +164,9 @@ async def _claim(conn: Connection, ref: CommandRef) -> Command | tuple[Command, 
     return locked.command
 
 
-async def _stored(conn: Connection, command: Command) -> tuple[Command, Outcome] | None:
+async def _stored(conn: Execution, command: Command) -> tuple[Command, Outcome] | None:
     """The outcome another execution stored (read after this one rolled back)."""
-    stored = await lock_command(conn, command.id)  # outside a transaction: a plain read
+    stored = await conn.lock(command.id)  # outside a transaction: a plain read
     return (stored.command, stored.outcome) if stored is not None and stored.outcome is not None else None
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from amss.infra.redis.keys import KeySpace
+from amss.app.commands.transport import MeshKeys
 
 _ACQUIRE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return nil end
@@ -30,7 +30,7 @@ return 0
 
 
 class Leases:
-    def __init__(self, client: Redis, keys: KeySpace, worker_id: str, ttl_ms: int) -> None:
+    def __init__(self, client: Redis, keys: MeshKeys, worker_id: str, ttl_ms: int) -> None:
         self._keys = keys
         self._worker_id = worker_id
         self.ttl_ms = ttl_ms

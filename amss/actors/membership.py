@@ -9,7 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from amss.infra.redis.keys import KeySpace
+from amss.app.commands.transport import MeshKeys
 
 # remove expired members and add/refresh ours, using Redis' clock
 _HEARTBEAT = """
@@ -22,7 +22,7 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf')
 
 
 class Membership:
-    def __init__(self, client: Redis, keys: KeySpace, worker_id: str, ttl_ms: int) -> None:
+    def __init__(self, client: Redis, keys: MeshKeys, worker_id: str, ttl_ms: int) -> None:
         self._client = client
         self._key = keys.workers
         self.worker_id = worker_id

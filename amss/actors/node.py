@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import asyncpg
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -28,9 +27,8 @@ from amss.actors.membership import Membership
 from amss.actors.metrics import MeshMetrics
 from amss.actors.partition import PartitionConsumer
 from amss.actors.partitioning import partitions_of
-from amss.infra.postgres.commands_repo import claim_stale_commands
-from amss.infra.redis.batching import PipelineBatcher
-from amss.infra.redis.keys import KeySpace
+from amss.app.commands.log import CommandLog
+from amss.app.commands.transport import MeshKeys, RoundTrips
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +50,21 @@ class MeshWorker:
     def __init__(
         self,
         config: MeshConfig,
-        pool: asyncpg.Pool,
+        commands: CommandLog,
         client: Redis,
-        keys: KeySpace,
+        keys: MeshKeys,
         handlers: Mapping[str, CommandHandler],
         metrics: MeshMetrics,
-        batcher: PipelineBatcher | None = None,
+        batcher: RoundTrips,
     ) -> None:
         self.config = config
-        self._pool = pool
+        self._log = commands
         self._client = client
         # replies and acknowledgements of commands that finish in the same loop turn share a round trip
-        self._batcher = batcher or PipelineBatcher(client)
+        self._batcher = batcher
         self._keys = keys
         self._metrics = metrics
-        self.executor = CommandExecutor(pool, handlers, config.command_timeout, config.worker_id)
+        self.executor = CommandExecutor(commands, handlers, config.command_timeout, config.worker_id)
         ttl_ms = int(config.lease_ttl * 1000)
         self._membership = Membership(client, keys, config.worker_id, ttl_ms)
         self._leases = Leases(client, keys, config.worker_id, ttl_ms)
@@ -171,8 +169,7 @@ class MeshWorker:
 
     async def redrive(self) -> int:
         """Enqueue again every command still `accepted` after `redrive_after` (e.g. Redis lost its entry)."""
-        async with self._pool.acquire() as conn:
-            stale = await claim_stale_commands(conn, timedelta(seconds=self.config.redrive_after), 500)
+        stale = await self._log.claim_stale(timedelta(seconds=self.config.redrive_after), 500)
         for command in stale:
             await enqueue(self._client, self._keys, self.config.partitions, command)
         if stale:

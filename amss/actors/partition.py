@@ -30,8 +30,7 @@ from amss.actors.metrics import MeshMetrics
 from amss.actors.replies import reply_commands
 from amss.app.commands.envelope import Command
 from amss.app.commands.outcomes import Outcome
-from amss.infra.redis.batching import PipelineBatcher, RedisCommand
-from amss.infra.redis.keys import COMMAND_GROUP, KeySpace
+from amss.app.commands.transport import MeshKeys, RoundTrips, StreamCommand
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +68,8 @@ class PartitionConsumer:
         epoch: int,
         *,
         client: Redis,
-        batcher: PipelineBatcher | None = None,
-        keys: KeySpace,
+        batcher: RoundTrips,
+        keys: MeshKeys,
         executor: CommandExecutor,
         slots: asyncio.Semaphore,
         metrics: MeshMetrics,
@@ -81,8 +80,9 @@ class PartitionConsumer:
         self.partition = partition
         self.epoch = epoch
         self._client = client
-        self._batcher = batcher or PipelineBatcher(client)
+        self._batcher = batcher
         self._stream = keys.command_stream(partition)
+        self._group = keys.command_group
         self._dead_letters = keys.dead_letter_stream
         self._consumer = f"p{partition}"
         self._executor = executor
@@ -154,7 +154,7 @@ class PartitionConsumer:
     async def _ensure_group(self) -> None:
         while True:
             try:
-                await self._client.xgroup_create(self._stream, COMMAND_GROUP, id="0", mkstream=True)
+                await self._client.xgroup_create(self._stream, self._group, id="0", mkstream=True)
                 return
             except ResponseError as exc:
                 if "BUSYGROUP" in str(exc):
@@ -166,7 +166,7 @@ class PartitionConsumer:
 
     async def _read_batch(self, last_id: bytes | str, count: int, block: int | None) -> list[tuple[bytes, Any]]:
         response: Any = await self._client.xreadgroup(
-            COMMAND_GROUP, self._consumer, {self._stream: last_id}, count=count, block=block
+            self._group, self._consumer, {self._stream: last_id}, count=count, block=block
         )
         if not response:
             return []
@@ -316,8 +316,8 @@ class PartitionConsumer:
                 extra={"command_id": str(command_id), "error": repr(exc)},
             )
 
-    def _acknowledgement(self, entry_id: bytes) -> list[RedisCommand]:
-        return [("XACK", self._stream, COMMAND_GROUP, entry_id), ("XDEL", self._stream, entry_id)]
+    def _acknowledgement(self, entry_id: bytes) -> list[StreamCommand]:
+        return [("XACK", self._stream, self._group, entry_id), ("XDEL", self._stream, entry_id)]
 
     async def _acknowledge(self, entry_id: bytes) -> None:
         try:

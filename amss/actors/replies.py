@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from amss.app.commands.outcomes import Outcome, outcome_from_json, outcome_json
-from amss.infra.redis.batching import RedisCommand
+from amss.app.commands.transport import StreamCommand
 
 log = logging.getLogger(__name__)
 REPLY_STREAM_MAXLEN: Final = 10_000
@@ -32,7 +32,7 @@ def decode_reply(fields: dict[bytes, bytes]) -> tuple[uuid.UUID, Outcome]:
     return uuid.UUID(fields[b"id"].decode()), outcome_from_json(orjson.loads(fields[b"outcome"]))
 
 
-def reply_commands(stream: str, command_id: uuid.UUID, result: Outcome) -> list[RedisCommand]:
+def reply_commands(stream: str, command_id: uuid.UUID, result: Outcome) -> list[StreamCommand]:
     """The reply as Redis commands: an entry on a bounded stream that expires with its reader."""
     fields = [item for pair in encode_reply(command_id, result).items() for item in pair]
     return [

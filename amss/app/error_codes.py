@@ -29,6 +29,7 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
     "IDEMPOTENCY_KEY_REUSED": ErrorCode(409, "FAILED_PRECONDITION", "the idempotency key was used for another request"),
     "IDEMPOTENCY_IN_PROGRESS": ErrorCode(409, "ABORTED", "a request with this idempotency key is still running"),
     "PRECONDITION_FAILED": ErrorCode(412, "ABORTED", "If-Match does not match the current version"),
+    "REQUEST_TIMEOUT": ErrorCode(408, "DEADLINE_EXCEEDED", "the client stopped sending its request body"),
     "PAYLOAD_TOO_LARGE": ErrorCode(413, "RESOURCE_EXHAUSTED", "the request body is over the limit"),
     "UNSUPPORTED_MEDIA_TYPE": ErrorCode(
         415, "INVALID_ARGUMENT", "the request body is not application/json, or in a Content-Encoding not decoded"

@@ -22,6 +22,7 @@ from amss.app.tasks.ports import ComplianceRepository, TaskRepository
 from amss.app.webhooks.ports import WebhookRepository
 from amss.domain.audit import AuditEntry, AuditFilter, AuditRecord
 from amss.domain.enums import Role
+from amss.domain.errors import DomainError
 from amss.domain.events import DomainEvent
 from amss.domain.organizations import Organization, OrgPolicy
 from amss.domain.users import Credentials, User
@@ -138,3 +139,9 @@ class PartItemLocks(Protocol):
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 Clock = Callable[[], datetime]
+
+
+class ErrorTranslator(Protocol):
+    def translate(self, error: Exception) -> DomainError | None:
+        """The rule a database error broke (a constraint, a trigger), or None for any other error."""
+        ...

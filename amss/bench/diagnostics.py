@@ -17,12 +17,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any, ClassVar
 
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from pydantic import ConfigDict, StrictInt
 
 from amss.actors.executor import CommandContext, CommandHandler
 from amss.app.clock import utc_now
 from amss.app.commands.base import CommandModel, parse_payload
 from amss.app.commands.outcomes import Outcome, Succeeded
+from amss.infra.postgres.sql import Connection
 
 
 class Diagnostic(CommandModel):
@@ -57,6 +60,13 @@ class DiagnosticDefect(ValueError):
     """Stands for a bug in a handler: the same error on every attempt."""
 
 
+def probe_connection(context: CommandContext) -> Connection:
+    """The execution's own Postgres connection (the command log's), which `diag.record` writes through."""
+    connection = context.connection
+    assert isinstance(connection, asyncpg.Connection | PoolConnectionProxy), "the command log is Postgres"
+    return connection
+
+
 def _ok(view: dict[str, Any]) -> Outcome:
     return Succeeded(view)
 
@@ -71,7 +81,7 @@ async def record(context: CommandContext) -> Outcome:
     if probe.sleep_ms > 0:
         await asyncio.sleep(probe.sleep_ms / 1000)
     seq = probe.seq
-    await context.connection.execute(
+    await probe_connection(context).execute(
         "INSERT INTO command_probe_log (command_id, actor, seq, worker_id, started_at) VALUES ($1, $2, $3, $4, $5)",
         context.command.id,
         context.command.actor,

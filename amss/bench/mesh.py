@@ -43,7 +43,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from amss.actors.acceptance import CommandAcceptor
 from amss.actors.bus import CommandBus, stream_entry
 from amss.actors.partitioning import aircraft_actor, owner_of
 from amss.actors.replies import ReplyListener
@@ -65,6 +64,7 @@ from amss.bench.floor_echo import ready_key
 from amss.bench.mesh_report import RowResult, format_report
 from amss.config import Settings
 from amss.domain.principal import Actor
+from amss.infra.postgres.command_acceptance import CommandAcceptor
 from amss.infra.postgres.commands_repo import complete_command, lock_command
 from amss.infra.postgres.pool import create_pool
 from amss.infra.redis.batching import PipelineBatcher
@@ -503,7 +503,15 @@ class MeshRun(Configuration):
         await self._wait_for_ownership(worker_ids)
         self._listener = ReplyListener(bench.redis, self._keys.reply_stream(bench.run_id))
         self._listener.start()
-        self._bus = CommandBus(bench.pool, bench.redis, self._keys, bench.options.partitions, self._listener)
+        self._bus = CommandBus(
+            CommandAcceptor(bench.pool),
+            bench.redis,
+            self._keys,
+            bench.options.partitions,
+            self._listener,
+            None,
+            PipelineBatcher(bench.redis),
+        )
 
     async def _wait_for_ownership(self, worker_ids: list[str]) -> None:
         """Until every partition's lease is held by its rendezvous owner among `worker_ids`."""

@@ -14,6 +14,8 @@ from amss.actors.registry import command_handlers
 from amss.actors.replies import ReplyListener
 from amss.bootstrap.resources import Resources
 from amss.config import Settings
+from amss.infra.postgres.command_acceptance import CommandAcceptor
+from amss.infra.postgres.command_log import PgCommandLog
 from amss.infra.redis.locks import RedisPartItemLocks
 
 # The diagnostic command types (diag.*) live with the benchmark harness, outside the product's import
@@ -72,10 +74,10 @@ async def open_command_bus(
             stack.push_async_callback(replies.stop)
         else:
             local = CommandExecutor(
-                resources.pool, registry, settings.amss_command_timeout.total_seconds(), executor_name
+                PgCommandLog(resources.pool), registry, settings.amss_command_timeout.total_seconds(), executor_name
             )
         bus = CommandBus(
-            resources.pool,
+            CommandAcceptor(resources.pool),
             resources.redis,
             resources.keys,
             settings.amss_partitions,

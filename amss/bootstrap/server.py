@@ -14,13 +14,15 @@ from amss.api.rest.app import add_rest_routes, rest_application
 from amss.api.rest.metrics import HTTP_METRICS, HttpMetrics
 from amss.api.rest.middlewares import TOKEN_SERVICE
 from amss.api.rest.rate_limits import RATE_LIMITS, PolicyCache, RateLimits, postgres_policy_loader
-from amss.api.rest.services import COMMAND_BUS, SERVICES, Services
+from amss.api.rest.services import COMMAND_BUS, COMMAND_LOG, ERROR_TRANSLATOR, SERVICES, Services
 from amss.app.clock import Clock, utc_now
 from amss.auth.tokens import TokenService, load_key_pair
 from amss.bootstrap.commands import handlers, open_command_bus, part_item_locks
 from amss.bootstrap.resources import Resources, open_resources
 from amss.bootstrap.services import build_services
 from amss.config import Settings
+from amss.infra.postgres.command_log import PgCommandLog
+from amss.infra.postgres.errors import PgErrorTranslator
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.rate_limit import SlidingWindowLimiter
 from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
@@ -72,12 +74,14 @@ def init_server_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpac
     app[METRICS_REGISTRY] = metrics
     app[HTTP_METRICS] = HttpMetrics.register(metrics)
     app[TOKEN_SERVICE] = tokens
+    app[ERROR_TRANSLATOR] = PgErrorTranslator()
 
     async def server_context(app: web.Application) -> AsyncIterator[None]:
         async with open_server(settings, tokens, clock=clock, keys=keys) as server:
             resources = server.resources
             app[PG_POOL], app[REDIS] = resources.pool, resources.redis
             app[SERVICES], app[RATE_LIMITS], app[COMMAND_BUS] = server.services, server.rate_limits, server.bus
+            app[COMMAND_LOG] = PgCommandLog(resources.pool)
             yield
 
     app.cleanup_ctx.append(server_context)

@@ -18,8 +18,10 @@ from amss.app.clock import Clock, utc_now
 from amss.bootstrap.commands import handlers, mesh_config, open_command_bus
 from amss.bootstrap.resources import Resources, open_resources
 from amss.config import Settings
+from amss.infra.postgres.command_log import PgCommandLog
+from amss.infra.postgres.jobs_repo import PgExpiredKeys, PgJobRuns, PgMaintenanceCandidates
 from amss.infra.redis.keys import KeySpace
-from amss.jobs.idempotency_purge import PURGE_SCHEDULE, purge_expired_keys
+from amss.jobs.idempotency_purge import PURGE_JOB, PURGE_SCHEDULE, purge_expired_keys
 from amss.jobs.maintenance_jobs import maintenance_jobs
 from amss.jobs.runner import Job, JobRunner
 from amss.observability.health import add_health_routes
@@ -53,17 +55,18 @@ async def open_worker(
         registry = handlers(resources)
         # program task generation and the grounding check submit commands to the aircraft actors
         bus = await stack.enter_async_context(job_command_bus(resources, registry))
-        runner = JobRunner(metrics)
+        # each job's last success is read at start: a job due since then runs at once
+        runner = JobRunner(metrics, PgJobRuns(resources.pool), resources.clock)
         runner.start(
             [
-                Job("idempotency-purge", PURGE_SCHEDULE, partial(purge_expired_keys, resources.pool)),
-                *maintenance_jobs(settings, resources.pool, bus, clock),
+                Job(PURGE_JOB, PURGE_SCHEDULE, partial(purge_expired_keys, PgExpiredKeys(resources.pool))),
+                *maintenance_jobs(settings, PgMaintenanceCandidates(resources.pool), bus, resources.clock),
             ]
         )
         stack.push_async_callback(runner.stop, settings.shutdown_grace.total_seconds())
         mesh = MeshWorker(
             mesh_config(settings),
-            resources.pool,
+            PgCommandLog(resources.pool),
             resources.redis,
             resources.keys,
             registry,

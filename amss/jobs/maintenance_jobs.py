@@ -1,6 +1,6 @@
 """The worker's maintenance jobs: program task generation (every 6 hours) and the grounding check (every 5 minutes).
 
-Both only find candidates by reading; every change is a command on the aircraft's actor
+Both only find candidates by reading (the MaintenanceCandidates port); every change is a command on the aircraft's actor
 (`aircraft:{org_id}:{aircraft_id}`), submitted through the CommandBus with the job as the actor
 (`Actor.for_job`, so audit rows carry `details.actor {job}`). The actor decides again under its
 own transaction, so a stale candidate is harmless. A refused command (an overlap, say) is a
@@ -20,20 +20,17 @@ from datetime import timedelta
 from functools import partial
 from typing import Final
 
-import asyncpg
-
 from amss.app.aircraft.commands import ApplyGrounding
 from amss.app.clock import Clock, utc_now
 from amss.app.commands.bus import CommandSender, Submission
 from amss.app.commands.outcomes import Failed, Succeeded
+from amss.app.jobs import MaintenanceCandidates
 from amss.app.programs import generation as program_generation
 from amss.app.programs.commands import GenerateProgramTask
 from amss.config import Settings
 from amss.domain.principal import Actor
 from amss.domain.programs import program_due
 from amss.domain.timestamps import shift
-from amss.infra.postgres.aircraft_repo import PgAircraftRepository
-from amss.infra.postgres.programs_repo import PgProgramRepository
 from amss.jobs.runner import Job
 
 log = logging.getLogger(__name__)
@@ -67,7 +64,7 @@ class JobReport:
 
 
 async def generate_due_tasks(
-    pool: asyncpg.Pool,
+    candidates: MaintenanceCandidates,
     bus: CommandSender,
     *,
     lead_time: timedelta,
@@ -78,14 +75,11 @@ async def generate_due_tasks(
     """One run of the program task generator: a `program.generate_task` command per due program."""
     report = JobReport()
     acting = Actor.for_job(program_generation.GENERATOR_JOB)
-    async with pool.acquire() as conn:
-        programs = await PgProgramRepository(conn).generation_candidates(CANDIDATE_LIMIT, org_id)
-        due = []
-        for program in programs:
-            assert program.aircraft_id is not None
-            aircraft = await PgAircraftRepository(conn).get(program.org_id, program.aircraft_id)
-            if program_due(program, aircraft, now=clock(), lead_time=lead_time) is not None:
-                due.append(program)
+    due = [
+        program
+        for program, aircraft in await candidates.generation_candidates(CANDIDATE_LIMIT, org_id)
+        if program_due(program, aircraft, now=clock(), lead_time=lead_time) is not None
+    ]
     report.candidates = len(due)
     for program in due:
         assert program.aircraft_id is not None
@@ -106,7 +100,7 @@ async def generate_due_tasks(
 
 
 async def ground_due_aircraft(
-    pool: asyncpg.Pool,
+    candidates: MaintenanceCandidates,
     bus: CommandSender,
     *,
     lead_time: timedelta,
@@ -119,23 +113,9 @@ async def ground_due_aircraft(
     report = JobReport()
     acting = Actor.for_job(GROUNDING_JOB)
     now = clock()
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT DISTINCT a.org_id, a.id FROM aircraft a JOIN maintenance_tasks t"
-            " ON t.org_id = a.org_id AND t.aircraft_id = a.id"
-            " WHERE a.deleted_at IS NULL AND a.status = 'operational' AND t.deleted_at IS NULL"
-            " AND t.state = 'scheduled' AND t.assigned_mechanic_id IS NOT NULL"
-            " AND t.start_time <= $1 AND t.end_time > $2 AND ($4::uuid IS NULL OR a.org_id = $4)"
-            " ORDER BY a.org_id, a.id LIMIT $3",
-            shift(now, lead_time),
-            now,
-            CANDIDATE_LIMIT,
-            org_id,
-        )
-    report.candidates = len(rows)
-    for row in rows:
-        aircraft_org: uuid.UUID = row["org_id"]
-        aircraft_id: uuid.UUID = row["id"]
+    found = await candidates.grounding_candidates(shift(now, lead_time), now, CANDIDATE_LIMIT, org_id)
+    report.candidates = len(found)
+    for aircraft_org, aircraft_id in found:
         submission = await bus.send(aircraft_org, ApplyGrounding(aircraft_id=aircraft_id), acting, wait)
         report.count(submission)
         if isinstance(submission.outcome, Failed):
@@ -146,18 +126,20 @@ async def ground_due_aircraft(
     return report
 
 
-def maintenance_jobs(settings: Settings, pool: asyncpg.Pool, bus: CommandSender, clock: Clock = utc_now) -> list[Job]:
+def maintenance_jobs(
+    settings: Settings, candidates: MaintenanceCandidates, bus: CommandSender, clock: Clock = utc_now
+) -> list[Job]:
     lead_time = settings.amss_grounding_lead_time
     wait = settings.amss_command_timeout.total_seconds()
     return [
         Job(
             program_generation.GENERATOR_JOB,
             GENERATOR_SCHEDULE,
-            partial(generate_due_tasks, pool, bus, lead_time=lead_time, clock=clock, wait=wait),
+            partial(generate_due_tasks, candidates, bus, lead_time=lead_time, clock=clock, wait=wait),
         ),
         Job(
             GROUNDING_JOB,
             GROUNDING_SCHEDULE,
-            partial(ground_due_aircraft, pool, bus, lead_time=lead_time, clock=clock, wait=wait),
+            partial(ground_due_aircraft, candidates, bus, lead_time=lead_time, clock=clock, wait=wait),
         ),
     ]

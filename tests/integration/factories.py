@@ -10,13 +10,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
+from amss.infra.postgres.sql import Connection
 
 _BCRYPT_PLACEHOLDER = "$2b$04$" + "x" * 53  # a syntactically valid hash no password matches
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def soon(hours: float = 24) -> datetime:
@@ -27,7 +27,7 @@ def short_id() -> str:
     return uuid.uuid4().hex[:10]
 
 
-async def make_org(conn: asyncpg.Connection, name: str | None = None) -> uuid.UUID:
+async def make_org(conn: Connection, name: str | None = None) -> uuid.UUID:
     org_id: uuid.UUID = await conn.fetchval(
         "INSERT INTO organizations (name) VALUES ($1) RETURNING id", name or f"org-{short_id()}"
     )
@@ -35,9 +35,7 @@ async def make_org(conn: asyncpg.Connection, name: str | None = None) -> uuid.UU
     return org_id
 
 
-async def make_user(
-    conn: asyncpg.Connection, org_id: uuid.UUID, role: str = "mechanic", email: str | None = None
-) -> uuid.UUID:
+async def make_user(conn: Connection, org_id: uuid.UUID, role: str = "mechanic", email: str | None = None) -> uuid.UUID:
     return await conn.fetchval(  # type: ignore[no-any-return]
         "INSERT INTO users (org_id, email, role, password_hash) VALUES ($1, $2, $3, $4) RETURNING id",
         org_id,
@@ -47,7 +45,7 @@ async def make_user(
     )
 
 
-async def make_aircraft(conn: asyncpg.Connection, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
+async def make_aircraft(conn: Connection, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
     """A grounded aircraft is grounded by a person (`manual`) unless `grounded_by="task"` says the system did."""
     if values.get("status") == "grounded":
         values.setdefault("grounded_by", "manual")
@@ -55,13 +53,13 @@ async def make_aircraft(conn: asyncpg.Connection, org_id: uuid.UUID, **values: A
     return await _insert(conn, "aircraft", org_id, row)
 
 
-async def make_program(conn: asyncpg.Connection, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
+async def make_program(conn: Connection, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
     row = {"name": f"program-{short_id()}", "interval_type": "calendar", "interval_value": 30, **values}
     return await _insert(conn, "maintenance_programs", org_id, row)
 
 
 async def make_task(
-    conn: asyncpg.Connection,
+    conn: Connection,
     org_id: uuid.UUID,
     aircraft_id: uuid.UUID,
     start_time: datetime,
@@ -72,12 +70,12 @@ async def make_task(
     return await _insert(conn, "maintenance_tasks", org_id, row)
 
 
-async def make_part_definition(conn: asyncpg.Connection, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
+async def make_part_definition(conn: Connection, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
     return await _insert(conn, "part_definitions", org_id, {"name": f"part-{short_id()}", "category": "test", **values})
 
 
 async def make_part_item(
-    conn: asyncpg.Connection, org_id: uuid.UUID, definition_id: uuid.UUID | None = None, **values: Any
+    conn: Connection, org_id: uuid.UUID, definition_id: uuid.UUID | None = None, **values: Any
 ) -> uuid.UUID:
     if definition_id is None:
         definition_id = await make_part_definition(conn, org_id)
@@ -86,25 +84,23 @@ async def make_part_item(
 
 
 async def make_reservation(
-    conn: asyncpg.Connection, org_id: uuid.UUID, task_id: uuid.UUID, part_item_id: uuid.UUID, **values: Any
+    conn: Connection, org_id: uuid.UUID, task_id: uuid.UUID, part_item_id: uuid.UUID, **values: Any
 ) -> uuid.UUID:
     return await _insert(
         conn, "part_reservations", org_id, {"task_id": task_id, "part_item_id": part_item_id, **values}
     )
 
 
-async def make_compliance_item(
-    conn: asyncpg.Connection, org_id: uuid.UUID, task_id: uuid.UUID, **values: Any
-) -> uuid.UUID:
+async def make_compliance_item(conn: Connection, org_id: uuid.UUID, task_id: uuid.UUID, **values: Any) -> uuid.UUID:
     return await _insert(conn, "compliance_items", org_id, {"task_id": task_id, "description": "check", **values})
 
 
-async def make_audit_log(conn: asyncpg.Connection, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
+async def make_audit_log(conn: Connection, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
     row = {"entity_type": "aircraft", "entity_id": uuid.uuid4(), "action": "create", **values}
     return await _insert(conn, "audit_logs", org_id, row)
 
 
-async def _insert(conn: asyncpg.Connection, table: str, org_id: uuid.UUID, values: dict[str, Any]) -> uuid.UUID:
+async def _insert(conn: Connection, table: str, org_id: uuid.UUID, values: dict[str, Any]) -> uuid.UUID:
     columns = ["org_id", *values]
     placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
     return await conn.fetchval(  # type: ignore[no-any-return]

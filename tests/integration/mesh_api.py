@@ -23,7 +23,9 @@ from amss.actors.registry import command_handlers
 from amss.bootstrap.commands import mesh_config
 from amss.bootstrap.server import init_server_app
 from amss.config import Settings
+from amss.infra.postgres.command_log import PgCommandLog
 from amss.infra.postgres.pool import create_pool
+from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.client import create_redis
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.locks import RedisPartItemLocks
@@ -56,11 +58,12 @@ async def worker(mesh_settings: Settings, database_url: str, backends: Backends)
     client = create_redis(backends.redis_url)
     running = MeshWorker(
         mesh_config(mesh_settings),
-        pool,
+        PgCommandLog(pool),
         client,
         KeySpace(mesh_settings.amss_redis_prefix),
         command_handlers(mesh_settings, RedisPartItemLocks(client, KeySpace(mesh_settings.amss_redis_prefix))),
         MeshMetrics.register(CollectorRegistry()),
+        PipelineBatcher(client),
     )
     try:
         await running.start()

@@ -37,7 +37,7 @@ async def fixed_api(api_settings: Settings) -> AsyncIterator[ApiClient]:
 
 @pytest.fixture
 async def fixed_tenant(conn: asyncpg.Connection, fixed_api: ApiClient, test_password_hash: str) -> Tenant:
-    return await make_tenant(conn, fixed_api.server.app, test_password_hash)
+    return await make_tenant(conn, fixed_api.app, test_password_hash)
 
 
 async def test_a_login_is_stamped_by_the_clock_given_to_the_root(fixed_api: ApiClient, fixed_tenant: Tenant) -> None:

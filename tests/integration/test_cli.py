@@ -8,6 +8,7 @@ import orjson
 from amss.auth.passwords import hash_cost, verify_password
 from amss.infra.postgres.migrations import load_migrations
 from amss.infra.postgres.seed import DEMO_ORG_NAME, DEMO_PASSWORD, DEMO_USERS
+from amss.infra.postgres.sql import fetch_one
 from tests.cli_helpers import cli_env, run_cli
 from tests.integration.factories import short_id
 
@@ -47,8 +48,8 @@ async def test_create_admin_creates_organization_policy_and_admin(database_url: 
     assert result.returncode == 0, result.stderr
     printed = orjson.loads(result.stdout)
     assert set(printed) == {"org_id", "user_id"}
-    user = await conn.fetchrow(
-        "SELECT org_id::text, role::text, password_hash FROM users WHERE id = $1::uuid", printed["user_id"]
+    user = await fetch_one(
+        conn, "SELECT org_id::text, role::text, password_hash FROM users WHERE id = $1::uuid", printed["user_id"]
     )
     assert user["org_id"] == printed["org_id"] and user["role"] == "admin"
     assert verify_password("a-long-password-1", user["password_hash"])

@@ -9,11 +9,13 @@ import uuid
 import asyncpg
 import pytest
 
-from amss.actors import acceptance
-from amss.actors.acceptance import CommandAcceptor
 from amss.actors.partitioning import aircraft_actor
 from amss.app.commands.envelope import Command
 from amss.app.commands.outcomes import Outcome
+from amss.infra.postgres import command_acceptance as acceptance
+from amss.infra.postgres.command_acceptance import CommandAcceptor
+from amss.infra.postgres.commands_repo import accept_commands
+from amss.infra.postgres.sql import fetch_one
 from tests.integration.factories import make_org
 
 
@@ -32,7 +34,7 @@ async def test_commands_of_one_loop_turn_are_accepted_in_one_statement(
     pg_pool: asyncpg.Pool, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     statements: list[int] = []
-    real = acceptance.accept_commands
+    real = accept_commands
 
     async def counting(connection: asyncpg.Connection, commands: list[Command]) -> dict[uuid.UUID, Outcome]:
         statements.append(len(commands))
@@ -45,7 +47,7 @@ async def test_commands_of_one_loop_turn_are_accepted_in_one_statement(
     await asyncio.gather(*(acceptor.accept(c) for c in batch))
     assert statements == [12]
     assert await stored(conn, batch) == {c.id for c in batch}
-    row = await conn.fetchrow("SELECT status::text, payload, principal FROM commands WHERE id = $1", batch[0].id)
+    row = await fetch_one(conn, "SELECT status::text, payload, principal FROM commands WHERE id = $1", batch[0].id)
     assert (row["status"], row["payload"], row["principal"]) == ("accepted", {"n": 1}, {"job": "test"})
 
     alone = command(org_id)

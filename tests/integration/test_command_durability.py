@@ -19,7 +19,6 @@ import asyncpg
 import pytest
 import redis.asyncio as redis
 
-from amss.actors.acceptance import CommandAcceptor
 from amss.actors.bus import CommandBus, enqueue
 from amss.actors.executor import CommandContext, CommandExecutor
 from amss.actors.node import MeshWorker
@@ -27,7 +26,11 @@ from amss.actors.partitioning import aircraft_actor
 from amss.actors.replies import ReplyListener
 from amss.app.commands.envelope import Command
 from amss.app.commands.outcomes import Outcome, Succeeded
+from amss.bench.diagnostics import probe_connection
 from amss.domain.principal import Actor
+from amss.infra.postgres.command_acceptance import CommandAcceptor
+from amss.infra.postgres.command_log import PgCommandLog
+from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.keys import KeySpace
 from tests.backends import Backends
 from tests.integration.factories import make_org
@@ -72,7 +75,7 @@ async def mesh(database_url: str, backends: Backends, keys: KeySpace) -> AsyncIt
 
 
 def _bus(pool: asyncpg.Pool, client: redis.Redis, keys: KeySpace, listener: ReplyListener) -> CommandBus:
-    return CommandBus(pool, client, keys, PARTITIONS, listener)
+    return CommandBus(CommandAcceptor(pool), client, keys, PARTITIONS, listener, None, PipelineBatcher(client))
 
 
 async def _record(bus: CommandBus, org_id: uuid.UUID, sleep_ms: int, wait: float) -> tuple[Command, Outcome | None]:
@@ -187,7 +190,7 @@ class Recorder:
     async def record(self, context: CommandContext) -> Outcome:
         self.calls += 1
         await asyncio.sleep(self.sleep)
-        await context.connection.execute(
+        await probe_connection(context).execute(
             "INSERT INTO command_probe_log (command_id, actor, seq, worker_id, started_at)"
             " VALUES ($1, $2, 0, $3, now())",
             context.command.id,
@@ -205,7 +208,7 @@ async def test_mesh_off_execution_first_the_accepted_row_write_gives_the_stored_
     pg_pool: asyncpg.Pool, conn: asyncpg.Connection
 ) -> None:
     recorder = Recorder()
-    executor = CommandExecutor(pg_pool, {"diag.record": recorder.record}, 10.0, "api-in-process")
+    executor = CommandExecutor(PgCommandLog(pg_pool), {"diag.record": recorder.record}, 10.0, "api-in-process")
     acceptor = CommandAcceptor(pg_pool)
     command = _command(await make_org(conn))
     try:
@@ -222,7 +225,7 @@ async def test_mesh_off_api_first_the_execution_completes_the_accepted_row(
     pg_pool: asyncpg.Pool, conn: asyncpg.Connection
 ) -> None:
     recorder = Recorder(sleep=0.8)
-    executor = CommandExecutor(pg_pool, {"diag.record": recorder.record}, 10.0, "api-in-process")
+    executor = CommandExecutor(PgCommandLog(pg_pool), {"diag.record": recorder.record}, 10.0, "api-in-process")
     acceptor = CommandAcceptor(pg_pool)
     command = _command(await make_org(conn))
     try:
@@ -246,8 +249,16 @@ async def test_mesh_off_a_duplicate_of_a_completed_command_resends_the_stored_ou
     pg_pool: asyncpg.Pool, redis_client: redis.Redis, conn: asyncpg.Connection
 ) -> None:
     recorder = Recorder()
-    executor = CommandExecutor(pg_pool, {"diag.record": recorder.record}, 10.0, "api-in-process")
-    bus = CommandBus(pg_pool, redis_client, KeySpace(mesh_prefix()), PARTITIONS, None, executor)
+    executor = CommandExecutor(PgCommandLog(pg_pool), {"diag.record": recorder.record}, 10.0, "api-in-process")
+    bus = CommandBus(
+        CommandAcceptor(pg_pool),
+        redis_client,
+        KeySpace(mesh_prefix()),
+        PARTITIONS,
+        None,
+        executor,
+        PipelineBatcher(redis_client),
+    )
     org_id = await make_org(conn)
     try:
         submission = await bus.submit(

@@ -16,11 +16,14 @@ from amss.actors.partitioning import aircraft_actor
 from amss.api.rest.outcomes import HttpResult, render_outcome
 from amss.app.commands.envelope import Command
 from amss.app.commands.outcomes import Failed, Outcome, Succeeded
+from amss.bench.diagnostics import probe_connection
 from amss.domain.audit import AuditEntry
 from amss.domain.enums import AuditAction
 from amss.domain.errors import Conflict
 from amss.domain.events import DomainEvent, dedupe_key
+from amss.infra.postgres.command_log import PgCommandLog
 from amss.infra.postgres.commands_repo import insert_command
+from amss.infra.postgres.sql import fetch_one
 from tests.integration.factories import make_org
 
 
@@ -41,7 +44,7 @@ async def _command(pool: asyncpg.Pool, command_type: str) -> Command:
 
 
 async def _probe(context: CommandContext) -> None:
-    await context.connection.execute(
+    await probe_connection(context).execute(
         "INSERT INTO command_probe_log (command_id, actor, seq, worker_id, started_at) VALUES ($1, $2, 1, $3, now())",
         context.command.id,
         context.command.actor,
@@ -67,7 +70,7 @@ class Recorder:
     async def violates(self, context: CommandContext) -> Outcome:
         self.calls += 1
         await _probe(context)
-        await context.connection.execute("INSERT INTO organizations (name) VALUES (NULL)")
+        await probe_connection(context).execute("INSERT INTO organizations (name) VALUES (NULL)")
         raise AssertionError("unreachable")
 
     async def broken(self, context: CommandContext) -> Outcome:
@@ -89,12 +92,13 @@ def executor(pg_pool: asyncpg.Pool, recorder: Recorder) -> CommandExecutor:
         "t.violates": recorder.violates,
         "t.broken": recorder.broken,
     }
-    return CommandExecutor(pg_pool, handlers, timeout=5, worker_id="test-worker")
+    return CommandExecutor(PgCommandLog(pg_pool), handlers, timeout=5, worker_id="test-worker")
 
 
 async def _row(pool: asyncpg.Pool, command_id: uuid.UUID) -> asyncpg.Record:
     async with pool.acquire() as conn:
-        return await conn.fetchrow(
+        return await fetch_one(
+            conn,
             "SELECT status::text, outcome_error->>'code' AS code, outcome_view::text AS body, outcome_error,"
             " completed_at,"
             " (SELECT count(*) FROM command_probe_log p WHERE p.command_id = c.id) AS effects"
@@ -286,7 +290,10 @@ async def test_the_journal_commits_with_the_result_and_a_rule_it_breaks_is_a_rej
     pg_pool: asyncpg.Pool, locked: bool, row_exists: bool
 ) -> None:
     executor = CommandExecutor(
-        pg_pool, {"t.ok": _journal_handler(1), "t.repeats": _journal_handler(2)}, timeout=5, worker_id="test"
+        PgCommandLog(pg_pool),
+        {"t.ok": _journal_handler(1), "t.repeats": _journal_handler(2)},
+        timeout=5,
+        worker_id="test",
     )
     outcomes: dict[str, Outcome | None] = {}
     for command_type in ("t.ok", "t.repeats"):
@@ -300,7 +307,8 @@ async def test_the_journal_commits_with_the_result_and_a_rule_it_breaks_is_a_rej
         else:
             outcomes[command_type] = await _run(executor, command)
         async with pg_pool.acquire() as conn:
-            written = await conn.fetchrow(
+            written = await fetch_one(
+                conn,
                 "SELECT (SELECT count(*) FROM audit_logs WHERE entity_id = $1) AS audit,"
                 " (SELECT count(*) FROM outbox_events WHERE aggregate_id = $1) AS events,"
                 " (SELECT count(*) FROM command_probe_log WHERE command_id = $1) AS effects,"

@@ -22,11 +22,15 @@ from amss.actors.bus import CommandBus
 from amss.actors.executor import CommandExecutor
 from amss.bench import diagnostics
 from amss.domain.principal import Actor
+from amss.infra.postgres.command_acceptance import CommandAcceptor
+from amss.infra.postgres.command_log import PgCommandLog
+from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.keys import KeySpace
 from tests.backends import Backends
 from tests.integration.factories import make_org
 from tests.mesh_support import (
     answer,
+    answered,
     command_result,
     mesh_backends,
     mesh_prefix,
@@ -82,14 +86,14 @@ async def test_mesh_a_deterministic_failure_runs_once_answers_500_and_its_actor_
         dead_letters = _dead_letters(await mesh.redis.xrange(mesh.keys.dead_letter_stream))
 
     assert answer(broken) is not None, "a deterministic failure was retried past the wait"
-    assert answer(broken).status_code == 500
-    _assert_internal_answer(answer(broken).body)
-    assert answer(follower) is not None and answer(follower).status_code == 200
+    assert answered(broken).status_code == 500
+    _assert_internal_answer(answered(broken).body)
+    assert answer(follower) is not None and answered(follower).status_code == 200
     assert elapsed < 10, elapsed
 
     row = await _command(conn, broken.command_id)
     assert (row["status"], row["result_status"], row["delivery_count"]) == ("failed", 500, 1)
-    assert row["body"] == answer(broken).body.decode()
+    assert row["body"] == answered(broken).body.decode()
     assert "DiagnosticDefect" in row["error"]
     assert [(d["command_id"], d["actor"], d["type"], d["deliveries"]) for d in dead_letters] == [
         (str(broken.command_id), actor, "diag.defect", "1")
@@ -116,7 +120,7 @@ async def test_mesh_a_transient_failure_is_still_retried_before_it_is_dead_lette
         poison = await client.submit(org_id, actor, "diag.fail", {}, wait=20)
         dead_letters = _dead_letters(await mesh.redis.xrange(mesh.keys.dead_letter_stream))
 
-    assert answer(poison) is not None and answer(poison).status_code == 500
+    assert answer(poison) is not None and answered(poison).status_code == 500
     row = await _command(conn, poison.command_id)
     assert row["status"] == "failed"
     assert row["delivery_count"] > 1, "a transient failure was not retried"
@@ -132,8 +136,8 @@ async def test_mesh_off_a_deterministic_failure_answers_500_at_once_with_one_dea
     org_id = await make_org(conn)
     [actor] = new_actors(org_id, 1)
     keys = KeySpace(mesh_prefix())
-    executor = CommandExecutor(pg_pool, diagnostics.DIAGNOSTIC_HANDLERS, 30.0, "api-in-process")
-    bus = CommandBus(pg_pool, redis_client, keys, 4, None, executor)
+    executor = CommandExecutor(PgCommandLog(pg_pool), diagnostics.DIAGNOSTIC_HANDLERS, 30.0, "api-in-process")
+    bus = CommandBus(CommandAcceptor(pg_pool), redis_client, keys, 4, None, executor, PipelineBatcher(redis_client))
     caplog.set_level(logging.INFO)
     try:
         broken = await bus.submit(org_id, actor, "diag.defect", {}, Actor.for_job("test"), 5.0)
@@ -144,17 +148,17 @@ async def test_mesh_off_a_deterministic_failure_answers_500_at_once_with_one_dea
         await redis_client.delete(keys.dead_letter_stream)
 
     assert answer(broken) is not None, "a deterministic failure was left to the redriver (a 202)"
-    assert answer(broken).status_code == 500
-    _assert_internal_answer(answer(broken).body)
+    assert answered(broken).status_code == 500
+    _assert_internal_answer(answered(broken).body)
     row = await _command(conn, broken.command_id)
-    assert (row["status"], row["result_status"], row["body"]) == ("failed", 500, answer(broken).body.decode())
+    assert (row["status"], row["result_status"], row["body"]) == ("failed", 500, answered(broken).body.decode())
     assert "DiagnosticDefect" in row["error"]
     assert [(d["command_id"], d["actor"], d["type"]) for d in dead_letters] == [
         (str(broken.command_id), actor, "diag.defect")
     ]
     [logged] = _failure_logs(caplog, broken.command_id)
     assert logged.exc_info is not None and logged.exc_info[0] is diagnostics.DiagnosticDefect
-    assert answer(follower) is not None and answer(follower).status_code == 200
+    assert answer(follower) is not None and answered(follower).status_code == 200
 
 
 async def test_mesh_off_a_deterministic_failure_past_the_wait_completes_its_accepted_row(
@@ -164,8 +168,8 @@ async def test_mesh_off_a_deterministic_failure_past_the_wait_completes_its_acce
     org_id = await make_org(conn)
     [actor] = new_actors(org_id, 1)
     keys = KeySpace(mesh_prefix())
-    executor = CommandExecutor(pg_pool, diagnostics.DIAGNOSTIC_HANDLERS, 30.0, "api-in-process")
-    bus = CommandBus(pg_pool, redis_client, keys, 4, None, executor)
+    executor = CommandExecutor(PgCommandLog(pg_pool), diagnostics.DIAGNOSTIC_HANDLERS, 30.0, "api-in-process")
+    bus = CommandBus(CommandAcceptor(pg_pool), redis_client, keys, 4, None, executor, PipelineBatcher(redis_client))
     try:
         broken = await bus.submit(org_id, actor, "diag.defect", {}, Actor.for_job("test"), 0.0)
         assert broken.outcome is None

@@ -16,6 +16,7 @@ from amss.infra.postgres.idempotency_repo import (
     PgIdempotencyRepository,
     StoredResponse,
 )
+from amss.infra.postgres.jobs_repo import PgExpiredKeys
 from amss.jobs.idempotency_purge import purge_expired_keys
 from tests.integration.factories import make_org
 
@@ -260,6 +261,6 @@ async def test_purge_deletes_expired_keys_in_batches(
     fresh = await insert_key(conn, org_id, timedelta(hours=1))
     running = await insert_key(conn, org_id, -timedelta(minutes=1), status=0)
     assert await PgIdempotencyRepository(conn).purge_expired(2) == 2
-    assert await purge_expired_keys(pg_pool, batch_size=2) >= 3
+    assert await purge_expired_keys(PgExpiredKeys(pg_pool), batch_size=2) >= 3
     assert await remaining(conn, org_id) == {fresh, running}
-    assert await purge_expired_keys(pg_pool, batch_size=2) == 0
+    assert await purge_expired_keys(PgExpiredKeys(pg_pool), batch_size=2) == 0

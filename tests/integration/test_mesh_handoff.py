@@ -15,6 +15,8 @@ from amss.actors.metrics import MeshMetrics
 from amss.actors.partition import PartitionConsumer
 from amss.actors.partitioning import partition_of
 from amss.bench.diagnostics import DIAGNOSTIC_HANDLERS
+from amss.infra.postgres.command_log import PgCommandLog
+from amss.infra.redis.batching import PipelineBatcher
 from tests.backends import Backends
 from tests.integration.factories import make_org
 from tests.mesh_support import (
@@ -52,6 +54,7 @@ def owner(mesh: MeshBackends, partition: int, epoch: int, executor: CommandExecu
         partition,
         epoch,
         client=mesh.redis,
+        batcher=PipelineBatcher(mesh.redis),
         keys=mesh.keys,
         executor=executor,
         slots=asyncio.Semaphore(8),
@@ -68,7 +71,7 @@ async def test_commands_handed_off_before_they_started_are_run_by_the_next_owner
     [actor] = new_actors(org_id, 1)
     partition = partition_of(actor, PARTITIONS)
     async with mesh_backends(database_url, backends.redis_url) as mesh:
-        executor = CommandExecutor(mesh.pool, DIAGNOSTIC_HANDLERS, COMMAND_TIMEOUT, "handoff-test")
+        executor = CommandExecutor(PgCommandLog(mesh.pool), DIAGNOSTIC_HANDLERS, COMMAND_TIMEOUT, "handoff-test")
         async with mesh.client() as client:
             load = Load(client, org_id, [actor])
             slow = [(await load.send(actor, sleep_ms=300)).command_id for _ in range(3)]

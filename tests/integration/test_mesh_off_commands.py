@@ -26,11 +26,15 @@ from amss.api.rest.outcomes import render_outcome
 from amss.app.commands.envelope import Command
 from amss.app.commands.outcomes import Outcome, Succeeded
 from amss.bench import diagnostics
+from amss.bench.diagnostics import probe_connection
 from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.domain.errors import Conflict
 from amss.domain.principal import Actor
+from amss.infra.postgres.command_acceptance import CommandAcceptor
+from amss.infra.postgres.command_log import PgCommandLog
 from amss.infra.postgres.commands_repo import insert_command
+from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.keys import KeySpace
 from tests.api_support import Tenant
 from tests.mesh_support import command_result, mesh_prefix, submit_diagnostic, wait_until
@@ -66,7 +70,7 @@ async def probe_rows(conn: asyncpg.Connection, command_id: uuid.UUID) -> int:
     return count
 
 
-async def finished(conn: asyncpg.Connection, command_id: uuid.UUID) -> asyncpg.Record:
+async def finished(conn: asyncpg.Connection, command_id: uuid.UUID) -> dict[str, Any]:
     async def done() -> bool:
         row = await command_row(conn, command_id)
         return row is not None and row["status"] != "accepted"
@@ -148,7 +152,7 @@ async def test_an_in_process_run_and_a_redrive_of_its_accepted_row_commit_one_se
 
     async def slow_in_process(context: CommandContext) -> Outcome:
         await asyncio.sleep(0.7)
-        await context.connection.execute(
+        await probe_connection(context).execute(
             "INSERT INTO command_probe_log (command_id, actor, seq, worker_id, started_at)"
             " VALUES ($1, $2, $3, $4, now())",
             uuid.uuid4(),
@@ -163,8 +167,10 @@ async def test_an_in_process_run_and_a_redrive_of_its_accepted_row_commit_one_se
         worker_runs += 1
         return Succeeded({"by": "worker"})
 
-    in_process_executor = CommandExecutor(pg_pool, {"diag.record": slow_in_process}, 30.0, "api-in-process")
-    worker_executor = CommandExecutor(pg_pool, {"diag.record": quick_worker}, 30.0, "worker")
+    in_process_executor = CommandExecutor(
+        PgCommandLog(pg_pool), {"diag.record": slow_in_process}, 30.0, "api-in-process"
+    )
+    worker_executor = CommandExecutor(PgCommandLog(pg_pool), {"diag.record": quick_worker}, 30.0, "worker")
     command = diag_command(tenant.org_id, {"seq": 3})
     await insert_command(conn, command)  # the accepted row the 202 wrote
 
@@ -198,7 +204,7 @@ async def test_a_rejected_in_process_command_is_stored_failed_without_its_effect
         await diagnostics.record(context)  # an effect, then a broken rule: the effect must not survive
         raise Conflict("the rule this command breaks")
 
-    executor = CommandExecutor(pg_pool, {"diag.record": breaks_a_rule}, 30.0, "api-in-process")
+    executor = CommandExecutor(PgCommandLog(pg_pool), {"diag.record": breaks_a_rule}, 30.0, "api-in-process")
     command = diag_command(tenant.org_id, {"seq": 1})
     result = render_outcome(command.type, await _outcome_of(executor, command), None)
     assert result.status_code == 409
@@ -217,8 +223,16 @@ async def test_an_infrastructure_failure_within_the_wait_answers_202_and_leaves_
     pg_pool: asyncpg.Pool, redis_client: Any, tenant: Tenant, conn: asyncpg.Connection
 ) -> None:
     """A timeout may strike after the commit went through: the caller gets a Location either way."""
-    executor = CommandExecutor(pg_pool, {"diag.fail": diagnostics.fail}, 30.0, "api-in-process")
-    bus = CommandBus(pg_pool, redis_client, KeySpace(mesh_prefix()), 4, None, executor)
+    executor = CommandExecutor(PgCommandLog(pg_pool), {"diag.fail": diagnostics.fail}, 30.0, "api-in-process")
+    bus = CommandBus(
+        CommandAcceptor(pg_pool),
+        redis_client,
+        KeySpace(mesh_prefix()),
+        4,
+        None,
+        executor,
+        PipelineBatcher(redis_client),
+    )
     try:
         failed = await bus.submit(
             tenant.org_id, aircraft_actor(tenant.org_id, uuid.uuid4()), "diag.fail", {}, Actor.for_job("test"), 5.0

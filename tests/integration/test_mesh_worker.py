@@ -15,6 +15,7 @@ from tests.integration.factories import make_org
 from tests.mesh_support import (
     Load,
     answer,
+    answered,
     assert_actor_order,
     assert_exactly_once,
     command_result,
@@ -74,7 +75,7 @@ async def test_poison_command_is_dead_lettered_as_failed_and_its_actor_carries_o
         dead_letters: Any = await mesh.redis.xrange(mesh.keys.dead_letter_stream)
 
     assert answer(last) is not None, "the actor's next command never finished"
-    assert (answer(last).status_code, orjson.loads(answer(last).body)["seq"]) == (200, 2)
+    assert (answered(last).status_code, orjson.loads(answered(last).body)["seq"]) == (200, 2)
     await wait_all_terminal(conn, org_id, 4, within=10)
     poisoned: Any = await command_result(conn, poison.command_id)
     assert (poisoned["status"], poisoned["result_status"]) == ("failed", 500)
@@ -110,7 +111,7 @@ async def test_unknown_command_type_is_a_plain_rejection_not_a_dead_letter(
         dead_letters = await mesh.redis.xlen(mesh.keys.dead_letter_stream)
 
     assert answer(rejected) is not None
-    assert answer(rejected).status_code == 400
-    assert orjson.loads(answer(rejected).body)["code"] == "VALIDATION_ERROR"
+    assert answered(rejected).status_code == 400
+    assert orjson.loads(answered(rejected).body)["code"] == "VALIDATION_ERROR"
     status = await conn.fetchval("SELECT status::text FROM commands WHERE id = $1", rejected.command_id)
     assert (status, dead_letters) == ("failed", 0)

@@ -14,6 +14,7 @@ from amss.domain.enums import AuditAction
 from amss.domain.events import DomainEvent, dedupe_key
 from amss.infra.postgres.journal import Journal
 from amss.infra.postgres.outbox_repo import PgOutboxRepository
+from amss.infra.postgres.sql import fetch_one
 from tests.integration.factories import make_org
 
 
@@ -35,7 +36,7 @@ async def test_an_event_is_stored_with_the_versioned_payload(conn: asyncpg.Conne
     event_id = await PgOutboxRepository(journal).add(_event(org_id, task_id))
     assert await conn.fetchval("SELECT count(*) FROM outbox_events WHERE id = $1", event_id) == 0, "not before commit"
     await journal.flush(conn)
-    row = await conn.fetchrow("SELECT * FROM outbox_events WHERE id = $1", event_id)
+    row = await fetch_one(conn, "SELECT * FROM outbox_events WHERE id = $1", event_id)
     assert row["dedupe_key"] == f"task_state_changed:{org_id}:{task_id}:in_progress:2"
     assert row["payload"] == {
         "version": 1,

@@ -10,7 +10,7 @@ from typing import Any, Self
 
 from amss.app.paging import Page, PageRequest
 from amss.app.ports import NewRefreshToken, RefreshTokenRecord
-from amss.domain.audit import AuditEntry
+from amss.domain.audit import AuditEntry, AuditFilter, AuditRecord
 from amss.domain.enums import Role
 from amss.domain.users import Credentials, User
 
@@ -120,6 +120,12 @@ class FakeAudit:
     async def add(self, entry: AuditEntry) -> None:
         self.entries.append(entry)
 
+    async def list_page(self, org_id: uuid.UUID, page: PageRequest, audit_filter: AuditFilter) -> Page[AuditRecord]:
+        raise NotImplementedError("the identity use cases never list audit rows")
+
+    async def now(self) -> datetime:
+        raise NotImplementedError("the identity use cases never read the database clock")
+
 
 class FakeUnitOfWork:
     """Shares its repositories across units; `commits` counts commit() calls."""
@@ -128,7 +134,16 @@ class FakeUnitOfWork:
         self.users = FakeUsers()
         self.refresh_tokens = FakeRefreshTokens()
         self.audit = FakeAudit()
+        # the repositories the identity use cases never reach
         self.organizations: Any = None
+        self.aircraft: Any = None
+        self.outbox: Any = None
+        self.part_definitions: Any = None
+        self.part_items: Any = None
+        self.part_reservations: Any = None
+        self.tasks: Any = None
+        self.compliance_items: Any = None
+        self.programs: Any = None
         self.commits = 0
 
     def __call__(self) -> Self:

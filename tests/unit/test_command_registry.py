@@ -16,7 +16,7 @@ from amss.app.commands.deps import CommandDeps
 from amss.app.commands.envelope import Command
 from amss.app.commands.outcomes import Outcome, Succeeded
 from amss.app.handlers import COMMAND_HANDLERS
-from amss.app.ports import Clock, UnitOfWorkFactory
+from amss.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from amss.app.tasks.commands import TaskChanges, UpdateTask
 from amss.domain.errors import ValidationFailed
 from amss.domain.versioning import UNSET
@@ -35,9 +35,19 @@ def test_every_command_type_has_one_name_and_its_handler_takes_that_model() -> N
         assert model.model_config.get("frozen") is True
 
 
+class _UnusedJournal:
+    """The bound handler only passes the unit of work on; these tests never open one."""
+
+    def unit_of_work(self) -> UnitOfWork:
+        raise AssertionError("no unit of work is opened here")
+
+    async def finish(self, command: Command, outcome: Outcome) -> bool:
+        raise AssertionError("nothing is stored here")
+
+
 def _context(command_type: str, payload: dict[str, Any]) -> CommandContext:
     command = Command(uuid.uuid4(), ORG, "aircraft:x:y", command_type, payload, {"job": "test"})
-    return CommandContext(command, connection=None, worker_id="w")  # type: ignore[arg-type]
+    return CommandContext(command, connection=None, worker_id="w", journal=_UnusedJournal())
 
 
 async def test_a_bound_handler_gets_the_parsed_model_its_issuer_and_the_deps() -> None:

@@ -17,6 +17,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import amss
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,3 +73,35 @@ def test_a_forbidden_import_breaks_the_contract(tmp_path: Path) -> None:
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert "amss.domain imports nothing of the project outside itself BROKEN" in broken.stdout
     assert "amss.domain.enums -> amss.infra.postgres.uow" in broken.stdout
+
+
+_FRONTS_VIA_PORTS = (
+    "amss.api, amss.actors and amss.jobs reach amss.infra only through amss.bootstrap or amss.app's ports"
+)
+_BENCH_OUTSIDE = "the product never imports the benchmark harness amss.bench"
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden", "contract"),
+    [
+        # the mesh reaches its storage only through the CommandLog port (app/commands/log.py)
+        ("actors/executor.py", "amss.infra.postgres.commands_repo", _FRONTS_VIA_PORTS),
+        # the jobs read through the MaintenanceCandidates port (app/jobs.py)
+        ("jobs/maintenance_jobs.py", "amss.infra.postgres.programs_repo", _FRONTS_VIA_PORTS),
+        # the root loads the diagnostic commands by name, never by an import
+        ("bootstrap/commands.py", "amss.bench.diagnostics", _BENCH_OUTSIDE),
+    ],
+)
+def test_a_front_reaching_infra_or_the_product_reaching_the_bench_breaks_its_contract(
+    tmp_path: Path, module: str, forbidden: str, contract: str
+) -> None:
+    shutil.copytree(ROOT / "amss", tmp_path / "amss", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    source = tmp_path / "amss" / module
+    source.write_text(source.read_text() + f"\nimport {forbidden}  # noqa: E402\n")
+    broken = _lint_imports(tmp_path)
+
+    report = " ".join(broken.stdout.split())  # lint-imports wraps long lines
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert f"{contract} BROKEN" in report, broken.stdout
+    assert f"amss.{module.removesuffix('.py').replace('/', '.')} -> {forbidden}" in report, broken.stdout

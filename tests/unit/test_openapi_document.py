@@ -14,6 +14,7 @@ import amss
 from amss.api.rest import openapi
 from amss.api.rest.openapi import OPENAPI_PATH, build_openapi
 from amss.api.rest.routing import ROUTE_SPECS, RouteSpec, add_routes
+from amss.app.error_codes import ERROR_CODES, codes_with_http_status
 from amss.auth.rbac import Action, Resource, is_allowed
 from amss.bootstrap.server import init_server_app
 from amss.config import load_settings
@@ -145,6 +146,20 @@ def test_error_responses_all_use_the_one_error_schema(document: dict[str, Any]) 
                     f"{method} {path} {status}"
                 )
                 assert response["$ref"].startswith("#/components/responses/")
+
+
+def test_each_error_status_is_described_by_the_one_error_table(document: dict[str, Any]) -> None:
+    """Its codes and their one-line meanings, from amss/app/error_codes.py: no second copy of what a status means."""
+    seen = set()
+    for _, _, operation in operations(document):
+        for status, response in operation["responses"].items():
+            if int(status) >= 400:
+                codes = codes_with_http_status(int(status))
+                assert codes, status
+                expected = "; ".join(f"{code}: {ERROR_CODES[code].description}" for code in codes)
+                assert resolve(document, response)["description"] == expected
+                seen.add(int(status))
+    assert {400, 401, 403, 404, 409, 429, 500} <= seen
 
 
 def _statuses(document: dict[str, Any], name: str) -> set[int]:

@@ -10,6 +10,7 @@ echoes the header's value.
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from typing import Final
 
@@ -68,7 +69,20 @@ def decoded(raw: bytes, coding: str, limit: int) -> bytes:
 async def read_body(request: web.Request) -> bytes:
     """The request body with its Content-Encoding undone (the raw bytes when it has none)."""
     coding = content_coding(request.headers.get(HEADER))
-    raw = await request.read()
+    raw = await read_raw_body(request)
     if coding is None:
         return raw
     return decoded(raw, coding, request.app[SETTINGS].max_body_bytes)
+
+
+async def read_raw_body(request: web.Request) -> bytes:
+    """The body as sent; 408 (and the connection closed) when the client stalls past BODY_READ_TIMEOUT."""
+    try:
+        async with asyncio.timeout(request.app[SETTINGS].body_read_timeout.total_seconds()):
+            return await request.read()
+    except TimeoutError:
+        raise ApiError(
+            "REQUEST_TIMEOUT",
+            "the request body did not arrive in time",
+            headers={"Connection": "close"},
+        ) from None

@@ -25,9 +25,9 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from amss.api.error_shape import error_body
 from amss.api.rest.context import REQUEST_ID
+from amss.api.rest.services import ERROR_TRANSLATOR
 from amss.app.error_codes import code_for_http_status, http_status
 from amss.domain.errors import DomainError
-from amss.infra.postgres.errors import translate
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +100,9 @@ def respond_to(request: web.Request, exc: BaseException) -> web.Response:
     if isinstance(exc, BODY_ERRORS):
         log.warning("unreadable request body", extra={"error": repr(exc), "request_id": request.get(REQUEST_ID)})
         return error_response(request, 400, "VALIDATION_ERROR", "the request body could not be read")
-    if isinstance(exc, asyncpg.PostgresError):  # one raised outside a unit of work, which translates its own
-        exc = translate(exc) or exc
+    if isinstance(exc, asyncpg.PostgresError) and ERROR_TRANSLATOR in request.app:
+        # one raised outside a unit of work, which translates its own
+        exc = request.app[ERROR_TRANSLATOR].translate(exc) or exc
     if isinstance(exc, DomainError):
         headers = {"WWW-Authenticate": 'Bearer realm="amss"'} if exc.code == "UNAUTHORIZED" else None
         return error_response(request, http_status(exc.code), exc.code, exc.message, exc.details, headers)

@@ -35,19 +35,20 @@ _ERROR: Final = {"$ref": "#/components/schemas/Error"}
 _UUID: Final = {"type": "string", "format": "uuid"}
 _PATH_PARAM = re.compile(r"\{([^{}]+)\}")
 
-# status -> (components.responses name, when); the codes of each status come from amss/app/error_codes.py
-_ERRORS: Final[dict[int, tuple[str, str]]] = {
-    400: ("BadRequest", "Malformed JSON, failed validation, an unknown field or a bad parameter"),
-    401: ("Unauthorized", "Missing, malformed, expired or revoked token, or bad credentials"),
-    403: ("Forbidden", "The caller's role may not do this"),
-    404: ("NotFound", "No such object in the caller's organization, or X-Org-ID names no organization"),
-    409: ("Conflict", "A unique value taken, an invalid transition, a rule violated, or an idempotency clash"),
-    412: ("PreconditionFailed", "If-Match does not match the current version"),
-    413: ("PayloadTooLarge", "The request body is over the limit"),
-    415: ("UnsupportedMediaType", "The request body is not application/json, or in a Content-Encoding not decoded"),
-    429: ("TooManyRequests", "Over the rate limit of this endpoint category; see Retry-After"),
-    500: ("InternalError", "Internal error; the message reveals nothing internal"),
-    503: ("Unavailable", "A dependency is unavailable"),
+# status -> its components.responses name; what each status means, and which codes answer with it, come from
+# the one error table (amss/app/error_codes.py)
+_ERRORS: Final[dict[int, str]] = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    412: "PreconditionFailed",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "Unavailable",
 }
 # the longest Prefer header a client may rely on (RFC 7240 preferences this API knows are a few bytes)
 MAX_PREFER_LENGTH: Final = 1024
@@ -115,7 +116,7 @@ def _components() -> dict[str, Any]:
                 "properties": {"command_id": _UUID, "status": {"const": "accepted"}},
             },
         },
-        "responses": {name: _error_response(status) for status, (name, _) in _ERRORS.items()},
+        "responses": {name: _error_response(status) for status, name in _ERRORS.items()},
         "headers": {
             "X-Request-ID": _header("The request's id: the client's if it sent a valid UUID, else a new one", _UUID),
             "Location": _header("The URL of the created object (or of the command to poll)", {"type": "string"}),
@@ -308,19 +309,22 @@ def _error_statuses(spec: RouteSpec, path_params: list[str]) -> list[int]:
     return [status for status, applied in applies.items() if applied]
 
 
+def error_description(status: int) -> str:
+    """A status's response description: each code that answers with it and its one-line meaning, from the table."""
+    return "; ".join(f"{code}: {ERROR_CODES[code].description}" for code in codes_with_http_status(status))
+
+
 def _error_response(status: int) -> dict[str, Any]:
-    summary = _ERRORS[status][1]
-    codes = ", ".join(codes_with_http_status(status))  # which codes answer with it: the error table's
     headers = ("X-Request-ID", "Retry-After", *_RATE_LIMIT_HEADERS) if status == 429 else ("X-Request-ID",)
     return {
-        "description": f"{summary} ({codes})",
+        "description": error_description(status),
         "headers": _headers(*headers),
         "content": {"application/json": {"schema": _ERROR}},
     }
 
 
 def _error_ref(status: int) -> dict[str, str]:
-    return {"$ref": f"#/components/responses/{_ERRORS[status][0]}"}
+    return {"$ref": f"#/components/responses/{_ERRORS[status]}"}
 
 
 def _success_schema(spec: RouteSpec, models: _ModelSchemas) -> dict[str, Any]:

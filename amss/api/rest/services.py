@@ -1,4 +1,4 @@
-"""The application services and the command bus a REST handler may call, built once in the composition root."""
+"""The services, the command bus and the ports a REST handler may call, built once in the composition root."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from aiohttp import web
 from amss.app.aircraft.service import AircraftService
 from amss.app.audit_logs import AuditLogService
 from amss.app.commands.bus import CommandSender
+from amss.app.commands.log import CommandLog
 from amss.app.identity import IdentityService
 from amss.app.organizations import OrganizationService
 from amss.app.parts.service import PartsService
+from amss.app.ports import ErrorTranslator
 from amss.app.programs.service import ProgramService
 from amss.app.tasks.compliance import ComplianceService
 from amss.app.tasks.service import TaskService
@@ -35,3 +37,7 @@ class Services:
 
 SERVICES = web.AppKey("services", Services)
 COMMAND_BUS = web.AppKey("command_bus", CommandSender)
+# GET /commands/{id} reads the command log
+COMMAND_LOG = web.AppKey("command_log", CommandLog)
+# the error middleware's translation of a database error raised outside a unit of work
+ERROR_TRANSLATOR = web.AppKey("error_translator", ErrorTranslator)

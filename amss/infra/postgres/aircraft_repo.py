@@ -130,3 +130,23 @@ class PgAircraftRepository:
             aircraft_id,
         )
         return [_task(row) for row in rows]
+
+    async def grounding_candidates(
+        self, starting_before: datetime, ending_after: datetime, limit: int, org_id: uuid.UUID | None
+    ) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """Across organizations (the grounding job's read): (org_id, id) of each operational aircraft with a
+        confirmed scheduled task (an assigned mechanic) starting before `starting_before`, ending after
+        `ending_after`."""
+        rows = await self._conn.fetch(
+            "SELECT DISTINCT a.org_id, a.id FROM aircraft a JOIN maintenance_tasks t"
+            " ON t.org_id = a.org_id AND t.aircraft_id = a.id"
+            " WHERE a.deleted_at IS NULL AND a.status = 'operational' AND t.deleted_at IS NULL"
+            " AND t.state = 'scheduled' AND t.assigned_mechanic_id IS NOT NULL"
+            " AND t.start_time <= $1 AND t.end_time > $2 AND ($4::uuid IS NULL OR a.org_id = $4)"
+            " ORDER BY a.org_id, a.id LIMIT $3",
+            starting_before,
+            ending_after,
+            limit,
+            org_id,
+        )
+        return [(row["org_id"], row["id"]) for row in rows]

@@ -10,39 +10,18 @@ has not seen (a 202: `accept_commands`), so the Location resolves and the redriv
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
 import orjson
 
 from amss.app.commands.envelope import Command
+from amss.app.commands.log import LockedCommand, StoredCommand
 from amss.app.commands.outcomes import CommandError, Failed, Outcome, Succeeded
 from amss.domain.enums import CommandStatus
 from amss.infra.postgres.sql import Connection, Statement
 
 _COMMAND_COLUMNS = "id, org_id, actor, type, payload, principal, request_id, reply_to, created_at"
-
-
-@dataclass(frozen=True)
-class StoredCommand:
-    """What a poll of GET /commands/{id} shows."""
-
-    id: uuid.UUID
-    org_id: uuid.UUID
-    type: str
-    status: CommandStatus
-    outcome: Outcome | None
-    request_id: uuid.UUID | None
-    created_at: datetime
-    completed_at: datetime | None
-
-
-@dataclass(frozen=True)
-class LockedCommand:
-    command: Command
-    status: CommandStatus
-    outcome: Outcome | None
 
 
 def _command(row: asyncpg.Record) -> Command:
@@ -168,6 +147,17 @@ async def count_attempt(conn: Connection, command: Command) -> int | None:
         " ON CONFLICT (id) DO UPDATE SET delivery_count = commands.delivery_count + 1"
         " WHERE commands.status = 'accepted' RETURNING delivery_count",
         *_command_args(command),
+    )
+    return attempt
+
+
+async def count_attempt_of(conn: Connection, command_id: uuid.UUID) -> int | None:
+    """One more execution attempt of a command known only by its id (its row must exist); None when it is
+    final already or absent."""
+    attempt: int | None = await conn.fetchval(
+        "UPDATE commands SET delivery_count = delivery_count + 1 WHERE id = $1 AND status = 'accepted'"
+        " RETURNING delivery_count",
+        command_id,
     )
     return attempt
 

@@ -122,3 +122,10 @@ def _data_exception(sqlstate: str, column: str | None) -> ValidationFailed:
     if column:
         return ValidationFailed(f"{column}: {problem}", {"fields": {column: problem}, "sqlstate": sqlstate})
     return ValidationFailed(f"invalid value: {problem}", {"sqlstate": sqlstate})
+
+
+class PgErrorTranslator:
+    """The ErrorTranslator port: `translate` for a Postgres error, None for any other."""
+
+    def translate(self, error: Exception) -> DomainError | None:
+        return translate(error) if isinstance(error, asyncpg.PostgresError) else None

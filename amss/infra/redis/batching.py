@@ -17,9 +17,11 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from amss.app.commands.transport import StreamCommand
 from amss.infra.coalescing import Coalescer
 
-RedisCommand = tuple[Any, ...]
+# one Redis command: its name and arguments (the transport port's StreamCommand)
+RedisCommand = StreamCommand
 
 
 class PipelineBatcher:

@@ -16,6 +16,10 @@ class KeySpace:
     prefix: str = "amss"
 
     @property
+    def command_group(self) -> str:
+        return COMMAND_GROUP
+
+    @property
     def events_stream(self) -> str:
         return f"{self.prefix}.events"
 

@@ -16,6 +16,7 @@ from amss.api.rest.handlers.maintenance_tasks import ComplianceItemOut
 from amss.app.tasks.views import compliance_view
 from amss.domain.compliance import ComplianceItem
 from amss.domain.enums import ComplianceResult
+from amss.infra.postgres.sql import fetch_one
 from tests.api_support import Tenant, call
 from tests.clients import ApiClient
 from tests.integration.api.aircraft_support import raw
@@ -86,9 +87,9 @@ async def test_create_edit_sign_off_then_immutable(api: ApiClient, conn: asyncpg
         status, error, _ = await call(api, method, url, mechanic, json=body_json)
         assert (status, code_of(error)) == (409, "CONFLICT"), (url, error)
     # ...and the trigger refuses it underneath
-    with pytest.raises(asyncpg.PostgresError) as refused:
+    with pytest.raises(asyncpg.PostgresError) as trigger_refusal:
         await conn.execute("UPDATE compliance_items SET description = 'sneaky' WHERE id = $1", uuid.UUID(created["id"]))
-    assert refused.value.sqlstate == "AMS02"
+    assert trigger_refusal.value.sqlstate == "AMS02"
 
     assert await audit_actions(conn, created["id"]) == [("create", 1), ("update", 2), ("state_change", 3)]
     assert await event_keys(conn, created["id"]) == [f"compliance_signed:{home.org_id}:{created['id']}"]
@@ -166,7 +167,9 @@ async def test_only_the_assigned_mechanic_or_an_admin_signs_off(
         status, error, _ = await call(api, "PATCH", path, home["mechanic"], json={"result": "pass"})
         assert (status, code_of(error)) == (403, "FORBIDDEN"), error
         assert await audit_actions(conn, str(item_id)) == []
-        row = await conn.fetchrow("SELECT result::text AS result, version FROM compliance_items WHERE id = $1", item_id)
+        row = await fetch_one(
+            conn, "SELECT result::text AS result, version FROM compliance_items WHERE id = $1", item_id
+        )
         assert (row["result"], row["version"]) == ("pending", 1)
         status, signed, _ = await call(api, "PATCH", path, home["admin"], json={"result": "fail"})
         assert status == 200, signed

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from amss.infra.postgres.sql import fetch_one
 from tests.api_support import Tenant, call
 from tests.clients import ApiClient
 from tests.integration.api.aircraft_support import create
@@ -110,7 +111,8 @@ async def test_a_person_grounding_an_aircraft_a_task_grounded_takes_it_over(
     status, taken, _ = await call(api, "PATCH", path, home["mechanic"], json={"status": "grounded"})
     assert status == 200, taken
     assert (taken["status"], taken["grounded_by"], taken["version"]) == ("grounded", "manual", 2)
-    row = await conn.fetchrow(
+    row = await fetch_one(
+        conn,
         "SELECT action::text AS action, details FROM audit_logs WHERE entity_id = $1 ORDER BY entity_version DESC",
         aircraft_id,
     )

@@ -27,6 +27,11 @@ from amss.bootstrap.commands import handlers
 from amss.bootstrap.resources import open_resources
 from amss.bootstrap.worker import job_command_bus
 from amss.config import Settings
+from amss.infra.postgres.command_acceptance import CommandAcceptor
+from amss.infra.postgres.command_log import PgCommandLog
+from amss.infra.postgres.jobs_repo import PgMaintenanceCandidates
+from amss.infra.postgres.sql import fetch_one
+from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.locks import RedisPartItemLocks
 from amss.jobs.maintenance_jobs import generate_due_tasks, ground_due_aircraft, maintenance_jobs
@@ -49,9 +54,20 @@ async def bus(
     pg_pool: asyncpg.Pool, redis_client: redis.Redis, key_space: KeySpace, api_settings: Settings
 ) -> AsyncIterator[CommandBus]:
     executor = CommandExecutor(
-        pg_pool, command_handlers(api_settings, RedisPartItemLocks(redis_client, key_space)), 10.0, "test-jobs"
+        PgCommandLog(pg_pool),
+        command_handlers(api_settings, RedisPartItemLocks(redis_client, key_space)),
+        10.0,
+        "test-jobs",
     )
-    command_bus = CommandBus(pg_pool, redis_client, key_space, api_settings.amss_partitions, None, executor)
+    command_bus = CommandBus(
+        CommandAcceptor(pg_pool),
+        redis_client,
+        key_space,
+        api_settings.amss_partitions,
+        None,
+        executor,
+        PipelineBatcher(redis_client),
+    )
     yield command_bus
     await command_bus.close()
 
@@ -90,7 +106,7 @@ async def test_calendar_program_due_generates_one_task_once(
     template = await make_program(conn, home.org_id, last_performed=performed)
 
     before = datetime.now(UTC)
-    report = await generate_due_tasks(pg_pool, bus, lead_time=LEAD, org_id=home.org_id)
+    report = await generate_due_tasks(PgMaintenanceCandidates(pg_pool), bus, lead_time=LEAD, org_id=home.org_id)
     assert (report.candidates, report.changed, report.failed, report.pending) == (1, 1, 0, 0)
 
     [task] = await program_tasks(conn, program_id)
@@ -120,7 +136,7 @@ async def test_calendar_program_due_generates_one_task_once(
     assert created == 1
 
     # a rerun generates nothing: the program has an active task now
-    again = await generate_due_tasks(pg_pool, bus, lead_time=LEAD, org_id=home.org_id)
+    again = await generate_due_tasks(PgMaintenanceCandidates(pg_pool), bus, lead_time=LEAD, org_id=home.org_id)
     assert (again.candidates, again.changed) == (0, 0)
     assert len(await program_tasks(conn, program_id)) == 1
     assert len(await generated_events(conn, program_id)) == 1
@@ -134,9 +150,11 @@ async def test_a_cancelled_generated_task_is_not_generated_again_for_the_same_du
     program_id = await make_program(
         conn, home.org_id, aircraft_id=aircraft_id, interval_value=30, last_performed=performed
     )
-    assert (await generate_due_tasks(pg_pool, bus, lead_time=LEAD, org_id=home.org_id)).changed == 1
+    assert (
+        await generate_due_tasks(PgMaintenanceCandidates(pg_pool), bus, lead_time=LEAD, org_id=home.org_id)
+    ).changed == 1
     await conn.execute("UPDATE maintenance_tasks SET state = 'cancelled' WHERE program_id = $1", program_id)
-    report = await generate_due_tasks(pg_pool, bus, lead_time=LEAD, org_id=home.org_id)
+    report = await generate_due_tasks(PgMaintenanceCandidates(pg_pool), bus, lead_time=LEAD, org_id=home.org_id)
     assert (report.candidates, report.changed, report.unchanged) == (1, 0, 1)
     assert len(await generated_events(conn, program_id)) == 1
 
@@ -156,13 +174,13 @@ async def test_usage_program_falls_due_through_usage_reports(
     usage = f"/api/v1/aircraft/{aircraft_id}/usage"
     status, body, _ = await call(api, "POST", usage, home["scheduler"], json={"flight_hours": 99, "cycles": 10})
     assert status == 200, body
-    report = await generate_due_tasks(pg_pool, bus, lead_time=LEAD, org_id=home.org_id)
+    report = await generate_due_tasks(PgMaintenanceCandidates(pg_pool), bus, lead_time=LEAD, org_id=home.org_id)
     assert (report.candidates, report.changed) == (0, 0)
     assert await program_tasks(conn, program_id) == []
 
     status, body, _ = await call(api, "POST", usage, home["scheduler"], json={"flight_hours": 2})
     assert (status, body["flight_hours_total"]) == (200, 101)
-    report = await generate_due_tasks(pg_pool, bus, lead_time=LEAD, org_id=home.org_id)
+    report = await generate_due_tasks(PgMaintenanceCandidates(pg_pool), bus, lead_time=LEAD, org_id=home.org_id)
     assert (report.candidates, report.changed) == (1, 1)
     [task] = await program_tasks(conn, program_id)
     [event] = await generated_events(conn, program_id)
@@ -179,7 +197,7 @@ async def test_generated_window_moves_past_a_blocking_task(
         conn, home.org_id, aircraft_id=aircraft_id, interval_type="cycles", interval_value=1, last_performed_usage=0
     )
     await conn.execute("UPDATE aircraft SET cycles_total = 3 WHERE id = $1", aircraft_id)
-    report = await generate_due_tasks(pg_pool, bus, lead_time=LEAD, org_id=home.org_id)
+    report = await generate_due_tasks(PgMaintenanceCandidates(pg_pool), bus, lead_time=LEAD, org_id=home.org_id)
     assert report.changed == 1
     [task] = await program_tasks(conn, program_id)
     end_of_blocking = await conn.fetchval("SELECT end_time FROM maintenance_tasks WHERE id = $1", blocking)
@@ -204,7 +222,7 @@ async def test_grounding_check_grounds_only_aircraft_with_a_confirmed_task_insid
     grounded_already = await make_aircraft(conn, home.org_id, status="grounded")
     await make_task(conn, home.org_id, grounded_already, soon(2), soon(4), assigned_mechanic_id=mechanic)
 
-    report = await ground_due_aircraft(pg_pool, bus, lead_time=LEAD, org_id=home.org_id)
+    report = await ground_due_aircraft(PgMaintenanceCandidates(pg_pool), bus, lead_time=LEAD, org_id=home.org_id)
     assert (report.candidates, report.changed, report.failed) == (1, 1, 0)
 
     statuses = {
@@ -231,7 +249,7 @@ async def test_grounding_check_grounds_only_aircraft_with_a_confirmed_task_insid
     assert event["dedupe_key"] == f"aircraft_status_updated:{home.org_id}:{due}:grounded:2"
 
     # a second run finds nothing more to do
-    again = await ground_due_aircraft(pg_pool, bus, lead_time=LEAD, org_id=home.org_id)
+    again = await ground_due_aircraft(PgMaintenanceCandidates(pg_pool), bus, lead_time=LEAD, org_id=home.org_id)
     assert (again.candidates, again.changed) == (0, 0)
 
 
@@ -241,10 +259,10 @@ async def test_the_grounding_check_grounds_for_a_task_and_the_task_workflow_rele
     mechanic = home["mechanic"].user_id
     aircraft_id = await make_aircraft(conn, home.org_id)
     task_id = await make_task(conn, home.org_id, aircraft_id, soon(2), soon(4), assigned_mechanic_id=mechanic)
-    report = await ground_due_aircraft(pg_pool, bus, lead_time=LEAD, org_id=home.org_id)
+    report = await ground_due_aircraft(PgMaintenanceCandidates(pg_pool), bus, lead_time=LEAD, org_id=home.org_id)
     assert (report.candidates, report.changed) == (1, 1)
-    row = await conn.fetchrow(
-        "SELECT status::text AS status, grounded_by::text AS grounded_by FROM aircraft WHERE id = $1", aircraft_id
+    row = await fetch_one(
+        conn, "SELECT status::text AS status, grounded_by::text AS grounded_by FROM aircraft WHERE id = $1", aircraft_id
     )
     assert (row["status"], row["grounded_by"]) == ("grounded", "task")
 

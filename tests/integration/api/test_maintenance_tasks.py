@@ -19,6 +19,7 @@ from amss.app.tasks.ports import NewTask
 from amss.app.tasks.views import task_view
 from amss.domain.enums import TaskType
 from amss.domain.errors import ScheduleOverlap
+from amss.infra.postgres.sql import fetch_one
 from amss.infra.postgres.tasks_repo import PgTaskRepository
 from tests.api_support import Tenant, call
 from tests.clients import ApiClient
@@ -66,8 +67,8 @@ async def test_create_answers_201_with_location_audit_row_and_task_created_event
     assert await raw(api, "GET", f"{TASKS}/{second['id']}", home["auditor"]) == (200, created_bytes)
 
     assert await audit_actions(conn, created["id"]) == [("create", 1)]
-    audit = await conn.fetchrow(
-        "SELECT user_id, details FROM audit_logs WHERE entity_id = $1", uuid.UUID(created["id"])
+    audit = await fetch_one(
+        conn, "SELECT user_id, details FROM audit_logs WHERE entity_id = $1", uuid.UUID(created["id"])
     )
     assert audit["user_id"] == home["scheduler"].user_id
     assert as_json(audit["details"])["notes"] == "A-check"
@@ -265,7 +266,9 @@ async def test_delete_is_soft_and_releases_reservations(api: ApiClient, conn: as
     status, body, _ = await call(api, "DELETE", path, home["scheduler"])
     assert (status, body) == (204, None)
     assert (await call(api, "GET", path, home["scheduler"]))[0] == 404
-    row = await conn.fetchrow("SELECT deleted_at, version FROM maintenance_tasks WHERE id = $1", uuid.UUID(task["id"]))
+    row = await fetch_one(
+        conn, "SELECT deleted_at, version FROM maintenance_tasks WHERE id = $1", uuid.UUID(task["id"])
+    )
     assert row["deleted_at"] is not None and row["version"] == 2
     assert await conn.fetchval("SELECT state::text FROM part_reservations WHERE id = $1", reservation_id) == "released"
     assert await conn.fetchval("SELECT status::text FROM part_items WHERE id = $1", item_id) == "in_stock"

@@ -6,6 +6,7 @@ import uuid
 
 import asyncpg
 
+from amss.infra.postgres.sql import fetch_one
 from tests.api_support import Tenant, call
 from tests.clients import ApiClient
 
@@ -23,7 +24,7 @@ async def test_admin_creates_an_organization_with_the_default_policy(
     assert policy["webhook_replay_window_seconds"] == 300
     assert policy["api_rate_limit_per_min"] == 100
     assert policy["api_key_rate_limit_per_min"] == 10
-    audit = await conn.fetchrow("SELECT user_id, details FROM audit_logs WHERE entity_id = $1", uuid.UUID(body["id"]))
+    audit = await fetch_one(conn, "SELECT user_id, details FROM audit_logs WHERE entity_id = $1", uuid.UUID(body["id"]))
     # the admin belongs to another organization: the row names them in details.actor
     assert audit["user_id"] is None
     assert audit["details"]["actor"] == {
@@ -66,7 +67,8 @@ async def test_tenant_admin_renames_own_organization_with_audit(
     )
     assert status == 200
     assert body["name"] == name and body["version"] == 2
-    row = await conn.fetchrow(
+    row = await fetch_one(
+        conn,
         "SELECT user_id, entity_version, details FROM audit_logs WHERE entity_id = $1 AND action = 'update'",
         tenant.org_id,
     )

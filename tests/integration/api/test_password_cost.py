@@ -13,6 +13,7 @@ from amss.auth.passwords import hash_cost, hash_password, verify_password
 from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.domain.enums import Role
+from amss.infra.postgres.sql import fetch_one
 from tests.api_support import TEST_PASSWORD, call, mint_token
 from tests.clients import ApiClient
 from tests.integration.factories import make_org, make_user
@@ -36,12 +37,12 @@ async def _user_with_hash(conn: asyncpg.Connection, password_hash: str) -> tuple
 
 async def test_a_login_rehashes_a_stored_hash_of_another_cost(cost5_api: ApiClient, conn: asyncpg.Connection) -> None:
     email, user_id = await _user_with_hash(conn, hash_password(TEST_PASSWORD, rounds=4))
-    before = await conn.fetchrow("SELECT version, updated_at FROM users WHERE id = $1", user_id)
+    before = await fetch_one(conn, "SELECT version, updated_at FROM users WHERE id = $1", user_id)
     status, body, _ = await call(
         cost5_api, "POST", "/api/v1/auth/login", json={"email": email, "password": TEST_PASSWORD}
     )
     assert status == 200, body
-    after = await conn.fetchrow("SELECT password_hash, version, updated_at FROM users WHERE id = $1", user_id)
+    after = await fetch_one(conn, "SELECT password_hash, version, updated_at FROM users WHERE id = $1", user_id)
     assert hash_cost(after["password_hash"]) == 5
     assert verify_password(TEST_PASSWORD, after["password_hash"])
     # bookkeeping, not a change of the user: no new version, and the session just issued lives on

@@ -89,7 +89,7 @@ async def metric(client: ApiClient, sample: str) -> float | None:
     return None
 
 
-async def read_users(api: ApiClient, member: Member, **headers: str) -> tuple[int, object, object]:
+async def read_users(api: ApiClient, member: Member, **headers: str) -> tuple[int, Any, Any]:
     return await call(api, "GET", "/api/v1/users", member, headers=headers)
 
 

@@ -15,6 +15,7 @@ import uuid
 import asyncpg
 import pytest
 
+from amss.infra.postgres.sql import fetch_one
 from tests.api_support import Tenant, call
 from tests.clients import ApiClient
 from tests.integration.api.route_samples import code_of, raise_rate_limits
@@ -54,7 +55,7 @@ async def _grounded_task(
 
 
 async def _state(conn: asyncpg.Connection, task_id: uuid.UUID) -> tuple[str, int]:
-    row = await conn.fetchrow("SELECT state::text AS state, version FROM maintenance_tasks WHERE id = $1", task_id)
+    row = await fetch_one(conn, "SELECT state::text AS state, version FROM maintenance_tasks WHERE id = $1", task_id)
     return row["state"], row["version"]
 
 
@@ -163,7 +164,7 @@ async def test_completion_is_blocked_by_each_missing_condition_in_turn(
     assert await audit_actions(conn, task_id) == [("state_change", 2)]
     assert await event_keys(conn, task_id) == [state_key(home, task_id, "completed", 2)]
     # the aircraft has nothing left to do: released automatically, in the same unit of work
-    row = await conn.fetchrow("SELECT status::text AS status, version FROM aircraft WHERE id = $1", aircraft_id)
+    row = await fetch_one(conn, "SELECT status::text AS status, version FROM aircraft WHERE id = $1", aircraft_id)
     assert (row["status"], row["version"]) == ("operational", 2)
     assert await event_keys(conn, aircraft_id) == [f"aircraft_status_updated:{home.org_id}:{aircraft_id}:operational:2"]
 
@@ -205,8 +206,8 @@ async def test_completion_records_the_programs_performance(
     )
     status, task = await transition(api, home["mechanic"], task_id, "completed", notes="done")
     assert status == 200, task
-    row = await conn.fetchrow(
-        "SELECT last_performed, last_performed_usage, version FROM maintenance_programs WHERE id = $1", program_id
+    row = await fetch_one(
+        conn, "SELECT last_performed, last_performed_usage, version FROM maintenance_programs WHERE id = $1", program_id
     )
     assert row["last_performed"] is not None and (row["last_performed_usage"], row["version"]) == (120, 2)
     assert await audit_actions(conn, program_id) == [("update", 2)]

@@ -6,6 +6,7 @@ import uuid
 
 import asyncpg
 
+from amss.infra.postgres.sql import fetch_one
 from tests.api_support import Tenant, call
 from tests.clients import ApiClient
 
@@ -24,7 +25,8 @@ async def test_create_user_answers_201_with_location_and_never_the_hash(
     assert body["version"] == 1
     assert "password" not in str(body) and "password_hash" not in body
     assert body["created_at"].endswith("Z")
-    audit = await conn.fetchrow(
+    audit = await fetch_one(
+        conn,
         "SELECT action::text, user_id, entity_version, details FROM audit_logs WHERE entity_id = $1",
         uuid.UUID(body["id"]),
     )

@@ -18,13 +18,13 @@ from amss.api.rest.bodies import dumps, path_id
 from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.outcomes import render_outcome
 from amss.api.rest.routing import RouteSpec
-from amss.api.rest.services import COMMAND_BUS
+from amss.api.rest.services import COMMAND_BUS, COMMAND_LOG
 from amss.app.commands.base import CommandModel
 from amss.app.commands.bus import Submission
+from amss.app.commands.log import StoredCommand
 from amss.auth.rbac import Action, Resource
 from amss.domain.errors import NotFound
-from amss.infra.postgres.commands_repo import StoredCommand, get_command
-from amss.runtime import PG_POOL, SETTINGS
+from amss.runtime import SETTINGS
 
 MAX_WAIT_SECONDS = 30.0
 _WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)", re.IGNORECASE)
@@ -98,8 +98,7 @@ def render_command(command: StoredCommand) -> bytes:
 
 async def get_command_status(request: web.Request) -> web.Response:
     command_id = path_id(request)
-    async with request.app[PG_POOL].acquire() as conn:
-        command = await get_command(conn, principal_of(request).org_id, command_id)
+    command = await request.app[COMMAND_LOG].find(principal_of(request).org_id, command_id)
     if command is None:
         raise NotFound("command not found")
     return web.Response(body=render_command(command), content_type="application/json")

@@ -1,4 +1,4 @@
-"""Accepting commands for a 202: the accepted rows of the commands answered in one event-loop turn go in together.
+"""Accepting commands for a 202 (the CommandAcceptance port): the accepted rows of one event-loop turn go in together.
 
 Durable when promised (docs/architecture.md, mesh step 1): a caller that waits for its outcome needs
 no row before the execution claims one; a caller about to get a `202 Accepted` (`Prefer:
