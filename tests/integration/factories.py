@@ -108,7 +108,7 @@ async def _insert(conn: Connection, table: str, org_id: uuid.UUID, values: dict[
     )
 
 
-async def make_webhook(conn: asyncpg.Connection, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
+async def make_webhook(conn: Connection, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
     row = {
         "url": f"http://127.0.0.1:9/hooks/{short_id()}",
         "events": ["task_created"],
@@ -118,7 +118,7 @@ async def make_webhook(conn: asyncpg.Connection, org_id: uuid.UUID, **values: An
     return await _insert(conn, "webhooks", org_id, row)
 
 
-async def make_outbox_event(conn: asyncpg.Connection, org_id: uuid.UUID, event_type: str = "task_created") -> uuid.UUID:
+async def make_outbox_event(conn: Connection, org_id: uuid.UUID, event_type: str = "task_created") -> uuid.UUID:
     """An event already published (processed_at set), so no publisher picks it up."""
     row = {
         "aggregate_type": "task",
@@ -132,7 +132,7 @@ async def make_outbox_event(conn: asyncpg.Connection, org_id: uuid.UUID, event_t
 
 
 async def make_delivery(
-    conn: asyncpg.Connection,
+    conn: Connection,
     org_id: uuid.UUID,
     webhook_id: uuid.UUID,
     status: str = "failed",
