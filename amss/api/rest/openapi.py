@@ -344,6 +344,8 @@ def _responses(spec: RouteSpec, path_params: list[str], models: _ModelSchemas) -
     if spec.status == 201:
         success["description"] = "Created; Location names the new object"
         success["headers"].update(_headers("Location"))
+    if spec.status == 202:
+        success["description"] = "Accepted: the work is queued (the body names it)"
     if spec.status == 204:
         success["description"] = "No Content"
     else:
