@@ -207,6 +207,11 @@ def _parser() -> argparse.ArgumentParser:
     add_bench_lists_arguments(
         bench_targets.add_parser("lists", help="every list's filters and sorts over HTTP at airline scale")
     )
+    from amss.bench.events import add_arguments as add_bench_events_arguments
+
+    add_bench_events_arguments(
+        bench_targets.add_parser("events", help="outbox publishing against a bare floor, webhook delivery end to end")
+    )
 
     commands.add_parser("server", help="run the API server (same as amss-server)")
     commands.add_parser("worker", help="run the worker (same as amss-worker)")
@@ -233,6 +238,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         from amss.bench.lists import run as run_bench_lists
 
         run_bench_lists(_settings(), args)
+        return
+    if args.command == "bench" and args.bench_target == "events":
+        from amss.bench.events import run as run_bench_events
+
+        run_bench_events(_settings(), args)
         return
     if args.command == "bench":
         from amss.bench.mesh import run as run_bench_mesh

@@ -171,6 +171,34 @@ class Settings(BaseModel):
     # every Redis key and stream name starts with this, so test runs and deployments can share a Redis
     amss_redis_prefix: str = Field(default="amss", pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
+    # the event pipeline (docs/events.md): outbox publisher, fan-out consumer, webhook dispatcher (amss-worker)
+    amss_events: OnOff = True
+    outbox_batch_size: int = Field(default=500, ge=1, le=10_000)
+    outbox_poll_interval: Duration = timedelta(milliseconds=100)
+    outbox_concurrency: int = Field(default=2, ge=1, le=16)
+    outbox_lease: Duration = timedelta(seconds=30)
+    outbox_max_attempts: int = Field(default=10, ge=1, le=1000)
+    outbox_backoff_base: Duration = timedelta(seconds=1)
+    outbox_backoff_max: Duration = timedelta(hours=1)
+    # the publisher's leases and marks may commit without waiting for the WAL flush: one lost in a
+    # Postgres crash only makes an event go out again, which consumers already deduplicate (docs/events.md)
+    outbox_synchronous_commit: OnOff = False
+    events_stream_maxlen: int = Field(default=1_000_000, ge=1000)
+    events_claim_idle: Duration = timedelta(seconds=60)
+    events_max_deliveries: int = Field(default=10, ge=1, le=1000)
+    # the event pipeline's Postgres sessions (its own small pool)
+    events_db_pool_max: int = Field(default=6, ge=2, le=100)
+    events_statement_timeout: Duration = timedelta(seconds=10)
+    events_lock_timeout: Duration = timedelta(seconds=2)
+    events_idle_in_transaction_timeout: Duration = timedelta(seconds=15)
+    webhook_timeout: Duration = timedelta(seconds=10)
+    webhook_lease: Duration = timedelta(seconds=60)
+    webhook_backoff_base: Duration = timedelta(seconds=5)
+    webhook_backoff_max: Duration = timedelta(hours=1)
+    webhook_concurrency: int = Field(default=64, ge=1, le=10_000)
+    webhook_per_url_concurrency: int = Field(default=8, ge=1, le=1000)
+    webhook_poll_interval: Duration = timedelta(milliseconds=100)
+
     @property
     def effective_redis_url(self) -> str:
         """REDIS_URL when set, else a URL built from REDIS_ADDR."""
@@ -205,6 +233,19 @@ class Settings(BaseModel):
             problems.append("AMSS_COMMAND_REDRIVE_AFTER: expected at least AMSS_COMMAND_TIMEOUT")
         if self.amss_heartbeat_interval * 2 > self.amss_lease_ttl:
             problems.append("AMSS_HEARTBEAT_INTERVAL: expected at most half of AMSS_LEASE_TTL")
+        if self.webhook_lease <= self.webhook_timeout:
+            # a delivery in flight must stay leased until its answer or timeout is recorded
+            problems.append("WEBHOOK_LEASE: expected a duration longer than WEBHOOK_TIMEOUT")
+        if self.webhook_timeout <= timedelta(0):
+            problems.append("WEBHOOK_TIMEOUT: expected a positive duration")
+        if self.outbox_lease <= self.events_statement_timeout:
+            problems.append("OUTBOX_LEASE: expected a duration longer than EVENTS_STATEMENT_TIMEOUT")
+        if self.events_claim_idle <= self.events_statement_timeout * 2:
+            # a pending entry is taken over only once its handling has certainly stopped
+            problems.append("EVENTS_CLAIM_IDLE: expected more than twice EVENTS_STATEMENT_TIMEOUT")
+        for name in ("outbox_backoff_base", "webhook_backoff_base", "outbox_poll_interval", "webhook_poll_interval"):
+            if getattr(self, name) <= timedelta(0):
+                problems.append(f"{name.upper()}: expected a positive duration")
         if self.db_pool_min > self.db_pool_max:
             problems.append("DB_POOL_MIN: expected at most DB_POOL_MAX")
         if (self.jwt_private_key_pem is None) != (self.jwt_public_key_pem is None):

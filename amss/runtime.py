@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import asyncpg
 import redis.asyncio as redis
 from aiohttp import web
@@ -13,3 +15,6 @@ SETTINGS = web.AppKey("settings", Settings)
 PG_POOL = web.AppKey("pg_pool", asyncpg.Pool)
 REDIS = web.AppKey("redis", redis.Redis)
 METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
+# refreshed just before /metrics answers (gauges read from Postgres: the event backlog); absent means none
+MetricsRefresh = Callable[[], Awaitable[None]]
+METRICS_REFRESH: web.AppKey[MetricsRefresh] = web.AppKey("metrics_refresh")

@@ -18,6 +18,7 @@ from amss.api.rest.services import COMMAND_BUS, COMMAND_LOG, ERROR_TRANSLATOR, S
 from amss.app.clock import Clock, utc_now
 from amss.auth.tokens import TokenService, load_key_pair
 from amss.bootstrap.commands import handlers, open_command_bus, part_item_locks
+from amss.bootstrap.events import event_backlog_refresher
 from amss.bootstrap.resources import Resources, open_resources
 from amss.bootstrap.services import build_services
 from amss.config import Settings
@@ -25,7 +26,7 @@ from amss.infra.postgres.command_log import PgCommandLog
 from amss.infra.postgres.errors import PgErrorTranslator
 from amss.infra.redis.keys import KeySpace
 from amss.infra.redis.rate_limit import SlidingWindowLimiter
-from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
+from amss.runtime import METRICS_REFRESH, METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def init_server_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpac
             app[PG_POOL], app[REDIS] = resources.pool, resources.redis
             app[SERVICES], app[RATE_LIMITS], app[COMMAND_BUS] = server.services, server.rate_limits, server.bus
             app[COMMAND_LOG] = PgCommandLog(resources.pool)
+            app[METRICS_REFRESH] = event_backlog_refresher(resources, metrics)
             yield
 
     app.cleanup_ctx.append(server_context)

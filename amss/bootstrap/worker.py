@@ -16,16 +16,18 @@ from amss.actors.metrics import MeshMetrics
 from amss.actors.node import MeshWorker
 from amss.app.clock import Clock, utc_now
 from amss.bootstrap.commands import handlers, mesh_config, open_command_bus
+from amss.bootstrap.events import event_backlog_refresher, open_event_pipeline
 from amss.bootstrap.resources import Resources, open_resources
 from amss.config import Settings
 from amss.infra.postgres.command_log import PgCommandLog
 from amss.infra.postgres.jobs_repo import PgExpiredKeys, PgJobRuns, PgMaintenanceCandidates
 from amss.infra.redis.keys import KeySpace
+from amss.jobs.events.pipeline import EventPipeline
 from amss.jobs.idempotency_purge import PURGE_JOB, PURGE_SCHEDULE, purge_expired_keys
 from amss.jobs.maintenance_jobs import maintenance_jobs
 from amss.jobs.runner import Job, JobRunner
 from amss.observability.health import add_health_routes
-from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
+from amss.runtime import METRICS_REFRESH, METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Worker:
     job_bus: CommandBus
     jobs: JobRunner
     mesh: MeshWorker
+    events: EventPipeline | None
 
 
 @asynccontextmanager
@@ -75,7 +78,11 @@ async def open_worker(
         )
         await mesh.start()
         stack.push_async_callback(mesh.stop)
-        yield Worker(resources, bus, runner, mesh)
+        events = None
+        if settings.amss_events:
+            # outbox -> {prefix}.events -> webhook deliveries -> receivers; stopped before the mesh
+            events = await stack.enter_async_context(open_event_pipeline(resources, metrics))
+        yield Worker(resources, bus, runner, mesh, events)
 
 
 def init_worker_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpace | None = None) -> web.Application:
@@ -89,6 +96,7 @@ def init_worker_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpac
         async with open_worker(settings, metrics, clock=clock, keys=keys) as worker:
             resources = worker.resources
             app[PG_POOL], app[REDIS] = resources.pool, resources.redis
+            app[METRICS_REFRESH] = event_backlog_refresher(resources, metrics)
             yield
 
     app.cleanup_ctx.append(worker_context)

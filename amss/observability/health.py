@@ -9,7 +9,7 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from amss.runtime import METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
+from amss.runtime import METRICS_REFRESH, METRICS_REGISTRY, PG_POOL, REDIS, SETTINGS
 
 _PROBE_TIMEOUT = 2.0
 log = logging.getLogger(__name__)
@@ -54,6 +54,12 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    refresh = request.app.get(METRICS_REFRESH)
+    if refresh is not None:
+        try:
+            await asyncio.wait_for(refresh(), _PROBE_TIMEOUT)
+        except Exception as exc:  # the gauges keep their last values; the scrape still answers
+            log.warning("metrics refresh failed", extra={"error": repr(exc)})
     payload = generate_latest(request.app[METRICS_REGISTRY])
     return web.Response(body=payload, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -147,3 +147,17 @@ def test_a_bad_refresh_reuse_grace_is_refused_naming_the_variable(value: str) ->
     with pytest.raises(ConfigError) as refused:
         load_settings({"REFRESH_REUSE_GRACE": value})
     assert [line.split(":")[0] for line in refused.value.lines] == ["REFRESH_REUSE_GRACE"]
+
+
+def test_event_pipeline_defaults_and_their_combinations() -> None:
+    settings = load_settings({})
+    assert settings.webhook_timeout == timedelta(seconds=10) and settings.webhook_lease > settings.webhook_timeout
+    assert (settings.webhook_backoff_base, settings.webhook_backoff_max) == (timedelta(seconds=5), timedelta(hours=1))
+    assert settings.amss_events and not settings.outbox_synchronous_commit
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"WEBHOOK_TIMEOUT": "60s", "WEBHOOK_LEASE": "30s", "OUTBOX_BACKOFF_BASE": "0s"})
+    assert any(line.startswith("WEBHOOK_LEASE:") for line in refused.value.lines)
+    assert any(line.startswith("OUTBOX_BACKOFF_BASE:") for line in refused.value.lines)
+    with pytest.raises(ConfigError) as short_idle:
+        load_settings({"EVENTS_CLAIM_IDLE": "15s"})
+    assert any(line.startswith("EVENTS_CLAIM_IDLE:") for line in short_idle.value.lines)

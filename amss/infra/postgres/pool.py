@@ -9,6 +9,7 @@ only does what asyncpg always does before a custom reset: roll back a transactio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 import asyncpg
@@ -29,14 +30,17 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     """The pool's reset: nothing beyond asyncpg's own rollback of an open transaction (see above)."""
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
+async def create_pool(
+    dsn: str, *, min_size: int = 2, max_size: int = 20, session: Mapping[str, str] | None = None
+) -> asyncpg.Pool:
+    """A pool whose sessions carry SESSION_SETTINGS and `session` (e.g. statement_timeout)."""
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         init=init_connection,
         reset=keep_session,
-        server_settings=SESSION_SETTINGS,
+        server_settings={**SESSION_SETTINGS, **(session or {})},
     )
     assert pool is not None
     return pool

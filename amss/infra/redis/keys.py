@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 # the consumer group that reads every command partition stream
 COMMAND_GROUP = "amss.actors"
+# the consumer group that fans `{prefix}.events` out into webhook deliveries
+EVENTS_GROUP = "amss.workers"
 
 
 @dataclass(frozen=True)
