@@ -202,6 +202,11 @@ def _parser() -> argparse.ArgumentParser:
     from amss.bench.tasks import add_arguments as add_bench_tasks_arguments
 
     add_bench_tasks_arguments(bench_targets.add_parser("tasks", help="task creation over HTTP against the bare SQL"))
+    from amss.bench.imports import add_arguments as add_bench_import_arguments
+
+    add_bench_import_arguments(
+        bench_targets.add_parser("import", help="a 100,000-row parts import against the bare executemany floor")
+    )
     from amss.bench.lists import add_arguments as add_bench_lists_arguments
 
     add_bench_lists_arguments(
@@ -233,6 +238,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         from amss.bench.tasks import run as run_bench_tasks
 
         run_bench_tasks(_settings(), args)
+        return
+    if args.command == "bench" and args.bench_target == "import":
+        from amss.bench.imports import run as run_bench_import
+
+        run_bench_import(_settings(), args)
         return
     if args.command == "bench" and args.bench_target == "lists":
         from amss.bench.lists import run as run_bench_lists

@@ -150,6 +150,8 @@ class Settings(BaseModel):
     login_rate_limit_per_ip: int = Field(default=10, ge=1)
     login_rate_limit_per_email: int = Field(default=5, ge=1)
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    # a CSV upload's file (POST /imports/csv): larger is 413, refused without reading the rest
+    max_upload_bytes: int = Field(default=32 << 20, ge=1024, le=1 << 30)
     shutdown_grace: Duration = timedelta(seconds=10)
     # a client that stops sending in the middle of its body gets 408 after this long instead of holding a slot
     body_read_timeout: Duration = timedelta(seconds=30)
@@ -168,6 +170,15 @@ class Settings(BaseModel):
     amss_grounding_lead_time: Duration = timedelta(hours=24)
     # diagnostic command types (diag.*) for mesh tests and `amss bench mesh`; refused in production
     amss_diagnostic_commands: OnOff = False
+    # import jobs (amss/jobs/imports.py): a job's lease, the attempts before it fails and is dead-lettered,
+    # how long an unfinished import nobody holds waits before it is enqueued again, imports run at once
+    # per worker, rows per staged or applied batch, transactions of rows applied at once within a batch
+    amss_import_lease_ttl: Duration = timedelta(seconds=30)
+    amss_import_max_attempts: int = Field(default=5, ge=1, le=100)
+    amss_import_redrive_after: Duration = timedelta(seconds=60)
+    amss_import_concurrency: int = Field(default=2, ge=1, le=64)
+    amss_import_batch_rows: int = Field(default=1000, ge=1, le=10000)
+    amss_import_row_concurrency: int = Field(default=4, ge=1, le=64)
     # every Redis key and stream name starts with this, so test runs and deployments can share a Redis
     amss_redis_prefix: str = Field(default="amss", pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -233,6 +244,8 @@ class Settings(BaseModel):
             problems.append("AMSS_COMMAND_REDRIVE_AFTER: expected at least AMSS_COMMAND_TIMEOUT")
         if self.amss_heartbeat_interval * 2 > self.amss_lease_ttl:
             problems.append("AMSS_HEARTBEAT_INTERVAL: expected at most half of AMSS_LEASE_TTL")
+        if self.amss_import_lease_ttl < timedelta(seconds=1):
+            problems.append("AMSS_IMPORT_LEASE_TTL: expected at least 1s")
         if self.webhook_lease <= self.webhook_timeout:
             # a delivery in flight must stay leased until its answer or timeout is recorded
             problems.append("WEBHOOK_LEASE: expected a duration longer than WEBHOOK_TIMEOUT")

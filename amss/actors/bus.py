@@ -94,16 +94,34 @@ class CommandBus:
         self._acceptor = acceptor
         self._background: set[asyncio.Task[Any]] = set()
 
-    async def send(self, org_id: uuid.UUID, command: CommandModel, acting: Actor, wait: float) -> Submission:
+    async def send(
+        self,
+        org_id: uuid.UUID,
+        command: CommandModel,
+        acting: Actor,
+        wait: float,
+        *,
+        command_id: uuid.UUID | None = None,
+    ) -> Submission:
         """Submit a typed command: its type, actor and payload JSON all come from the command itself."""
-        return await self.submit(org_id, command.actor(org_id), command.TYPE, command.payload(), acting, wait)
+        return await self.submit(
+            org_id, command.actor(org_id), command.TYPE, command.payload(), acting, wait, command_id=command_id
+        )
 
     async def submit(
-        self, org_id: uuid.UUID, actor: str, command_type: str, payload: dict[str, Any], acting: Actor, wait: float
+        self,
+        org_id: uuid.UUID,
+        actor: str,
+        command_type: str,
+        payload: dict[str, Any],
+        acting: Actor,
+        wait: float,
+        *,
+        command_id: uuid.UUID | None = None,
     ) -> Submission:
         """Submit a command by its parts (a diagnostic command names its own actor)."""
         command = Command(
-            id=uuid.uuid4(),
+            id=command_id or uuid.uuid4(),
             org_id=org_id,
             actor=actor,
             type=command_type,

@@ -32,7 +32,10 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
     "REQUEST_TIMEOUT": ErrorCode(408, "DEADLINE_EXCEEDED", "the client stopped sending its request body"),
     "PAYLOAD_TOO_LARGE": ErrorCode(413, "RESOURCE_EXHAUSTED", "the request body is over the limit"),
     "UNSUPPORTED_MEDIA_TYPE": ErrorCode(
-        415, "INVALID_ARGUMENT", "the request body is not application/json, or in a Content-Encoding not decoded"
+        415,
+        "INVALID_ARGUMENT",
+        "the request body is not application/json (multipart/form-data for an upload), or in a Content-Encoding not"
+        " decoded",
     ),
     "RATE_LIMITED": ErrorCode(429, "RESOURCE_EXHAUSTED", "over the rate limit of this endpoint category"),
     "INTERNAL": ErrorCode(500, "INTERNAL", "internal error; the message reveals nothing internal"),

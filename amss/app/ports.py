@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from amss.app.aircraft.ports import AircraftRepository
+from amss.app.imports.ports import ImportRepository
 from amss.app.paging import Page, PageRequest
 from amss.app.parts.ports import PartDefinitionRepository, PartItemRepository, PartReservationRepository
 from amss.app.programs.ports import ProgramRepository
@@ -121,6 +122,8 @@ class UnitOfWork(Protocol):
     def programs(self) -> ProgramRepository: ...
     @property
     def webhooks(self) -> WebhookRepository: ...
+    @property
+    def imports(self) -> ImportRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

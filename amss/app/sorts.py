@@ -72,3 +72,8 @@ WEBHOOK_SORTS: Final = {
 
 # a webhook's deliveries: newest first by default (the route's default sort is -created_at)
 DELIVERY_SORTS: Final = {"created_at": SortColumn("created_at")}
+
+# GET /imports lists newest first (sort=-created_at by default)
+IMPORT_SORTS: Final = {"created_at": SortColumn("created_at")}
+
+IMPORT_ROW_SORTS: Final = {"row_number": SortColumn("row_number", SortKind.INTEGER)}

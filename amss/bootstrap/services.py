@@ -6,6 +6,7 @@ from amss.api.rest.services import Services
 from amss.app.aircraft.service import AircraftService
 from amss.app.audit_logs import AuditLogService
 from amss.app.identity import IdentityService
+from amss.app.imports.service import ImportService
 from amss.app.organizations import OrganizationService
 from amss.app.parts.service import PartsService
 from amss.app.ports import PartItemLocks, UnitOfWork
@@ -20,6 +21,7 @@ from amss.auth.tokens import TokenService
 from amss.bootstrap.resources import Resources
 from amss.infra.http.public_resolver import refuse_non_public
 from amss.infra.postgres.uow import PostgresUnitOfWork
+from amss.infra.redis.import_jobs import RedisImportQueue
 
 
 def build_services(resources: Resources, tokens: TokenService, locks: PartItemLocks) -> Services:
@@ -55,6 +57,7 @@ def build_services(resources: Resources, tokens: TokenService, locks: PartItemLo
             # the SSRF guard at creation: private receivers are allowed outside production (tests, dev)
             destination_check=_refuse_non_public if settings.is_production else None,
         ),
+        imports=ImportService(unit_of_work, RedisImportQueue(resources.redis, resources.keys)),
     )
 
 

@@ -15,15 +15,24 @@ from amss.actors.executor import CommandHandler
 from amss.actors.metrics import MeshMetrics
 from amss.actors.node import MeshWorker
 from amss.app.clock import Clock, utc_now
-from amss.bootstrap.commands import handlers, mesh_config, open_command_bus
+from amss.app.commands.bus import CommandSender
+from amss.app.imports.applying import ApplyDeps
+from amss.app.imports.processor import ImportJobConfig, ImportProcessor
+from amss.app.ports import UnitOfWork
+from amss.bootstrap.commands import handlers, mesh_config, open_command_bus, part_item_locks
 from amss.bootstrap.events import event_backlog_refresher, open_event_pipeline
 from amss.bootstrap.resources import Resources, open_resources
 from amss.config import Settings
 from amss.infra.postgres.command_log import PgCommandLog
+from amss.infra.postgres.import_row_uow import row_batches
+from amss.infra.postgres.imports_repo import PgImportJobStore
 from amss.infra.postgres.jobs_repo import PgExpiredKeys, PgJobRuns, PgMaintenanceCandidates
+from amss.infra.postgres.uow import PostgresUnitOfWork
+from amss.infra.redis.import_jobs import RedisImportJobReader, RedisImportQueue
 from amss.infra.redis.keys import KeySpace
 from amss.jobs.events.pipeline import EventPipeline
 from amss.jobs.idempotency_purge import PURGE_JOB, PURGE_SCHEDULE, purge_expired_keys
+from amss.jobs.imports import ImportLoopConfig, ImportWorker
 from amss.jobs.maintenance_jobs import maintenance_jobs
 from amss.jobs.runner import Job, JobRunner
 from amss.observability.health import add_health_routes
@@ -36,6 +45,7 @@ class Worker:
     job_bus: CommandBus
     jobs: JobRunner
     mesh: MeshWorker
+    imports: ImportWorker
     events: EventPipeline | None
 
 
@@ -46,6 +56,41 @@ async def job_command_bus(resources: Resources, registry: dict[str, CommandHandl
         resources, registry, reply_to=f"job-{resources.settings.worker_id}", executor_name="jobs-local"
     ) as bus:
         yield bus
+
+
+def import_worker(resources: Resources, bus: CommandSender) -> ImportWorker:
+    """The import loop: its job store and stream reader, and the services a row is applied through."""
+    settings, pool = resources.settings, resources.pool
+
+    def unit_of_work() -> UnitOfWork:
+        return PostgresUnitOfWork(pool)
+
+    store = PgImportJobStore(pool)
+    reader = RedisImportJobReader(resources.redis, resources.keys, settings.worker_id)
+    deps = ApplyDeps(
+        store=store,
+        row_batches=row_batches(pool),
+        uow=unit_of_work,
+        commands=bus,
+        clock=resources.clock,
+        grounding_lead_time=settings.amss_grounding_lead_time,
+        locks=part_item_locks(resources),
+        concurrency=settings.amss_import_row_concurrency,
+        command_wait=settings.amss_command_wait.total_seconds() or 5.0,
+    )
+    config = ImportJobConfig(
+        worker_id=settings.worker_id,
+        lease=settings.amss_import_lease_ttl,
+        max_attempts=settings.amss_import_max_attempts,
+        batch_rows=settings.amss_import_batch_rows,
+    )
+    loop_config = ImportLoopConfig(
+        lease=settings.amss_import_lease_ttl,
+        redrive_after=settings.amss_import_redrive_after,
+        concurrency=settings.amss_import_concurrency,
+    )
+    queue = RedisImportQueue(resources.redis, resources.keys)
+    return ImportWorker(loop_config, ImportProcessor(config, deps, reader), reader, store, queue)
 
 
 @asynccontextmanager
@@ -78,11 +123,14 @@ async def open_worker(
         )
         await mesh.start()
         stack.push_async_callback(mesh.stop)
+        imports = import_worker(resources, bus)
+        imports.start()
+        stack.push_async_callback(imports.stop)  # before the mesh and the bus: its rows' commands finish first
         events = None
         if settings.amss_events:
             # outbox -> {prefix}.events -> webhook deliveries -> receivers; stopped before the mesh
             events = await stack.enter_async_context(open_event_pipeline(resources, metrics))
-        yield Worker(resources, bus, runner, mesh, events)
+        yield Worker(resources, bus, runner, mesh, imports, events)
 
 
 def init_worker_app(settings: Settings, *, clock: Clock = utc_now, keys: KeySpace | None = None) -> web.Application:

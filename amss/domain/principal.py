@@ -37,6 +37,17 @@ class Principal:
 
 
 @dataclass(frozen=True)
+class ImportOrigin:
+    """The CSV import row a change comes from: its audit rows name both."""
+
+    import_id: uuid.UUID
+    row_number: int
+
+    def details(self) -> dict[str, Any]:
+        return {"import": {"import_id": str(self.import_id), "row_number": self.row_number}}
+
+
+@dataclass(frozen=True)
 class Actor:
     """Everything an audit row records about who acted and from where."""
 
@@ -45,6 +56,8 @@ class Actor:
     request_id: uuid.UUID | None = None
     ip_address: str | None = None
     user_agent: str | None = None
+    # set when the change applies a row of a CSV import
+    origin: ImportOrigin | None = None
 
     @classmethod
     def for_job(cls, job: str) -> Actor:
@@ -56,15 +69,18 @@ class Actor:
         return None
 
     def audit_details(self, org_id: uuid.UUID) -> dict[str, Any]:
-        """`{"actor": …}` when the audit row cannot name the actor through user_id, else {}."""
+        """`{"actor": …}` when the audit row cannot name the actor through user_id, else {}; plus
+        `{"import": {"import_id", "row_number"}}` for a change that applies an import row."""
+        origin = self.origin.details() if self.origin is not None else {}
         if self.principal is None:
-            return {"actor": {"job": self.job or "system"}}
+            return {"actor": {"job": self.job or "system"}, **origin}
         if self.principal.home_org_id != org_id:
             return {
                 "actor": {
                     "user_id": str(self.principal.user_id),
                     "org_id": str(self.principal.home_org_id),
                     "role": self.principal.role.value,
-                }
+                },
+                **origin,
             }
-        return {}
+        return origin

@@ -189,6 +189,17 @@ class _Client:
     async def create(self, path: str, body: dict[str, Any]) -> str:
         return str((await self.call("POST", path, body))["id"])
 
+    async def upload(self, import_type: str, content: bytes) -> str:
+        """A CSV import (multipart); its id."""
+        form = aiohttp.FormData()
+        form.add_field("type", import_type)
+        form.add_field("file", content, filename="seed.csv", content_type="text/csv")
+        headers = {"Authorization": f"Bearer {self.token}"}
+        async with self.session.post(f"{self.base_url}/api/v1/imports/csv", data=form, headers=headers) as response:
+            payload: dict[str, Any] = await response.json()
+            assert response.status == 202, f"POST /api/v1/imports/csv: {response.status} {payload}"
+            return str(payload["import_id"])
+
 
 def _at(days: float) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
@@ -258,6 +269,7 @@ async def _seed(base_url: str, database_url: str) -> tuple[str, str, dict[str, d
             )
 
         a_webhook, doomed_webhook = await webhook("fuzzed"), await webhook("doomed")
+        an_import = await api.upload("parts", b"part_name,serial_number\r\nseal,SN-FUZZ-1\r\nseal,\r\n")
     conn = await asyncpg.connect(database_url)
     try:
         command = str(await conn.fetchval("SELECT id FROM commands ORDER BY created_at LIMIT 1"))
@@ -273,6 +285,8 @@ async def _seed(base_url: str, database_url: str) -> tuple[str, str, dict[str, d
         "compliance_items.get": compliance,
         "compliance_items.update": compliance,
         "compliance_items.sign_off": compliance,
+        "imports.get": an_import,
+        "imports.rows": an_import,
         "maintenance_programs.get": a_program,
         "maintenance_programs.update": a_program,
         "maintenance_programs.delete": doomed_program,

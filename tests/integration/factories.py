@@ -150,3 +150,36 @@ async def make_delivery(
         **values,
     }
     return await _insert(conn, "webhook_deliveries", org_id, row)
+
+
+async def make_import(
+    conn: Connection, org_id: uuid.UUID, created_by: uuid.UUID, rows: int = 2, **values: Any
+) -> uuid.UUID:
+    """A finished parts import with `rows` staged rows (the first valid and applied, the rest invalid)."""
+    content = b"part_name,serial_number\r\n" + b"".join(b"pump,S-%d\r\n" % number for number in range(rows))
+    principal = {"user_id": str(created_by), "home_org_id": str(org_id), "role": "scheduler"}
+    row = {
+        "type": "parts",
+        "status": "completed",
+        "file_name": "sample.csv",
+        "content": content,
+        "byte_size": len(content),
+        "created_by": created_by,
+        "principal": principal,
+        **values,
+    }
+    import_id = await _insert(conn, "imports", org_id, row)
+    for number in range(1, rows + 1):
+        await _insert(
+            conn,
+            "import_rows",
+            org_id,
+            {
+                "import_id": import_id,
+                "row_number": number,
+                "raw": {"part_name": "pump", "serial_number": f"S-{number}"},
+                "status": "applied" if number == 1 else "invalid",
+                "errors": [] if number == 1 else ["serial_number: sample error"],
+            },
+        )
+    return import_id

@@ -145,6 +145,7 @@ class FakeUnitOfWork:
         self.compliance_items: Any = None
         self.programs: Any = None
         self.webhooks: Any = None
+        self.imports: Any = None
         self.commits = 0
 
     def __call__(self) -> Self:

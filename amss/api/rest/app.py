@@ -12,6 +12,7 @@ from amss.api.rest.handlers import (
     auth,
     commands,
     compliance_items,
+    imports,
     maintenance_programs,
     maintenance_tasks,
     organizations,
@@ -75,6 +76,7 @@ def add_rest_routes(app: web.Application) -> None:
             *maintenance_programs.ROUTES,
             *compliance_items.ROUTES,
             *webhooks.ROUTES,
+            *imports.ROUTES,
             *openapi_routes(),
         ],
     )

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from amss.api.rest.encodings import read_body
 from amss.api.rest.errors import ApiError
+from amss.app.inputs import field_errors
 from amss.app.paging import MAX_LIMIT, Page, PageRequest, SortColumn, SortKind
 from amss.domain.errors import NotFound, ValidationFailed
 from amss.domain.timestamps import range_problem, utc_text
@@ -51,22 +52,6 @@ def _default(value: Any) -> Any:
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(status=status, body=dumps(value), content_type="application/json", headers=headers)
-
-
-def field_errors(exc: ValidationError) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for error in exc.errors():
-        name = ".".join(str(part) for part in error["loc"]) or "body"
-        kind = error["type"]
-        if kind == "missing":
-            fields[name] = "required"
-        elif kind == "extra_forbidden":
-            fields[name] = "unknown field"
-        elif kind == "timezone_aware":
-            fields[name] = "timestamp needs a time zone offset (RFC 3339)"
-        else:
-            fields[name] = str(error["msg"]).removeprefix("Value error, ")
-    return fields
 
 
 def validation_failed(exc: ValidationError, what: str = "request body") -> ValidationFailed:

@@ -144,7 +144,8 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
     if not valid_key(key):
         raise ValidationFailed.on_field(HEADER, f"must be 1 to {MAX_KEY_LENGTH} visible ASCII characters")
     policy = request.app[IDEMPOTENCY_POLICY] if IDEMPOTENCY_POLICY in request.app else _DEFAULT_POLICY
-    this_hash = request_hash(request.method, request.path_qs, await read_body(request))
+    body = await spec.body_digest(request) if spec.body_digest is not None else await read_body(request)
+    this_hash = request_hash(request.method, request.path_qs, body)
     scope = KeyScope(request[PRINCIPAL].org_id, key, f"{spec.method} {spec.path}")
     pool = request.app[PG_POOL]
     async with pool.acquire() as conn:

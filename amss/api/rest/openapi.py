@@ -345,7 +345,8 @@ def _responses(spec: RouteSpec, path_params: list[str], models: _ModelSchemas) -
         success["description"] = "Created; Location names the new object"
         success["headers"].update(_headers("Location"))
     if spec.status == 202:
-        success["description"] = "Accepted: the work is queued (the body names it)"
+        success["description"] = "Accepted; Location names the resource that shows its progress"
+        success["headers"].update(_headers("Location"))
     if spec.status == 204:
         success["description"] = "No Content"
     else:
@@ -391,7 +392,7 @@ def _operation(spec: RouteSpec, path: str, models: _ModelSchemas) -> dict[str, A
     }
     if spec.request_model is not None:
         schema = models.ref(spec.request_model, "validation")
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+        operation["requestBody"] = {"required": True, "content": {spec.request_media_type: {"schema": schema}}}
     operation["responses"] = _responses(spec, path_params, models)
     operation["security"] = [{"bearerAuth": []}] if spec.permission is not None else []
     operation["x-amss"] = _extension(spec)

@@ -43,6 +43,11 @@ class RouteSpec:
     sorts: tuple[str, ...] = ()
     # the success body's media type
     media_type: str = "application/json"
+    # the request body's media type (a `multipart/form-data` upload: request_model describes its fields)
+    request_media_type: str = "application/json"
+    # reads the body for the idempotency hash when it is not plain bytes to read whole (an upload,
+    # streamed under its own cap); the handler then takes what it read
+    body_digest: Callable[[web.Request], Awaitable[bytes]] | None = None
 
 
 def spec_of(request: web.Request) -> RouteSpec | None:

@@ -11,6 +11,7 @@ from amss.app.audit_logs import AuditLogService
 from amss.app.commands.bus import CommandSender
 from amss.app.commands.log import CommandLog
 from amss.app.identity import IdentityService
+from amss.app.imports.service import ImportService
 from amss.app.organizations import OrganizationService
 from amss.app.parts.service import PartsService
 from amss.app.ports import ErrorTranslator
@@ -33,6 +34,7 @@ class Services:
     compliance: ComplianceService
     programs: ProgramService
     webhooks: WebhookService
+    imports: ImportService
 
 
 SERVICES = web.AppKey("services", Services)

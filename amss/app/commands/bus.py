@@ -28,12 +28,31 @@ class Submission:
 
 
 class CommandSender(Protocol):
-    async def send(self, org_id: uuid.UUID, command: CommandModel, acting: Actor, wait: float) -> Submission:
-        """Submit a typed command and wait up to `wait` seconds for its outcome."""
+    async def send(
+        self,
+        org_id: uuid.UUID,
+        command: CommandModel,
+        acting: Actor,
+        wait: float,
+        *,
+        command_id: uuid.UUID | None = None,
+    ) -> Submission:
+        """Submit a typed command and wait up to `wait` seconds for its outcome.
+
+        `command_id` (default: a new one) makes a retried submission the same command: it runs once,
+        and a repeat gets the stored outcome (the CSV import keys each row's command by its row)."""
         ...
 
     async def submit(
-        self, org_id: uuid.UUID, actor: str, command_type: str, payload: dict[str, Any], acting: Actor, wait: float
+        self,
+        org_id: uuid.UUID,
+        actor: str,
+        command_type: str,
+        payload: dict[str, Any],
+        acting: Actor,
+        wait: float,
+        *,
+        command_id: uuid.UUID | None = None,
     ) -> Submission:
         """Submit a command by its parts (a diagnostic command names its own actor)."""
         ...

@@ -7,6 +7,7 @@ repositories on the unit of work) so the parts slice stays in files of its own.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -75,6 +76,7 @@ class PartDefinitionRepository(Protocol):
 
 class PartItemRepository(Protocol):
     async def add(self, org_id: uuid.UUID, new: NewPartItem) -> PartItem: ...
+    async def add_many(self, org_id: uuid.UUID, news: Sequence[NewPartItem]) -> list[PartItem]: ...
     async def get(
         self, org_id: uuid.UUID, item_id: uuid.UUID, *, for_update: bool = False, include_deleted: bool = False
     ) -> PartItem | None: ...

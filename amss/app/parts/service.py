@@ -21,7 +21,7 @@ Decisions:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from amss.app.paging import Page, PageRequest
@@ -34,7 +34,7 @@ from amss.app.parts.ports import (
 )
 from amss.app.ports import Clock, PartItemLocks, UnitOfWork, UnitOfWorkFactory
 from amss.app.views import json_value, utc_text
-from amss.domain.audit import audit_entry
+from amss.domain.audit import AuditEntry, audit_entry
 from amss.domain.enums import AuditAction, ReservationState, Role
 from amss.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from amss.domain.events import DomainEvent, dedupe_key
@@ -194,20 +194,27 @@ class PartsService:
     # --- part items ------------------------------------------------------------------------------
 
     async def create_item(self, actor: Actor, org_id: uuid.UUID, new: NewPartItem) -> PartItem:
-        serial_number = check_new_item(new.serial_number, new.expiry_date, self._clock(), new.status)
-        new = NewPartItem(new.part_definition_id, serial_number, new.expiry_date, new.status)
+        new = self._checked_new_item(new)
         async with self._uow() as uow:
             item = await uow.part_items.add(org_id, new)
-            details = {
-                name: json_value(getattr(item, name))
-                for name in ("part_definition_id", "serial_number", "status", "expiry_date")
-            }
-            details["part_definition_id"] = str(item.part_definition_id)
-            await uow.audit.add(
-                audit_entry(actor, org_id, ITEM_ENTITY, item.id, AuditAction.CREATE, item.version, details)
-            )
+            await uow.audit.add(_item_created(actor, item))
             await uow.commit()
         return item
+
+    async def create_items(self, org_id: uuid.UUID, news: Sequence[tuple[Actor, NewPartItem]]) -> list[PartItem]:
+        """`create_item` for many items in one unit of work (the CSV import): the same checks and audit rows,
+        one insert; any refusal refuses them all."""
+        checked = [self._checked_new_item(new) for _, new in news]
+        async with self._uow() as uow:
+            items = await uow.part_items.add_many(org_id, checked)
+            for (actor, _), item in zip(news, items, strict=True):
+                await uow.audit.add(_item_created(actor, item))
+            await uow.commit()
+        return items
+
+    def _checked_new_item(self, new: NewPartItem) -> NewPartItem:
+        serial_number = check_new_item(new.serial_number, new.expiry_date, self._clock(), new.status)
+        return NewPartItem(new.part_definition_id, serial_number, new.expiry_date, new.status)
 
     async def get_item(self, org_id: uuid.UUID, item_id: uuid.UUID) -> PartItem:
         async with self._uow() as uow:
@@ -367,6 +374,15 @@ async def _locked_definition(uow: UnitOfWork, org_id: uuid.UUID, definition_id: 
     if definition is None:
         raise NotFound("part definition not found")
     return definition
+
+
+def _item_created(actor: Actor, item: PartItem) -> AuditEntry:
+    details = {
+        name: json_value(getattr(item, name))
+        for name in ("part_definition_id", "serial_number", "status", "expiry_date")
+    }
+    details["part_definition_id"] = str(item.part_definition_id)
+    return audit_entry(actor, item.org_id, ITEM_ENTITY, item.id, AuditAction.CREATE, item.version, details)
 
 
 async def _locked_item(uow: UnitOfWork, org_id: uuid.UUID, item_id: uuid.UUID) -> PartItem:

@@ -17,6 +17,7 @@ from amss.infra.postgres.aircraft_repo import PgAircraftRepository
 from amss.infra.postgres.audit_repo import PgAuditRepository
 from amss.infra.postgres.compliance_repo import PgComplianceRepository
 from amss.infra.postgres.errors import translate
+from amss.infra.postgres.imports_repo import PgImportRepository
 from amss.infra.postgres.journal import Journal
 from amss.infra.postgres.organizations_repo import PgOrganizationRepository
 from amss.infra.postgres.outbox_repo import PgOutboxRepository
@@ -47,6 +48,7 @@ class Repositories:
     compliance_items: PgComplianceRepository
     programs: PgProgramRepository
     webhooks: PgWebhookRepository
+    imports: PgImportRepository
     # the audit rows and outbox events collected so far, written in one statement on commit
     journal: Journal
 
@@ -65,6 +67,7 @@ class Repositories:
         self.compliance_items = PgComplianceRepository(conn)
         self.programs = PgProgramRepository(conn)
         self.webhooks = PgWebhookRepository(conn)
+        self.imports = PgImportRepository(conn)
 
 
 class PostgresUnitOfWork(Repositories):

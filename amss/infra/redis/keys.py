@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 # the consumer group that reads every command partition stream
 COMMAND_GROUP = "amss.actors"
+# the consumer group of the workers that run import jobs (stream `import_jobs_stream`)
+IMPORT_GROUP = "amss.imports"
 # the consumer group that fans `{prefix}.events` out into webhook deliveries
 EVENTS_GROUP = "amss.workers"
 

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import aiohttp
 import asyncpg
 
 import amss.api.rest.handlers
@@ -33,6 +34,7 @@ from tests.integration.factories import (
     make_aircraft,
     make_compliance_item,
     make_delivery,
+    make_import,
     make_part_definition,
     make_part_item,
     make_program,
@@ -55,6 +57,30 @@ class SampleRequest:
     headers: dict[str, str] = field(default_factory=dict)
     # reads the state this request would change (None for a read-only request)
     snapshot: Snapshot | None = None
+    # a multipart/form-data body instead of JSON (an upload): field -> text, or (file name, bytes)
+    form: dict[str, str | tuple[str, bytes]] | None = None
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The body's fields, whichever the encoding (what a smuggled field is added to)."""
+        return dict(self.form) if self.form is not None else dict(self.json)
+
+    def body(self, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`call()` keyword arguments sending this body (or `fields` in its encoding), made afresh each time."""
+        if self.form is None:
+            return {"json": self.json if fields is None else fields}
+        data = aiohttp.FormData()
+        for name, value in (self.form if fields is None else fields).items():
+            if isinstance(value, tuple):
+                data.add_field(name, value[1], filename=value[0], content_type="text/csv")
+            else:
+                data.add_field(name, value)
+        return {"data": data}
+
+
+def created_id(body: Any) -> Any:
+    """The id a create answers with (`id`, or `import_id` for an upload's 202)."""
+    return body.get("id", body.get("import_id"))
 
 
 @dataclass(frozen=True)
@@ -811,6 +837,42 @@ async def _webhooks_redeliver(ctx: SampleContext) -> SampleRequest:
     )
 
 
+# --- CSV imports --------------------------------------------------------------------------------
+
+
+async def _imports_create(ctx: SampleContext) -> SampleRequest:
+    content = f"part_name,serial_number\r\npump,SN-import-{short_id()}\r\n".encode()
+    return SampleRequest(
+        "POST",
+        "/api/v1/imports/csv",
+        form={"type": "parts", "file": ("parts.csv", content)},
+        snapshot=count_snapshot("SELECT count(*) FROM imports WHERE org_id = $1", ctx.owner.org_id),
+    )
+
+
+async def _sample_import(ctx: SampleContext) -> uuid.UUID:
+    return await make_import(ctx.conn, ctx.owner.org_id, ctx.owner[Role.SCHEDULER].user_id)
+
+
+async def _imports_list(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", "/api/v1/imports?limit=200")
+
+
+async def _imports_listed(conn: asyncpg.Connection, owner: Tenant) -> set[str]:
+    for _ in range(2):
+        await make_import(conn, owner.org_id, owner[Role.SCHEDULER].user_id)
+    rows = await conn.fetch("SELECT id FROM imports WHERE org_id = $1", owner.org_id)
+    return {str(row["id"]) for row in rows}
+
+
+async def _imports_get(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", f"/api/v1/imports/{await _sample_import(ctx)}")
+
+
+async def _imports_rows(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", f"/api/v1/imports/{await _sample_import(ctx)}/rows?status=invalid")
+
+
 SAMPLES.update(
     {
         "webhooks.create": RouteSample(_webhooks_create),
@@ -822,10 +884,16 @@ SAMPLES.update(
         "webhooks.rotate_secret": RouteSample(_webhooks_rotate),
         "webhooks.deliveries.list": RouteSample(_webhooks_deliveries),
         "webhooks.deliveries.redeliver": RouteSample(_webhooks_redeliver),
+        "imports.create": RouteSample(_imports_create),
+        "imports.list": RouteSample(_imports_list, listed_ids=_imports_listed),
+        "imports.get": RouteSample(_imports_get),
+        "imports.rows": RouteSample(_imports_rows),
     }
 )
 
 # (route, role) pairs the role table allows but a rule of the specification refuses: 403 FORBIDDEN
 # from the service, and nothing changes
-# (none today: sign-off is the assigned mechanic's or an admin's, and the sample assigns the caller)
-REFUSED_BY_RULE: Final[dict[tuple[str, Role], str]] = {}
+# (sign-off is the assigned mechanic's or an admin's, and the sample assigns the caller)
+REFUSED_BY_RULE: Final[dict[tuple[str, Role], str]] = {
+    ("imports.create", Role.TENANT_ADMIN): "an import writes what its type writes: a tenant admin only reads parts",
+}

@@ -113,7 +113,7 @@ async def test_role_on_route(
     check_matches(spec, request)
     before = await request.snapshot(conn) if request.snapshot else None
 
-    status, body, _ = await call(api, request.method, request.path, member, json=request.json, headers=request.headers)
+    status, body, _ = await call(api, request.method, request.path, member, headers=request.headers, **request.body())
 
     after = await request.snapshot(conn) if request.snapshot else None
     if may_use(role, spec) and (route, role) not in REFUSED_BY_RULE:

@@ -505,9 +505,10 @@ async def test_each_test_call_writes_a_new_webhook_test_event_for_this_webhook(
     path = f"{BASE}/{created['id']}/test"
     answers = []
     for _ in range(2):
-        status, body, _ = await call(api, "POST", path, member)
+        status, body, headers = await call(api, "POST", path, member)
         assert status == 202, body
         assert set(body) == {"event_id", "delivery_id"}
+        assert headers["Location"] == f"{BASE}/{created['id']}/deliveries"
         answers.append(body)
     assert len({a["event_id"] for a in answers}) == 2 and len({a["delivery_id"] for a in answers}) == 2
     rows = await conn.fetch(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,22 +20,12 @@ from amss.app.aircraft.ports import AircraftFilter, NewAircraft
 from amss.app.aircraft.service import NULLABLE, checked_changes
 from amss.app.aircraft.views import aircraft_body, aircraft_view
 from amss.app.commands.base import parse_payload
+from amss.app.inputs import AircraftCreate, TailNumber
 from amss.app.sorts import AIRCRAFT_SORTS
 from amss.auth.rbac import Action, Resource
 from amss.domain.aircraft import MAX_COUNTER, check_usage_values
 from amss.domain.enums import AircraftStatus, GroundingOrigin
 from amss.domain.errors import ValidationFailed
-
-TailNumber = Annotated[str, Field(min_length=1, max_length=32)]
-
-
-class AircraftCreate(Body):
-    tail_number: TailNumber
-    model: Name
-    status: AircraftStatus = AircraftStatus.OPERATIONAL
-    capacity_slots: int = Field(default=1, ge=1, le=MAX_COUNTER)
-    last_maintenance: Timestamp | None = None
-    next_due: Timestamp | None = None
 
 
 class AircraftUpdate(Body):

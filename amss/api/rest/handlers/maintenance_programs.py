@@ -5,34 +5,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, ClassVar
+from typing import ClassVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
 from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body, Name, Out, Timestamp
 from amss.api.rest.services import SERVICES
+from amss.app.inputs import IntervalValue, ProgramCreate, Usage
 from amss.app.programs.ports import NewProgram, ProgramFilter
 from amss.app.programs.service import NULLABLE, program_view
 from amss.app.sorts import PROGRAM_SORTS
 from amss.auth.rbac import Action, Resource
 from amss.domain.enums import IntervalType
-
-IntervalValue = Annotated[int, Field(gt=0, le=2_147_483_647)]
-Usage = Annotated[int, Field(ge=0, le=2_147_483_647)]
-
-
-class ProgramCreate(Body):
-    name: Name
-    interval_type: IntervalType
-    interval_value: IntervalValue
-    # omitted: a template, never generating tasks
-    aircraft_id: uuid.UUID | None = None
-    last_performed: Timestamp | None = None
-    last_performed_usage: Usage | None = None
 
 
 class ProgramUpdate(Body):

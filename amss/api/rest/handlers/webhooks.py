@@ -102,6 +102,11 @@ class DeliveryQuery(BaseModel):
     event_type: EventType | None = None
 
 
+def _progress(request: web.Request) -> dict[str, str]:
+    """A 202's Location: the webhook's deliveries, where the queued delivery's progress shows."""
+    return {"Location": f"/api/v1/webhooks/{request.match_info['id']}/deliveries"}
+
+
 async def create_webhook(request: web.Request) -> web.Response:
     body = await read_json(request, WebhookCreate)
     webhook, secret = await request.app[SERVICES].webhooks.create(
@@ -150,7 +155,8 @@ async def send_test(request: web.Request) -> web.Response:
     sent = await request.app[SERVICES].webhooks.send_test(
         actor_of(request), principal_of(request).org_id, path_id(request)
     )
-    return json_response({"event_id": str(sent.event_id), "delivery_id": str(sent.delivery_id)}, status=202)
+    body = {"event_id": str(sent.event_id), "delivery_id": str(sent.delivery_id)}
+    return json_response(body, status=202, headers=_progress(request))
 
 
 async def rotate_secret(request: web.Request) -> web.Response:
@@ -176,7 +182,7 @@ async def redeliver(request: web.Request) -> web.Response:
     delivery = await request.app[SERVICES].webhooks.redeliver(
         actor_of(request), principal_of(request).org_id, webhook_id, delivery_id
     )
-    return json_response(delivery_view(delivery), status=202)
+    return json_response(delivery_view(delivery), status=202, headers=_progress(request))
 
 
 _WEBHOOKS, _R, _W = Resource.WEBHOOKS, Action.READ, Action.WRITE

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
 from amss.api.rest.context import actor_of, principal_of
 from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body, FilterText, Name, Out
 from amss.api.rest.services import SERVICES
+from amss.app.inputs import Category, PartDefinitionCreate
 from amss.app.parts.ports import (
     NewPartDefinition,
     PartDefinitionFilter,
@@ -21,13 +21,6 @@ from amss.app.parts.ports import (
 from amss.app.parts.views import part_definition_view
 from amss.app.sorts import DEFINITION_SORTS
 from amss.auth.rbac import Action, Resource
-
-Category = Annotated[str, Field(max_length=200)]
-
-
-class PartDefinitionCreate(Body):
-    name: Name
-    category: Category = ""
 
 
 class PartDefinitionUpdate(Body):

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from amss.api.rest.bodies import if_match, json_response, page_body, page_request, path_id, read_json, read_query
 from amss.api.rest.context import actor_of, principal_of
@@ -18,6 +17,7 @@ from amss.api.rest.routing import RouteSpec
 from amss.api.rest.schemas import Body, Out, Timestamp
 from amss.api.rest.services import SERVICES
 from amss.app.commands.base import parse_payload
+from amss.app.inputs import PartItemCreate, SerialNumber
 from amss.app.parts.commands import DeletePartItem, PartItemChanges, UpdatePartItem
 from amss.app.parts.ports import (
     NewPartItem,
@@ -28,18 +28,6 @@ from amss.app.sorts import ITEM_SORTS
 from amss.auth.rbac import Action, Resource
 from amss.domain.enums import PartItemStatus
 from amss.domain.parts import normalized_serial_number
-
-SerialNumber = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class PartItemCreate(Body):
-    part_definition_id: uuid.UUID
-    serial_number: SerialNumber
-    expiry_date: Timestamp | None = None
-    status: PartItemStatus = Field(
-        default=PartItemStatus.IN_STOCK,
-        description="in_stock (default), or used / disposed to record existing inventory",
-    )
 
 
 class PartItemUpdate(Body):
