@@ -30,6 +30,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	bash scripts/gen-proto.sh --check
+
+## proto: regenerate amss/api/grpc/gen/ from proto/amss/v1/amss.proto (commit the result)
+proto: $(STAMP)
+	bash scripts/gen-proto.sh
 
 typecheck: $(STAMP)
 	$(BIN)/mypy amss tests examples

@@ -123,12 +123,18 @@ def _keys_generate(args: argparse.Namespace) -> None:
 # --- servers -----------------------------------------------------------------------------------
 
 
+def _grpc_bind(address: str) -> str:
+    """GRPC_ADDR as gRPC binds it: ":9090" means every interface."""
+    host, _, port = address.rpartition(":")
+    return f"{host or '[::]'}:{port}"
+
+
 async def _serve_api(settings: Settings) -> None:
     from amss.bootstrap.server import init_server_app
     from amss.serve import serve
 
     await serve(
-        init_server_app(settings),
+        init_server_app(settings, grpc_address=_grpc_bind(settings.grpc_addr)),
         settings.http_addr,
         name="amss-server",
         shutdown_timeout=settings.shutdown_grace.total_seconds(),
@@ -217,6 +223,11 @@ def _parser() -> argparse.ArgumentParser:
     add_bench_events_arguments(
         bench_targets.add_parser("events", help="outbox publishing against a bare floor, webhook delivery end to end")
     )
+    from amss.bench.grpc import add_arguments as add_bench_grpc_arguments
+
+    add_bench_grpc_arguments(
+        bench_targets.add_parser("grpc", help="task creation over REST, unary gRPC and one batch stream vs SQL")
+    )
 
     commands.add_parser("server", help="run the API server (same as amss-server)")
     commands.add_parser("worker", help="run the worker (same as amss-worker)")
@@ -238,6 +249,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         from amss.bench.tasks import run as run_bench_tasks
 
         run_bench_tasks(_settings(), args)
+        return
+    if args.command == "bench" and args.bench_target == "grpc":
+        from amss.bench.grpc import run as run_bench_grpc
+
+        run_bench_grpc(_settings(), args)
         return
     if args.command == "bench" and args.bench_target == "import":
         from amss.bench.imports import run as run_bench_import

@@ -128,6 +128,11 @@ class Settings(BaseModel):
     app_env: Literal["dev", "test", "staging", "production"] = "dev"
     http_addr: Address = ":8080"
     worker_http_addr: Address = ":8081"
+    grpc_addr: Address = ":9090"
+    # where the worker reaches amss-server's gRPC front (the program generator calls it)
+    server_grpc_addr: Address = "127.0.0.1:9090"
+    # commands of one BatchCreateTasks stream running at once
+    grpc_batch_in_flight: int = Field(default=32, ge=1, le=1024)
     db_url: str = "postgresql://postgres@127.0.0.1:5432/amss"
     db_pool_min: int = Field(default=2, ge=0, le=100)
     db_pool_max: int = Field(default=20, ge=1, le=500)

@@ -18,3 +18,5 @@ METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 # refreshed just before /metrics answers (gauges read from Postgres: the event backlog); absent means none
 MetricsRefresh = Callable[[], Awaitable[None]]
 METRICS_REFRESH: web.AppKey[MetricsRefresh] = web.AppKey("metrics_refresh")
+# the port amss-server's gRPC front listens on (set when it serves gRPC)
+GRPC_PORT = web.AppKey("grpc_port", int)

@@ -16,7 +16,18 @@ def free_port() -> int:
 
 def cli_env(database_url: str, redis_url: str | None = None, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("AMSS_", "JWT_"))}
-    env.update({"DB_URL": database_url, "APP_ENV": "test", "LOG_LEVEL": "info"})
+    # amss-server serves gRPC too: on a free port, so parallel runs never compete for GRPC_ADDR's :9090; a
+    # worker's program generator calls that same (for a worker: unused) port, never another run's server
+    grpc_address = f"127.0.0.1:{free_port()}"
+    env.update(
+        {
+            "DB_URL": database_url,
+            "APP_ENV": "test",
+            "LOG_LEVEL": "info",
+            "GRPC_ADDR": grpc_address,
+            "SERVER_GRPC_ADDR": grpc_address,
+        }
+    )
     if redis_url:
         env["REDIS_URL"] = redis_url
     env.update(extra)

@@ -1,7 +1,7 @@
 """The one error table: each error code's HTTP status, gRPC status name and meaning (docs/api.md "Errors").
 
-Read by the REST error middleware, the OpenAPI document and the command renderer (and, later, a
-gRPC interceptor); no other module maps codes to statuses.
+Read by the REST error middleware, the OpenAPI document, the command renderer and the gRPC error
+mapping (amss/api/grpc/errors.py); no other module maps codes to statuses.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
     "METHOD_NOT_ALLOWED": ErrorCode(405, "UNIMPLEMENTED", "the method is not allowed on this path"),
     "CONFLICT": ErrorCode(409, "FAILED_PRECONDITION", "a unique value taken, an invalid transition or a rule violated"),
     "SCHEDULE_OVERLAP": ErrorCode(409, "FAILED_PRECONDITION", "the task overlaps the aircraft's schedule"),
-    "IDEMPOTENCY_KEY_REUSED": ErrorCode(409, "FAILED_PRECONDITION", "the idempotency key was used for another request"),
+    "IDEMPOTENCY_KEY_REUSED": ErrorCode(409, "ABORTED", "the idempotency key was used for another request"),
     "IDEMPOTENCY_IN_PROGRESS": ErrorCode(409, "ABORTED", "a request with this idempotency key is still running"),
     "PRECONDITION_FAILED": ErrorCode(412, "ABORTED", "If-Match does not match the current version"),
     "REQUEST_TIMEOUT": ErrorCode(408, "DEADLINE_EXCEEDED", "the client stopped sending its request body"),
@@ -60,3 +60,8 @@ def code_for_http_status(status: int) -> str | None:
 
 def codes_with_http_status(status: int) -> list[str]:
     return [code for code, row in ERROR_CODES.items() if row.http_status == status]
+
+
+def grpc_status_name(code: str) -> str:
+    """The grpc.StatusCode name of a code (docs/api.md "gRPC")."""
+    return error_code(code).grpc_status

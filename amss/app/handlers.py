@@ -14,7 +14,14 @@ from amss.app.aircraft.commands import ApplyGrounding, DeleteAircraft, RecordAir
 from amss.app.commands.base import CommandModel
 from amss.app.commands.deps import Handler
 from amss.app.parts import handlers as parts
-from amss.app.parts.commands import DeletePartItem, ReservePart, TransitionReservation, UpdatePartItem
+from amss.app.parts.commands import (
+    DeletePartItem,
+    ReleaseParts,
+    ReservePart,
+    ReserveParts,
+    TransitionReservation,
+    UpdatePartItem,
+)
 from amss.app.programs import handlers as programs
 from amss.app.programs.commands import GenerateProgramTask
 from amss.app.tasks import handlers as tasks
@@ -45,8 +52,10 @@ COMMAND_HANDLERS: Final[dict[type[CommandModel], Handler]] = {
     DeletePartItem: parts.delete_part_item,
     ReservePart: parts.reserve_part,
     TransitionReservation: parts.transition_reservation,
+    ReserveParts: parts.reserve_parts,
+    ReleaseParts: parts.release_parts,
 }
 # the command types that hold a part item's lock: run only where the lock (Redis) is given
 NEEDS_PART_ITEM_LOCKS: Final[frozenset[type[CommandModel]]] = frozenset(
-    {UpdatePartItem, DeletePartItem, ReservePart, TransitionReservation}
+    {UpdatePartItem, DeletePartItem, ReservePart, TransitionReservation, ReserveParts, ReleaseParts}
 )

@@ -77,3 +77,8 @@ def is_allowed(role: Role, resource: Resource, action: Action) -> bool:
 def grants_everything_of(new_role: Role, old_role: Role) -> bool:
     """True when `new_role` may do everything `old_role` may; a change that is not is a demotion."""
     return all(row.get(old_role, frozenset()) <= row.get(new_role, frozenset()) for row in PERMISSIONS.values())
+
+
+def is_writer(role: Role) -> bool:
+    """A role that may create, change or delete something (every role but auditor)."""
+    return any(Action.WRITE in row.get(role, frozenset()) for row in PERMISSIONS.values())

@@ -34,6 +34,13 @@ log = logging.getLogger(__name__)
 _ALGORITHM = "RS256"
 _LEEWAY = timedelta(seconds=5)
 VERIFIED_TOKENS_KEPT = 4096
+# a job's service credential lives only as long as one run's calls need
+SERVICE_TOKEN_TTL = timedelta(seconds=60)
+
+
+def service_principal_id(job: str) -> uuid.UUID:
+    """The fixed subject of a job's service credentials (no user has it: ids are random v4)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"amss:service:{job}")
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,26 @@ class TokenService:
         }
         token = jwt.encode(claims, self._private_key, algorithm=_ALGORITHM, headers={"kid": self.key_id})
         return IssuedAccessToken(token, int(self._access_ttl.total_seconds()))
+
+    def issue_service(self, job: str, org_id: uuid.UUID, now: datetime, ttl: timedelta = SERVICE_TOKEN_TTL) -> str:
+        """A short-lived service credential for one of the worker's jobs, acting in one organization.
+
+        Its subject is the job's service principal (a fixed id derived from the job's name, no user row),
+        its role the least one the job's methods need (scheduler), and its scope `job:<name>`: the gRPC
+        front lets such a token call only the methods that name the job (amss/api/grpc/methods.py), and
+        records what it does as the job (audit rows: `details.actor {"job": ...}`, the call's request id,
+        peer address and user agent)."""
+        claims: dict[str, Any] = {
+            "sub": str(service_principal_id(job)),
+            "org_id": str(org_id),
+            "role": Role.SCHEDULER.value,
+            "scopes": [f"job:{job}"],
+            "iat": int(now.timestamp()),
+            "exp": int((now + ttl).timestamp()),
+            "jti": uuid.uuid4().hex,
+            "iss": self._issuer,
+        }
+        return jwt.encode(claims, self._private_key, algorithm=_ALGORITHM, headers={"kid": self.key_id})
 
     def verify_access(self, token: str) -> AccessClaims:
         claims = self._verified(token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -19,10 +20,13 @@ from amss.app.commands.bus import CommandSender
 from amss.app.imports.applying import ApplyDeps
 from amss.app.imports.processor import ImportJobConfig, ImportProcessor
 from amss.app.ports import UnitOfWork
+from amss.app.programs.generation import GENERATOR_JOB as PROGRAM_GENERATOR_JOB
+from amss.auth.tokens import TokenService, load_key_pair
 from amss.bootstrap.commands import handlers, mesh_config, open_command_bus, part_item_locks
 from amss.bootstrap.events import event_backlog_refresher, open_event_pipeline
 from amss.bootstrap.resources import Resources, open_resources
 from amss.config import Settings
+from amss.infra.grpc.program_client import GrpcProgramGenerator
 from amss.infra.postgres.command_log import PgCommandLog
 from amss.infra.postgres.import_row_uow import row_batches
 from amss.infra.postgres.imports_repo import PgImportJobStore
@@ -56,6 +60,17 @@ async def job_command_bus(resources: Resources, registry: dict[str, CommandHandl
         resources, registry, reply_to=f"job-{resources.settings.worker_id}", executor_name="jobs-local"
     ) as bus:
         yield bus
+
+
+def program_generator(settings: Settings, clock: Clock) -> GrpcProgramGenerator:
+    """amss-server's ProgramService on SERVER_GRPC_ADDR, called with a 60 s service credential of the generator
+    job for each organization (signed with the JWT key the server verifies)."""
+    tokens = TokenService(load_key_pair(settings), settings.jwt_issuer, settings.access_token_ttl)
+
+    def credential(org_id: uuid.UUID) -> str:
+        return tokens.issue_service(PROGRAM_GENERATOR_JOB, org_id, clock())
+
+    return GrpcProgramGenerator(settings.server_grpc_addr, credential)
 
 
 def import_worker(resources: Resources, bus: CommandSender) -> ImportWorker:
@@ -103,12 +118,14 @@ async def open_worker(
         registry = handlers(resources)
         # program task generation and the grounding check submit commands to the aircraft actors
         bus = await stack.enter_async_context(job_command_bus(resources, registry))
+        generator = program_generator(settings, resources.clock)
+        stack.push_async_callback(generator.close)
         # each job's last success is read at start: a job due since then runs at once
         runner = JobRunner(metrics, PgJobRuns(resources.pool), resources.clock)
         runner.start(
             [
                 Job(PURGE_JOB, PURGE_SCHEDULE, partial(purge_expired_keys, PgExpiredKeys(resources.pool))),
-                *maintenance_jobs(settings, PgMaintenanceCandidates(resources.pool), bus, resources.clock),
+                *maintenance_jobs(settings, PgMaintenanceCandidates(resources.pool), bus, resources.clock, generator),
             ]
         )
         stack.push_async_callback(runner.stop, settings.shutdown_grace.total_seconds())

@@ -8,13 +8,17 @@ normal failed command: logged here, and the program is tried again at the next r
 
 `generate_due_tasks` and `ground_due_aircraft` are plain functions (tests call them directly;
 `org_id` narrows a run to one organization); `maintenance_jobs` wraps them as `Job`s for the
-worker's JobRunner, over the bus and clock the composition root (`amss.bootstrap`) built.
+worker's JobRunner, over the bus and clock the composition root (`amss.bootstrap`) built. In
+amss-worker the program generator runs as `generate_over_grpc`: it finds the organizations with a
+due program and calls amss-server's ProgramService.GenerateTasks for each, with a short-lived
+service credential of the job (docs/grpc.md, "The worker's generator").
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -25,6 +29,7 @@ from amss.app.clock import Clock, utc_now
 from amss.app.commands.bus import CommandSender, Submission
 from amss.app.commands.outcomes import Failed, Succeeded
 from amss.app.jobs import MaintenanceCandidates
+from amss.app.program_runs import ProgramGenerationRemote, RemoteUnavailable
 from amss.app.programs import generation as program_generation
 from amss.app.programs.commands import GenerateProgramTask
 from amss.config import Settings
@@ -99,6 +104,41 @@ async def generate_due_tasks(
     return report
 
 
+async def generate_over_grpc(
+    candidates: MaintenanceCandidates,
+    remote: ProgramGenerationRemote,
+    *,
+    lead_time: timedelta,
+    clock: Clock = utc_now,
+    org_id: uuid.UUID | None = None,
+) -> JobReport:
+    """One run of the program task generator through amss-server: ProgramService.GenerateTasks for each
+    organization with a due program (the server finds them again and submits the commands).
+
+    An organization whose call fails (the server unreachable, say) is left for the next run, which finds
+    it still due; the run itself then fails (raised, so the runner counts it in job_failures_total and
+    does not record it as the job's last success)."""
+    report = JobReport()
+    due_orgs: dict[uuid.UUID, int] = {}
+    for program, aircraft in await candidates.generation_candidates(CANDIDATE_LIMIT, org_id):
+        if program_due(program, aircraft, now=clock(), lead_time=lead_time) is not None:
+            due_orgs[program.org_id] = due_orgs.get(program.org_id, 0) + 1
+    report.candidates = sum(due_orgs.values())
+    failures: list[str] = []
+    for due_org in due_orgs:
+        try:
+            summary = await remote.generate(due_org)
+        except RemoteUnavailable as exc:
+            failures.append(str(exc))
+            continue
+        report.submitted += summary.created + summary.skipped
+        report.changed += summary.created
+        report.unchanged += summary.skipped
+    if failures:
+        raise RemoteUnavailable(f"{len(failures)} of {len(due_orgs)} organizations not generated: {failures[0]}")
+    return report
+
+
 async def ground_due_aircraft(
     candidates: MaintenanceCandidates,
     bus: CommandSender,
@@ -127,16 +167,23 @@ async def ground_due_aircraft(
 
 
 def maintenance_jobs(
-    settings: Settings, candidates: MaintenanceCandidates, bus: CommandSender, clock: Clock = utc_now
+    settings: Settings,
+    candidates: MaintenanceCandidates,
+    bus: CommandSender,
+    clock: Clock = utc_now,
+    generator: ProgramGenerationRemote | None = None,
 ) -> list[Job]:
+    """The two jobs; with `generator` (amss-worker passes amss-server's ProgramService) the program generator
+    runs through it, else in this process through `bus`."""
     lead_time = settings.amss_grounding_lead_time
     wait = settings.amss_command_timeout.total_seconds()
+    generate: Callable[[], Awaitable[JobReport]] = partial(
+        generate_due_tasks, candidates, bus, lead_time=lead_time, clock=clock, wait=wait
+    )
+    if generator is not None:
+        generate = partial(generate_over_grpc, candidates, generator, lead_time=lead_time, clock=clock)
     return [
-        Job(
-            program_generation.GENERATOR_JOB,
-            GENERATOR_SCHEDULE,
-            partial(generate_due_tasks, candidates, bus, lead_time=lead_time, clock=clock, wait=wait),
-        ),
+        Job(program_generation.GENERATOR_JOB, GENERATOR_SCHEDULE, generate),
         Job(
             GROUNDING_JOB,
             GROUNDING_SCHEDULE,

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
+from typing import Any
 
+import asyncpg
 import orjson
+import redis.asyncio as redis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -15,21 +19,24 @@ _PROBE_TIMEOUT = 2.0
 log = logging.getLogger(__name__)
 
 
-async def _probe_postgres(app: web.Application) -> None:
-    async with app[PG_POOL].acquire(timeout=_PROBE_TIMEOUT) as conn:
+async def _probe_postgres(pool: asyncpg.Pool) -> None:
+    async with pool.acquire(timeout=_PROBE_TIMEOUT) as conn:
         await conn.fetchval("SELECT 1", timeout=_PROBE_TIMEOUT)
-
-
-async def _probe_redis(app: web.Application) -> None:
-    await app[REDIS].ping()
 
 
 async def failed_dependencies(app: web.Application) -> list[str]:
     """Names of the dependencies that did not answer within the probe timeout."""
+    return await failed_dependencies_of(app[PG_POOL], app[REDIS])
+
+
+async def failed_dependencies_of(pool: asyncpg.Pool, client: redis.Redis) -> list[str]:
+    """Names of the dependencies (of Postgres and Redis) that did not answer within the probe timeout;
+    the REST readiness route and the gRPC health service both ask this."""
     failed: list[str] = []
-    for name, probe in (("postgres", _probe_postgres), ("redis", _probe_redis)):
+    probes: tuple[tuple[str, Awaitable[Any]], ...] = (("postgres", _probe_postgres(pool)), ("redis", client.ping()))
+    for name, probe in probes:
         try:
-            await asyncio.wait_for(probe(app), _PROBE_TIMEOUT)
+            await asyncio.wait_for(probe, _PROBE_TIMEOUT)
         except Exception as exc:  # any failure to answer means not ready
             log.warning("readiness probe failed", extra={"dependency": name, "error": repr(exc)})
             failed.append(name)

@@ -16,55 +16,44 @@ JSON when it parses, else the raw bytes). The flow:
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import logging
-from collections.abc import Coroutine
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, Final
 
-import asyncpg
 import orjson
 from aiohttp import web
 
 from amss.api.rest.context import PRINCIPAL
 from amss.api.rest.encodings import read_body
 from amss.api.rest.errors import ApiError, respond_to
-from amss.api.rest.header_text import is_visible_ascii
 from amss.api.rest.routing import Handler, RouteSpec, spec_of
-from amss.domain.errors import DomainError, ValidationFailed
-from amss.infra.postgres.idempotency_repo import (
+from amss.app.idempotency import (
+    MAX_KEY_LENGTH,
     Claimed,
     Existing,
+    Idempotency,
+    IdempotencyPolicy,
     KeyScope,
-    PgIdempotencyRepository,
     StoredResponse,
+    hash_parts,
+    is_storable,
+    valid_key_text,
 )
-from amss.runtime import PG_POOL
+from amss.domain.errors import DomainError, ValidationFailed
 
-log = logging.getLogger(__name__)
+__all__ = ["IDEMPOTENCY", "IDEMPOTENCY_POLICY", "IdempotencyPolicy", "is_storable", "request_hash"]
 
 HEADER: Final = "Idempotency-Key"
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
 # the response headers a replay repeats; the rest (request id, rate-limit state) belong to each request
 STORED_HEADERS: Final = ("Content-Type", "Location", "ETag")
-MAX_KEY_LENGTH: Final = 255
 
-
-@dataclass(frozen=True)
-class IdempotencyPolicy:
-    # longer than any handler may take (the longest command wait is 30 s) plus a margin
-    lease: timedelta = timedelta(seconds=45)
-    ttl: timedelta = timedelta(hours=24)
-
-
+# the store and policy REST shares with gRPC (amss.app.idempotency), set by the composition root
+IDEMPOTENCY = web.AppKey("idempotency", Idempotency)
+# a test's shorter lease overrides the shared policy for this application only
 IDEMPOTENCY_POLICY = web.AppKey("idempotency_policy", IdempotencyPolicy)
-_DEFAULT_POLICY: Final = IdempotencyPolicy()
 
 
 def valid_key(value: str) -> bool:
-    return len(value) <= MAX_KEY_LENGTH and is_visible_ascii(value)
+    return valid_key_text(value)
 
 
 def request_hash(method: str, path_qs: str, body: bytes) -> str:
@@ -73,16 +62,7 @@ def request_hash(method: str, path_qs: str, body: bytes) -> str:
         canonical = b"json:" + orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS)
     except orjson.JSONDecodeError:  # not JSON (or empty): the raw bytes count
         canonical = b"raw:" + body
-    digest = hashlib.sha256()
-    for part in (method.upper().encode(), path_qs.encode(), canonical):
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return digest.hexdigest()
-
-
-def is_storable(status: int) -> bool:
-    """5xx and 429 are transient: a retry must run the request again, not replay the failure."""
-    return status < 500 and status != 429
+    return hash_parts(method.upper().encode(), path_qs.encode(), canonical)
 
 
 def stored_form(response: web.StreamResponse) -> StoredResponse | None:
@@ -143,20 +123,19 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
         return await handler(request)
     if not valid_key(key):
         raise ValidationFailed.on_field(HEADER, f"must be 1 to {MAX_KEY_LENGTH} visible ASCII characters")
-    policy = request.app[IDEMPOTENCY_POLICY] if IDEMPOTENCY_POLICY in request.app else _DEFAULT_POLICY
+    idempotency = request.app[IDEMPOTENCY]
+    policy = request.app[IDEMPOTENCY_POLICY] if IDEMPOTENCY_POLICY in request.app else None
     body = await spec.body_digest(request) if spec.body_digest is not None else await read_body(request)
     this_hash = request_hash(request.method, request.path_qs, body)
     scope = KeyScope(request[PRINCIPAL].org_id, key, f"{spec.method} {spec.path}")
-    pool = request.app[PG_POOL]
-    async with pool.acquire() as conn:
-        claim = await PgIdempotencyRepository(conn).claim(scope, this_hash, policy.lease, policy.ttl)
+    claim = await idempotency.claim(scope, this_hash, policy)
     if isinstance(claim, Existing):
         return answer_existing(claim, this_hash, spec)
-    return await _run_and_store(request, handler, pool, claim)
+    return await _run_and_store(request, handler, idempotency, claim)
 
 
 async def _run_and_store(
-    request: web.Request, handler: Handler, pool: asyncpg.Pool, claim: Claimed
+    request: web.Request, handler: Handler, idempotency: Idempotency, claim: Claimed
 ) -> web.StreamResponse:
     try:
         try:
@@ -168,48 +147,10 @@ async def _run_and_store(
             response = rendered
         stored = stored_form(response)
     except BaseException:  # 5xx, an unexpected error or cancellation: a retry must run afresh
-        await _release(pool, claim)
+        await idempotency.release(claim)
         raise
     if stored is None:
-        await _release(pool, claim)
+        await idempotency.release(claim)
         return response
-    await _shielded(_store(pool, claim, stored), "could not store an idempotent response")
+    await idempotency.complete(claim, stored, json_body(stored))
     return response
-
-
-async def _store(pool: asyncpg.Pool, claim: Claimed, stored: StoredResponse) -> None:
-    async with pool.acquire() as conn:
-        kept = await PgIdempotencyRepository(conn).complete(claim.key_id, stored, json_body(stored))
-    if not kept:
-        log.warning("idempotency placeholder was taken over before its response was stored")
-
-
-async def _release(pool: asyncpg.Pool, claim: Claimed) -> None:
-    async def release() -> None:
-        async with pool.acquire() as conn:
-            await PgIdempotencyRepository(conn).release(claim.key_id)
-
-    await _shielded(release(), "could not release an idempotency placeholder")
-
-
-async def _shielded(work: Coroutine[Any, Any, None], failure: str) -> None:
-    """Finish `work` even if this request is cancelled meanwhile: a response is stored, a key freed.
-
-    A failure is logged, not raised: the response is answered regardless, and a placeholder
-    left behind is taken over once its lease passes.
-    """
-
-    async def logged() -> None:
-        try:
-            await work
-        except Exception:
-            log.exception(failure)
-
-    task = asyncio.ensure_future(logged())
-    _FINISHING.add(task)
-    task.add_done_callback(_FINISHING.discard)
-    await asyncio.shield(task)
-
-
-# strong references to shielded tasks, so one is not collected while it runs after a cancellation
-_FINISHING: set[asyncio.Future[None]] = set()

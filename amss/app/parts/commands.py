@@ -7,12 +7,12 @@ a state change.
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Final, Literal
 
 from pydantic import StrictInt, StrictStr, field_validator
 from pydantic_core import PydanticCustomError
 
-from amss.app.commands.base import CommandModel, Instant, PartItemCommand, Version
+from amss.app.commands.base import AircraftCommand, CommandModel, Instant, PartItemCommand, Version
 from amss.domain.enums import PartItemStatus, ReservationState
 from amss.domain.parts import PartItemPatch
 from amss.domain.versioning import UNSET
@@ -61,3 +61,28 @@ class TransitionReservation(PartItemCommand):
     reservation_id: uuid.UUID
     state: Literal[ReservationState.USED, ReservationState.RELEASED]
     expected_version: Version | None = None
+
+
+MAX_PARTS_PER_CALL: Final = 100
+
+
+class ReserveParts(AircraftCommand):
+    """Reserve several part items for one task, all or nothing (gRPC InventoryService.ReserveParts).
+
+    Runs in the actor of the task's aircraft, in one transaction: each item is reserved exactly as
+    `ReservePart` reserves it (its Redis lock, its row lock, the same rules), in id order, so two
+    overlapping calls cannot deadlock; the first item refused rolls every reservation back."""
+
+    TYPE: ClassVar[str] = "part_reservation.create_many"
+    task_id: uuid.UUID
+    part_item_ids: tuple[uuid.UUID, ...]
+
+
+class ReleaseParts(PartItemCommand):
+    """Release several reservations, all or nothing (gRPC InventoryService.ReleaseParts), in one transaction.
+
+    `part_item_id` (the actor) is the first of the items; `releases` pairs each reservation with its
+    item, sorted by item, so the row locks are taken in one order."""
+
+    TYPE: ClassVar[str] = "part_reservation.release_many"
+    releases: tuple[tuple[uuid.UUID, uuid.UUID], ...]

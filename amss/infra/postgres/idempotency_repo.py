@@ -9,13 +9,16 @@ Times come from the database's clock only, so servers with skewed clocks agree o
 
 from __future__ import annotations
 
-import math
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
+
+from amss.app.idempotency import Claimed, Existing, KeyScope, StoredResponse
 from amss.infra.postgres.sql import Connection
+
+__all__ = ["Claimed", "Existing", "KeyScope", "PgIdempotencyRepository", "PgIdempotencyStore", "StoredResponse"]
 
 # how often the claim is retried when the row it lost to disappears (released or purged) meanwhile
 _CLAIM_ATTEMPTS = 3
@@ -71,43 +74,6 @@ SELECT count(*) FROM deleted
 """
 
 
-@dataclass(frozen=True)
-class KeyScope:
-    """What a key is unique within: the organization and the endpoint (method + route template)."""
-
-    org_id: uuid.UUID
-    key: str
-    endpoint: str
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    status_code: int
-    body: bytes
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """This request owns the placeholder; `key_id` is its token for `complete` or `release`."""
-
-    key_id: uuid.UUID
-
-
-@dataclass(frozen=True)
-class Existing:
-    """Another request holds the key: its hash, and its response or (still running) None."""
-
-    request_hash: str
-    response: StoredResponse | None
-    lease_seconds_left: float
-
-    @property
-    def retry_after_seconds(self) -> int:
-        """Whole seconds until the placeholder's lease passes, at least 1."""
-        return max(1, math.ceil(self.lease_seconds_left))
-
-
 class PgIdempotencyRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -155,3 +121,22 @@ def _existing(row: Any) -> Existing:
     if row["status_code"] != 0:
         response = StoredResponse(row["status_code"], bytes(row["response_raw"] or b""), row["response_headers"] or {})
     return Existing(row["request_hash"], response, row["lease_seconds_left"] or 0.0)
+
+
+class PgIdempotencyStore:
+    """The app's IdempotencyStore port over the pool: each call one pooled connection and one statement."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def claim(self, scope: KeyScope, request_hash: str, lease: timedelta, ttl: timedelta) -> Claimed | Existing:
+        async with self._pool.acquire() as conn:
+            return await PgIdempotencyRepository(conn).claim(scope, request_hash, lease, ttl)
+
+    async def complete(self, key_id: uuid.UUID, response: StoredResponse, body_json: Any | None) -> bool:
+        async with self._pool.acquire() as conn:
+            return await PgIdempotencyRepository(conn).complete(key_id, response, body_json)
+
+    async def release(self, key_id: uuid.UUID) -> None:
+        async with self._pool.acquire() as conn:
+            await PgIdempotencyRepository(conn).release(key_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -109,3 +110,13 @@ class PgOrganizationRepository:
         if row is None:
             raise Conflict("the policy was changed concurrently; read it again")
         return _policy(row)
+
+
+def postgres_policy_loader(pool: asyncpg.Pool) -> Callable[[uuid.UUID], Awaitable[OrgPolicy | None]]:
+    """The rate limits' PolicyLoader (amss.app.rate_limits): one pooled read of an organization's policy."""
+
+    async def load(org_id: uuid.UUID) -> OrgPolicy | None:
+        async with pool.acquire() as conn:
+            return await PgOrganizationRepository(conn).get_policy(org_id)
+
+    return load

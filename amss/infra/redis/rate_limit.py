@@ -11,16 +11,21 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final
 
+import redis.exceptions
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
+from amss.app.rate_limits import RateDecision, RateLimiterUnavailable
 from amss.infra.redis.batching import PipelineBatcher
 from amss.infra.redis.keys import KeySpace
 
+__all__ = ["RateDecision", "SlidingWindowLimiter", "decision_from_reply"]
+
 _MICROSECONDS: Final = 1_000_000
+# what an unreachable Redis raises (OSError: a refused or reset connection)
+_UNREACHABLE: Final = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
 # KEYS[1] the log; ARGV[1] limit; ARGV[2] window (µs); ARGV[3] a random suffix keeping members unique.
 # Returns {allowed (1|0), remaining, retry after (µs), reset (µs)}.
@@ -43,17 +48,6 @@ local blocking = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WI
 local retry = tonumber(blocking[2]) + window - now
 return {0, 0, retry, retry}
 """
-
-
-@dataclass(frozen=True)
-class RateDecision:
-    allowed: bool
-    limit: int
-    remaining: int
-    # seconds until the oldest admitted hit leaves the window (when rejected: until one is admitted again)
-    reset_seconds: int
-    # >= 1 when rejected, 0 when allowed
-    retry_after_seconds: int
 
 
 def _whole_seconds(microseconds: int) -> int:
@@ -82,8 +76,14 @@ class SlidingWindowLimiter:
     async def hit(self, key_parts: tuple[str, ...], limit: int, window_seconds: int = 60) -> RateDecision:
         """Admit and record one hit on `key_parts` if fewer than `limit` were admitted in the last window.
 
-        Raises redis.exceptions.ConnectionError / TimeoutError (or OSError) when Redis cannot be reached.
+        Raises RateLimiterUnavailable (the Redis error chained) when Redis cannot be reached.
         """
+        try:
+            return await self._hit(key_parts, limit, window_seconds)
+        except _UNREACHABLE as exc:
+            raise RateLimiterUnavailable(str(exc)) from exc
+
+    async def _hit(self, key_parts: tuple[str, ...], limit: int, window_seconds: int) -> RateDecision:
         if not key_parts:
             raise ValueError("a rate limit key needs at least one part")
         if limit < 1 or window_seconds < 1:

@@ -15,10 +15,11 @@ import redis.asyncio as redis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from amss.api.rest.rate_limits import PolicyCache, login_email_key, postgres_policy_loader
+from amss.api.rest.rate_limits import PolicyCache, login_email_key
 from amss.bootstrap.server import init_server_app
 from amss.config import Settings
 from amss.domain.enums import Role
+from amss.infra.postgres.organizations_repo import postgres_policy_loader
 from amss.infra.redis.keys import KeySpace
 from tests.api_support import TEST_PASSWORD, Member, Tenant, call, mint_token
 from tests.cli_helpers import free_port

@@ -1,0 +1,1 @@
+"""Clients of amss-server's gRPC front, for the worker's jobs (ports in amss/app)."""
