@@ -13,16 +13,18 @@ import asyncio
 import os
 import signal
 import sys
+import uuid
 from typing import Any
 
 import uvloop
 from redis.exceptions import ResponseError
 
-from amss.actors.replies import REPLY_STREAM_MAXLEN, REPLY_STREAM_TTL_SECONDS
+from amss.actors.replies import REPLY_STREAM_MAXLEN, REPLY_STREAM_TTL_SECONDS, encode_reply
+from amss.app.commands.outcomes import Succeeded
 from amss.infra.redis.client import create_redis
 
 CONSUMER = "echo"
-REPLY_BODY = b'{"ok":true}'
+REPLY_OUTCOME = Succeeded({"ok": True})
 
 
 def ready_key(stream: str) -> str:
@@ -54,7 +56,7 @@ async def echo(url: str, stream: str, group: str, block_ms: int = 1000) -> None:
                 for _, fields in entries:
                     reply_to = fields[b"reply_to"]
                     reply_streams.add(reply_to)
-                    reply = {"id": fields[b"id"], "status": b"200", "body": REPLY_BODY, "headers": b"{}"}
+                    reply = encode_reply(uuid.UUID(fields[b"id"].decode()), REPLY_OUTCOME)
                     pipe.xadd(reply_to, reply, maxlen=REPLY_STREAM_MAXLEN, approximate=True)  # type: ignore[arg-type]
                 for reply_to in reply_streams:
                     pipe.expire(reply_to, REPLY_STREAM_TTL_SECONDS)
