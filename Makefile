@@ -37,7 +37,7 @@ proto: $(STAMP)
 	bash scripts/gen-proto.sh
 
 typecheck: $(STAMP)
-	$(BIN)/mypy amss tests
+	$(BIN)/mypy amss tests examples
 
 pytest: $(STAMP) services
 	$(BIN)/pytest

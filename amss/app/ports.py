@@ -20,6 +20,7 @@ from amss.app.paging import Page, PageRequest
 from amss.app.parts.ports import PartDefinitionRepository, PartItemRepository, PartReservationRepository
 from amss.app.programs.ports import ProgramRepository
 from amss.app.tasks.ports import ComplianceRepository, TaskRepository
+from amss.app.webhooks.ports import WebhookRepository
 from amss.domain.audit import AuditEntry, AuditFilter, AuditRecord
 from amss.domain.enums import Role
 from amss.domain.errors import DomainError
@@ -119,6 +120,8 @@ class UnitOfWork(Protocol):
     def compliance_items(self) -> ComplianceRepository: ...
     @property
     def programs(self) -> ProgramRepository: ...
+    @property
+    def webhooks(self) -> WebhookRepository: ...
     @property
     def imports(self) -> ImportRepository: ...
 

@@ -64,6 +64,15 @@ PROGRAM_SORTS: Final = {
     "name": SortColumn("name", SortKind.TEXT),
 }
 
+WEBHOOK_SORTS: Final = {
+    "created_at": SortColumn("created_at"),
+    "updated_at": SortColumn("updated_at"),
+    "url": SortColumn("url", SortKind.TEXT),
+}
+
+# a webhook's deliveries: newest first by default (the route's default sort is -created_at)
+DELIVERY_SORTS: Final = {"created_at": SortColumn("created_at")}
+
 # GET /imports lists newest first (sort=-created_at by default)
 IMPORT_SORTS: Final = {"created_at": SortColumn("created_at")}
 

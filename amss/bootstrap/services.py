@@ -14,10 +14,12 @@ from amss.app.programs.service import ProgramService
 from amss.app.tasks.compliance import ComplianceService
 from amss.app.tasks.service import TaskService
 from amss.app.users import UserService
+from amss.app.webhooks.service import WebhookService
 from amss.auth.adapters import BcryptPasswords, JwtAccessTokens, OpaqueRefreshTokens
 from amss.auth.rbac import grants_everything_of
 from amss.auth.tokens import TokenService
 from amss.bootstrap.resources import Resources
+from amss.infra.http.public_resolver import refuse_non_public
 from amss.infra.postgres.uow import PostgresUnitOfWork
 from amss.infra.redis.import_jobs import RedisImportQueue
 
@@ -48,5 +50,16 @@ def build_services(resources: Resources, tokens: TokenService, locks: PartItemLo
         tasks=TaskService(unit_of_work, clock, aircraft_service),
         compliance=ComplianceService(unit_of_work, clock),
         programs=ProgramService(unit_of_work, clock),
+        webhooks=WebhookService(
+            unit_of_work,
+            clock,
+            allow_http=settings.allows_http_webhooks,
+            # the SSRF guard at creation: private receivers are allowed outside production (tests, dev)
+            destination_check=_refuse_non_public if settings.is_production else None,
+        ),
         imports=ImportService(unit_of_work, RedisImportQueue(resources.redis, resources.keys)),
     )
+
+
+async def _refuse_non_public(host: str, port: int) -> None:
+    await refuse_non_public(host, port)

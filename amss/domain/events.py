@@ -11,21 +11,27 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Final
 
 from amss.domain.timestamps import utc_text
 
 PAYLOAD_VERSION: Final = 1
 
-EVENT_TYPES: Final = (
-    "task_created",
-    "task_state_changed",
-    "part_reserved",
-    "aircraft_status_updated",
-    "compliance_signed",
-    "program_task_generated",
-    "audit_logged",
-)
+
+class EventType(StrEnum):
+    TASK_CREATED = "task_created"
+    TASK_STATE_CHANGED = "task_state_changed"
+    PART_RESERVED = "part_reserved"
+    AIRCRAFT_STATUS_UPDATED = "aircraft_status_updated"
+    COMPLIANCE_SIGNED = "compliance_signed"
+    PROGRAM_TASK_GENERATED = "program_task_generated"
+    AUDIT_LOGGED = "audit_logged"
+    # only ever to the webhook being tested (POST /webhooks/{id}/test), never fanned out by subscription
+    WEBHOOK_TEST = "webhook.test"
+
+
+EVENT_TYPES: Final = tuple(event_type.value for event_type in EventType)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -261,10 +262,18 @@ async def _seed(base_url: str, database_url: str) -> tuple[str, str, dict[str, d
             return await api.create("/api/v1/maintenance-programs", body)
 
         a_program, doomed_program = await program("A-check"), await program("Retired check")
+
+        async def webhook(path: str) -> str:
+            return await api.create(
+                "/api/v1/webhooks", {"url": f"http://127.0.0.1:9/{path}", "events": ["task_created"]}
+            )
+
+        a_webhook, doomed_webhook = await webhook("fuzzed"), await webhook("doomed")
         an_import = await api.upload("parts", b"part_name,serial_number\r\nseal,SN-FUZZ-1\r\nseal,\r\n")
     conn = await asyncpg.connect(database_url)
     try:
         command = str(await conn.fetchval("SELECT id FROM commands ORDER BY created_at LIMIT 1"))
+        delivery = str(await _failed_delivery(conn, org_id, a_webhook))
     finally:
         await conn.close()
     by_path = {
@@ -300,6 +309,13 @@ async def _seed(base_url: str, database_url: str) -> tuple[str, str, dict[str, d
         "users.get": some_user,
         "users.update": some_user,
         "users.delete": doomed_user,
+        "webhooks.get": a_webhook,
+        "webhooks.update": a_webhook,
+        "webhooks.delete": doomed_webhook,
+        "webhooks.test": a_webhook,
+        "webhooks.rotate_secret": a_webhook,
+        "webhooks.deliveries.list": a_webhook,
+        "webhooks.deliveries.redeliver": a_webhook,
     }
     parameters = {operation: {"path.id": value} for operation, value in by_path.items()}
     body_ids = {
@@ -309,10 +325,29 @@ async def _seed(base_url: str, database_url: str) -> tuple[str, str, dict[str, d
         "part_items.create": {"body.part_definition_id": definition},
         "compliance_items.create": {"body.task_id": a_task},
         "part_reservations.create": {"body.task_id": parts_task, "body.part_item_id": free_item},
+        "webhooks.deliveries.redeliver": {"path.delivery_id": delivery},
     }
     for operation, values in body_ids.items():
         parameters.setdefault(operation, {}).update(values)
     return str(login["access_token"]), org_id, parameters
+
+
+async def _failed_delivery(conn: asyncpg.Connection, org_id: str, webhook_id: str) -> uuid.UUID:
+    """A delivery the dispatcher gave up on (this suite runs no receiver), for the redeliver operation."""
+    event_id = await conn.fetchval(
+        "INSERT INTO outbox_events (org_id, aggregate_type, aggregate_id, event_type, payload, dedupe_key,"
+        " processed_at) VALUES ($1, 'task', gen_random_uuid(), 'task_created', '{}'::jsonb, $2, now()) RETURNING id",
+        uuid.UUID(org_id),
+        f"fuzz:{uuid.uuid4()}",
+    )
+    delivery_id: uuid.UUID = await conn.fetchval(
+        "INSERT INTO webhook_deliveries (org_id, webhook_id, event_id, status, attempt_count, last_error)"
+        " VALUES ($1, $2, $3, 'failed', 10, 'HTTP 500') RETURNING id",
+        uuid.UUID(org_id),
+        uuid.UUID(webhook_id),
+        event_id,
+    )
+    return delivery_id
 
 
 # --- schemathesis --------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Each test builds its own organization, so tests never see each other's rows.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -105,6 +106,50 @@ async def _insert(conn: Connection, table: str, org_id: uuid.UUID, values: dict[
     return await conn.fetchval(  # type: ignore[no-any-return]
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) RETURNING id", org_id, *values.values()
     )
+
+
+async def make_webhook(conn: Connection, org_id: uuid.UUID, **values: Any) -> uuid.UUID:
+    row = {
+        "url": f"http://127.0.0.1:9/hooks/{short_id()}",
+        "events": ["task_created"],
+        "secret": secrets.token_hex(32),
+        **values,
+    }
+    return await _insert(conn, "webhooks", org_id, row)
+
+
+async def make_outbox_event(conn: Connection, org_id: uuid.UUID, event_type: str = "task_created") -> uuid.UUID:
+    """An event already published (processed_at set), so no publisher picks it up."""
+    row = {
+        "aggregate_type": "task",
+        "aggregate_id": uuid.uuid4(),
+        "event_type": event_type,
+        "payload": {},
+        "dedupe_key": f"{event_type}:{org_id}:{uuid.uuid4()}",
+        "processed_at": datetime.now(UTC),
+    }
+    return await _insert(conn, "outbox_events", org_id, row)
+
+
+async def make_delivery(
+    conn: Connection,
+    org_id: uuid.UUID,
+    webhook_id: uuid.UUID,
+    status: str = "failed",
+    event_type: str = "task_created",
+    **values: Any,
+) -> uuid.UUID:
+    """A delivery as the dispatcher leaves it (failed by default, after ten attempts)."""
+    row = {
+        "webhook_id": webhook_id,
+        "event_id": await make_outbox_event(conn, org_id, event_type),
+        "status": status,
+        "attempt_count": 10 if status == "failed" else 0,
+        "last_error": "HTTP 500" if status == "failed" else None,
+        "last_response_code": 500 if status == "failed" else None,
+        **values,
+    }
+    return await _insert(conn, "webhook_deliveries", org_id, row)
 
 
 async def make_import(

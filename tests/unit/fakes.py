@@ -144,6 +144,7 @@ class FakeUnitOfWork:
         self.tasks: Any = None
         self.compliance_items: Any = None
         self.programs: Any = None
+        self.webhooks: Any = None
         self.imports: Any = None
         self.commits = 0
 

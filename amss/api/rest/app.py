@@ -17,6 +17,7 @@ from amss.api.rest.handlers import (
     maintenance_tasks,
     organizations,
     users,
+    webhooks,
 )
 from amss.api.rest.handlers import parts as parts_handlers
 from amss.api.rest.idempotency import idempotency_middleware
@@ -74,6 +75,7 @@ def add_rest_routes(app: web.Application) -> None:
             *maintenance_tasks.ROUTES,
             *maintenance_programs.ROUTES,
             *compliance_items.ROUTES,
+            *webhooks.ROUTES,
             *imports.ROUTES,
             *openapi_routes(),
         ],

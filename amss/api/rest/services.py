@@ -19,6 +19,7 @@ from amss.app.programs.service import ProgramService
 from amss.app.tasks.compliance import ComplianceService
 from amss.app.tasks.service import TaskService
 from amss.app.users import UserService
+from amss.app.webhooks.service import WebhookService
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Services:
     tasks: TaskService
     compliance: ComplianceService
     programs: ProgramService
+    webhooks: WebhookService
     imports: ImportService
 
 

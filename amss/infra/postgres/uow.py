@@ -27,6 +27,7 @@ from amss.infra.postgres.refresh_tokens_repo import PgRefreshTokenRepository
 from amss.infra.postgres.sql import Connection
 from amss.infra.postgres.tasks_repo import PgTaskRepository
 from amss.infra.postgres.users_repo import PgUserRepository
+from amss.infra.postgres.webhooks_repo import PgWebhookRepository
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Repositories:
     tasks: PgTaskRepository
     compliance_items: PgComplianceRepository
     programs: PgProgramRepository
+    webhooks: PgWebhookRepository
     imports: PgImportRepository
     # the audit rows and outbox events collected so far, written in one statement on commit
     journal: Journal
@@ -64,6 +66,7 @@ class Repositories:
         self.tasks = PgTaskRepository(conn)
         self.compliance_items = PgComplianceRepository(conn)
         self.programs = PgProgramRepository(conn)
+        self.webhooks = PgWebhookRepository(conn)
         self.imports = PgImportRepository(conn)
 
 

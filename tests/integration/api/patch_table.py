@@ -182,6 +182,11 @@ async def _user(world: World) -> str:
     return str((await world.post("/api/v1/users", body, Role.TENANT_ADMIN))["id"])
 
 
+async def _webhook(world: World) -> str:
+    body = {"url": f"http://127.0.0.1:9/hooks/{short_id()}", "events": ["task_created"]}
+    return str((await world.post("/api/v1/webhooks", body, Role.TENANT_ADMIN))["id"])
+
+
 async def _organization(world: World) -> str:
     return str(world.tenant.org_id)
 
@@ -309,6 +314,17 @@ RESOURCES: tuple[Resource, ...] = (
         },
         shown="new_value",
         hidden=frozenset({"password"}),
+    ),
+    Resource(
+        "/api/v1/webhooks/{id}",
+        "webhook",
+        Role.TENANT_ADMIN,
+        _webhook,
+        {
+            "url": lambda _world: [f"https://hooks.example.com/{short_id()}", f"http://127.0.0.1:9/{short_id()}"],
+            "events": _fixed(["part_reserved", "task_created"], ["webhook.test"]),
+            "active": _fixed(False, True),
+        },
     ),
     Resource(
         "/api/v1/organizations/{id}",

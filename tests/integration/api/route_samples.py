@@ -33,6 +33,7 @@ from tests.api_support import TEST_PASSWORD, Member, Tenant
 from tests.integration.factories import (
     make_aircraft,
     make_compliance_item,
+    make_delivery,
     make_import,
     make_part_definition,
     make_part_item,
@@ -40,6 +41,7 @@ from tests.integration.factories import (
     make_reservation,
     make_task,
     make_user,
+    make_webhook,
     short_id,
     soon,
 )
@@ -755,6 +757,86 @@ SAMPLES.update(
     }
 )
 
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+async def _webhooks_create(ctx: SampleContext) -> SampleRequest:
+    url = f"http://127.0.0.1:9/hooks/{short_id()}"
+    return SampleRequest(
+        "POST",
+        "/api/v1/webhooks",
+        json={"url": url, "events": ["task_created"]},
+        snapshot=count_snapshot("SELECT count(*) FROM webhooks WHERE org_id = $1 AND url = $2", ctx.owner.org_id, url),
+    )
+
+
+async def _webhooks_list(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", "/api/v1/webhooks?limit=200")
+
+
+async def _webhooks_listed(conn: asyncpg.Connection, owner: Tenant) -> set[str]:
+    for _ in range(2):
+        await make_webhook(conn, owner.org_id)
+    rows = await conn.fetch("SELECT id FROM webhooks WHERE org_id = $1 AND deleted_at IS NULL", owner.org_id)
+    return {str(row["id"]) for row in rows}
+
+
+async def _webhooks_get(ctx: SampleContext) -> SampleRequest:
+    return SampleRequest("GET", f"/api/v1/webhooks/{await make_webhook(ctx.conn, ctx.owner.org_id)}")
+
+
+async def _webhooks_update(ctx: SampleContext) -> SampleRequest:
+    webhook_id = await make_webhook(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "PATCH",
+        f"/api/v1/webhooks/{webhook_id}",
+        json={"events": ["task_created", "part_reserved"]},
+        snapshot=row_snapshot("webhooks", "id", webhook_id),
+    )
+
+
+async def _webhooks_delete(ctx: SampleContext) -> SampleRequest:
+    webhook_id = await make_webhook(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "DELETE", f"/api/v1/webhooks/{webhook_id}", snapshot=row_snapshot("webhooks", "id", webhook_id)
+    )
+
+
+async def _webhooks_test(ctx: SampleContext) -> SampleRequest:
+    webhook_id = await make_webhook(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "POST",
+        f"/api/v1/webhooks/{webhook_id}/test",
+        snapshot=count_snapshot(
+            "SELECT count(*) FROM outbox_events WHERE event_type = 'webhook.test' AND aggregate_id = $1", webhook_id
+        ),
+    )
+
+
+async def _webhooks_rotate(ctx: SampleContext) -> SampleRequest:
+    webhook_id = await make_webhook(ctx.conn, ctx.owner.org_id)
+    return SampleRequest(
+        "POST", f"/api/v1/webhooks/{webhook_id}/rotate-secret", snapshot=row_snapshot("webhooks", "id", webhook_id)
+    )
+
+
+async def _webhooks_deliveries(ctx: SampleContext) -> SampleRequest:
+    webhook_id = await make_webhook(ctx.conn, ctx.owner.org_id)
+    for _ in range(2):  # more than one, so a page of one has a next cursor
+        await make_delivery(ctx.conn, ctx.owner.org_id, webhook_id)
+    return SampleRequest("GET", f"/api/v1/webhooks/{webhook_id}/deliveries")
+
+
+async def _webhooks_redeliver(ctx: SampleContext) -> SampleRequest:
+    webhook_id = await make_webhook(ctx.conn, ctx.owner.org_id)
+    delivery_id = await make_delivery(ctx.conn, ctx.owner.org_id, webhook_id)
+    return SampleRequest(
+        "POST",
+        f"/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+        snapshot=row_snapshot("webhook_deliveries", "id", delivery_id),
+    )
+
+
 # --- CSV imports --------------------------------------------------------------------------------
 
 
@@ -793,6 +875,15 @@ async def _imports_rows(ctx: SampleContext) -> SampleRequest:
 
 SAMPLES.update(
     {
+        "webhooks.create": RouteSample(_webhooks_create),
+        "webhooks.list": RouteSample(_webhooks_list, listed_ids=_webhooks_listed),
+        "webhooks.get": RouteSample(_webhooks_get),
+        "webhooks.update": RouteSample(_webhooks_update),
+        "webhooks.delete": RouteSample(_webhooks_delete),
+        "webhooks.test": RouteSample(_webhooks_test),
+        "webhooks.rotate_secret": RouteSample(_webhooks_rotate),
+        "webhooks.deliveries.list": RouteSample(_webhooks_deliveries),
+        "webhooks.deliveries.redeliver": RouteSample(_webhooks_redeliver),
         "imports.create": RouteSample(_imports_create),
         "imports.list": RouteSample(_imports_list, listed_ids=_imports_listed),
         "imports.get": RouteSample(_imports_get),

@@ -47,7 +47,7 @@ from amss.infra.postgres.pool import init_connection
 from tests.api_support import Member, call, make_tenant
 from tests.backends import Backends, migrated_database
 from tests.clients import ApiClient
-from tests.integration.factories import make_import
+from tests.integration.factories import make_import, make_webhook
 
 ORDERED = "SET enable_seqscan = off; SET enable_sort = off; SET enable_incremental_sort = off"
 NARROWED = "SET enable_seqscan = off; SET enable_sort = on; SET enable_incremental_sort = on"
@@ -242,8 +242,11 @@ async def test_every_sort_and_filter_of_every_list_is_served_by_an_index(
     failures: list[str] = []
     checked = 0
 
-    # a list under an object (an import's rows) lists the rows of one of the tenant's objects
-    owners = {"/api/v1/imports/{id}/rows": await make_import(plan_conn, tenant.org_id, tenant["scheduler"].user_id)}
+    # a list under an object (an import's rows, a webhook's deliveries) lists those of one of the tenant's objects
+    owners = {
+        "/api/v1/imports/{id}/rows": await make_import(plan_conn, tenant.org_id, tenant["scheduler"].user_id),
+        "/api/v1/webhooks/{id}/deliveries": await make_webhook(plan_conn, tenant.org_id),
+    }
 
     async def issue(spec: RouteSpec, query: dict[str, str]) -> Statement:
         recorded.clear()

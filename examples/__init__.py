@@ -1,0 +1,1 @@
+"""Runnable examples for integrators (not part of the amss package)."""
