@@ -324,8 +324,13 @@ class PgImportJobStore:
             return {}
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT serial_number, id, part_definition_id, status::text AS status, expiry_date FROM part_items"
-                " WHERE org_id = $1 AND serial_number = ANY($2::text[]) AND deleted_at IS NULL",
+                # one index probe per serial (LIMIT 1 keeps the planner from flattening it into a scan of the
+                # org's items filtered by `= ANY`, which it picks while part_items is not analysed yet); the live
+                # (org_id, serial_number) key is unique, so LIMIT 1 drops nothing
+                "SELECT i.serial_number, i.id, i.part_definition_id, i.status::text AS status, i.expiry_date"
+                " FROM unnest($2::text[]) AS wanted (serial_number) CROSS JOIN LATERAL"
+                " (SELECT serial_number, id, part_definition_id, status, expiry_date FROM part_items"
+                "  WHERE org_id = $1 AND serial_number = wanted.serial_number AND deleted_at IS NULL LIMIT 1) AS i",
                 org_id,
                 serials,
             )
