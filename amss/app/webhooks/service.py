@@ -24,13 +24,13 @@ from amss.app.webhooks.ports import DeliveryFilter, DestinationCheck, WebhookFil
 from amss.domain.audit import audit_entry
 from amss.domain.enums import AuditAction, WebhookDeliveryStatus
 from amss.domain.errors import Conflict, NotFound, ValidationFailed
-from amss.domain.events import DomainEvent, dedupe_key
+from amss.domain.events import DomainEvent, EventType, dedupe_key
 from amss.domain.principal import Actor
 from amss.domain.versioning import changed_values, check_expected_version
 from amss.domain.webhooks import Webhook, WebhookDelivery, destination, subscribed_events, url_problem
 
 ENTITY: Final = "webhook"
-TEST_EVENT: Final = "webhook.test"
+TEST_EVENT: Final = EventType.WEBHOOK_TEST.value
 EDITABLE: Final = ("url", "events", "active")
 # how long a rotated-out secret keeps signing beside the new one (docs/api.md: 24 h)
 PREVIOUS_SECRET_OVERLAP: Final = timedelta(hours=24)

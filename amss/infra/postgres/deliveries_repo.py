@@ -15,17 +15,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Final
 
 import asyncpg
 
 from amss.app.events.ports import DueDelivery, Sent
 from amss.domain.audit import audit_entry
 from amss.domain.enums import AuditAction
+from amss.domain.events import EventType
 from amss.domain.principal import Actor
 from amss.domain.retries import Decision
 from amss.infra.postgres.audit_repo import insert_audit_entry
 
-TEST_EVENT = "webhook.test"
+TEST_EVENT: Final = EventType.WEBHOOK_TEST.value
 _UUID_TEXT = "'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'"
 
 _FAN_OUT = f"""

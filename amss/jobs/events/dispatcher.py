@@ -23,9 +23,11 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Final
 
 from amss.app.clock import Clock, utc_now
 from amss.app.events.ports import DeadLetter, DeliveryStore, DueDelivery, EventStream, Sent, WebhookSender
+from amss.domain.events import EventType
 from amss.domain.retries import Decision, DeliveryStatus, Random, RetryPolicy, decide
 from amss.domain.webhook_signing import signature_header
 from amss.jobs.events.pacing import pause
@@ -33,7 +35,7 @@ from amss.observability.event_metrics import EventMetrics
 
 log = logging.getLogger(__name__)
 
-TEST_EVENT = "webhook.test"
+TEST_EVENT: Final = EventType.WEBHOOK_TEST.value
 
 
 @dataclass(frozen=True)
