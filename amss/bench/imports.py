@@ -8,6 +8,7 @@ and follows `GET /imports/{id}` to time validation (upload answered -> `applying
 is polled every `--poll` seconds, 1 by default: each poll counts the import's rows). The floor writes the
 same valid rows bare: per batch of 1,000, one `executemany` of the item upsert and one of its audit row,
 in one transaction. Afterwards every valid row must be one part item with one audit row naming the import.
+With AMSS_BENCH_PROFILE_WORKER=PATH set, the worker runs under cProfile and writes its profile to PATH on exit.
 """
 
 from __future__ import annotations
@@ -184,7 +185,9 @@ class ImportBench:
         cli = [sys.executable, "-m", "amss.cli"]
         server = await self.children.spawn("server", [*cli, "server"], env)
         worker_env = {**env, "WORKER_HTTP_ADDR": f"127.0.0.1:{free_port()}", "WORKER_ID": f"{self.prefix}-w"}
-        worker = await self.children.spawn("worker", [*cli, "worker"], worker_env)
+        profiled = os.environ.get("AMSS_BENCH_PROFILE_WORKER")  # a cProfile output path (see the docstring)
+        worker_cli = [sys.executable, "-m", "cProfile", "-o", profiled, "-m", "amss.cli"] if profiled else cli
+        worker = await self.children.spawn("worker", [*worker_cli, "worker"], worker_env)
         tokens = TokenService(self.keys, self.settings.jwt_issuer, timedelta(hours=2))
         token = tokens.issue_access(self.user_id, self.org_id, Role.SCHEDULER, datetime.now(UTC)).token
         auth = {"Authorization": f"Bearer {token}"}

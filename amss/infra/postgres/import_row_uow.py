@@ -25,6 +25,7 @@ from asyncpg.pool import PoolConnectionProxy
 from amss.app.imports.ports import RowAlreadySettled, RowBatches
 from amss.app.ports import UnitOfWork, UnitOfWorkFactory
 from amss.infra.postgres.errors import translate
+from amss.infra.postgres.import_rows_sql import ROW_RANGE, row_range
 from amss.infra.postgres.journal import Journal
 from amss.infra.postgres.sql import Connection
 from amss.infra.postgres.uow import Repositories
@@ -101,12 +102,17 @@ class PgRowBatch:
 
     async def lock(self, row_numbers: list[int]) -> set[int]:
         """Lock the rows still `valid` among `row_numbers`: the ones this batch may apply."""
+        if not row_numbers:
+            self._held = set()
+            return set()
         rows = await self.connection.fetch(
             "SELECT row_number FROM import_rows WHERE org_id = $1 AND import_id = $2"
-            " AND row_number = ANY($3::integer[]) AND status = 'valid' FOR UPDATE",
+            " AND row_number = ANY($3::integer[]) AND status = 'valid'"
+            f" AND {ROW_RANGE.format(low='$4', high='$5')} FOR UPDATE",
             self._org_id,
             self._import_id,
             row_numbers,
+            *row_range(row_numbers),
         )
         self._held = {row["row_number"] for row in rows}
         return set(self._held)
@@ -139,10 +145,12 @@ class PgRowBatch:
             if self._applied:
                 await conn.execute(
                     "UPDATE import_rows SET status = 'applied', updated_at = clock_timestamp()"
-                    " WHERE org_id = $1 AND import_id = $2 AND row_number = ANY($3::integer[]) AND status = 'valid'",
+                    " WHERE org_id = $1 AND import_id = $2 AND row_number = ANY($3::integer[]) AND status = 'valid'"
+                    f" AND {ROW_RANGE.format(low='$4', high='$5')}",
                     self._org_id,
                     self._import_id,
                     self._applied,
+                    *row_range(self._applied),
                 )
             await self._transaction.commit()
         except asyncpg.PostgresError as exc:

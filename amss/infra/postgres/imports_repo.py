@@ -31,6 +31,7 @@ from amss.app.imports.ports import (
 from amss.app.paging import Page, PageRequest
 from amss.app.sorts import IMPORT_ROW_SORTS, IMPORT_SORTS
 from amss.domain.enums import ImportRowStatus, ImportStatus, ImportType, PartItemStatus
+from amss.infra.postgres.import_rows_sql import ROW_RANGE, row_range
 from amss.infra.postgres.json_codec import encode_json
 from amss.infra.postgres.listing import Where, fetch_page
 from amss.infra.postgres.sql import Connection, fetch_one
@@ -282,6 +283,7 @@ class PgImportJobStore:
     async def settle(self, org_id: uuid.UUID, import_id: uuid.UUID, verdicts: list[RowVerdict]) -> None:
         if not verdicts:
             return
+        numbers = [verdict.row_number for verdict in verdicts]
         async with self._pool.acquire() as conn:
             await conn.execute(
                 "UPDATE import_rows AS r SET"
@@ -290,11 +292,13 @@ class PgImportJobStore:
                 " errors = to_jsonb(v.errors), updated_at = clock_timestamp()"
                 " FROM (SELECT number, ARRAY(SELECT jsonb_array_elements_text(errors::jsonb)) AS errors"
                 "  FROM unnest($3::integer[], $4::text[]) AS given (number, errors)) AS v"
-                " WHERE r.org_id = $1 AND r.import_id = $2 AND r.row_number = v.number AND r.status = 'valid'",
+                " WHERE r.org_id = $1 AND r.import_id = $2 AND r.row_number = v.number AND r.status = 'valid'"
+                f" AND {ROW_RANGE.format(low='$5', high='$6').replace('row_number', 'r.row_number')}",
                 org_id,
                 import_id,
-                [verdict.row_number for verdict in verdicts],
+                numbers,
                 [encode_json(verdict.errors) for verdict in verdicts],
+                *row_range(numbers),
             )
 
     async def counts(self, org_id: uuid.UUID, import_id: uuid.UUID) -> ImportSummary:
@@ -320,8 +324,13 @@ class PgImportJobStore:
             return {}
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT serial_number, id, part_definition_id, status::text AS status, expiry_date FROM part_items"
-                " WHERE org_id = $1 AND serial_number = ANY($2::text[]) AND deleted_at IS NULL",
+                # one index probe per serial (LIMIT 1 keeps the planner from flattening it into a scan of the
+                # org's items filtered by `= ANY`, which it picks while part_items is not analysed yet); the live
+                # (org_id, serial_number) key is unique, so LIMIT 1 drops nothing
+                "SELECT i.serial_number, i.id, i.part_definition_id, i.status::text AS status, i.expiry_date"
+                " FROM unnest($2::text[]) AS wanted (serial_number) CROSS JOIN LATERAL"
+                " (SELECT serial_number, id, part_definition_id, status, expiry_date FROM part_items"
+                "  WHERE org_id = $1 AND serial_number = wanted.serial_number AND deleted_at IS NULL LIMIT 1) AS i",
                 org_id,
                 serials,
             )
