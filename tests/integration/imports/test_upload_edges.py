@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from amss.bootstrap.server import init_server_app
 from amss.bootstrap.worker import Worker
 from amss.config import Settings
-from tests.api_support import Tenant
+from tests.api_support import Tenant, call
 from tests.clients import ApiClient
 from tests.import_support import all_rows, csv_bytes, get_json, multipart_body, stream_body, upload, wait_finished
 from tests.integration.factories import short_id
@@ -217,9 +217,25 @@ async def test_rows_pages_follow_row_order_and_filter_by_status(
     assert code == 200 and listed["items"][0]["id"] == body["import_id"]
 
 
-async def test_a_tenant_admin_may_not_import_what_it_may_not_write(import_api: ApiClient, crew: Tenant) -> None:
-    status, body, _ = await upload(import_api, crew["tenant_admin"], "aircraft", csv_bytes(HEADER))
-    assert status == 403 and body["code"] == "FORBIDDEN"
+async def test_a_tenant_admin_imports_the_fleet_it_onboards(
+    import_api: ApiClient, import_worker: Worker, crew: Tenant, conn: asyncpg.Connection
+) -> None:
+    """API.md's role table gives tenant admins imports W (onboarding), though they only read aircraft over REST."""
+    tail = f"T{short_id()}"
+    admin = crew["tenant_admin"]
+    status, body, _ = await upload(import_api, admin, "aircraft", csv_bytes(HEADER, f"{tail},A320,,1,,"))
+    assert status == 202, body
+    done = await wait_finished(import_api, admin, body["import_id"])
+    assert (done["status"], done["summary"]["applied"]) == ("completed", 1), done
+    created = await conn.fetchval(
+        "SELECT count(*) FROM aircraft WHERE org_id = $1 AND tail_number = $2", crew.org_id, tail
+    )
+    assert created == 1
+    # the REST route itself still refuses the tenant admin a direct write
+    status, error, _ = await call(
+        import_api, "POST", "/api/v1/aircraft", admin, json={"tail_number": f"{tail}X", "model": "A320"}
+    )
+    assert status == 403 and error["code"] == "FORBIDDEN"
 
 
 async def test_another_tenants_import_is_404(
