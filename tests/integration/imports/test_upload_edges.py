@@ -220,7 +220,7 @@ async def test_rows_pages_follow_row_order_and_filter_by_status(
 async def test_a_tenant_admin_imports_the_fleet_it_onboards(
     import_api: ApiClient, import_worker: Worker, crew: Tenant, conn: asyncpg.Connection
 ) -> None:
-    """The role table (docs/api.md) gives tenant admins imports W (onboarding), though they only read aircraft over REST."""
+    """The role table (docs/api.md) gives tenant admins imports W (onboarding), though they only read aircraft."""
     tail = f"T{short_id()}"
     admin = crew["tenant_admin"]
     status, body, _ = await upload(import_api, admin, "aircraft", csv_bytes(HEADER, f"{tail},A320,,1,,"))
